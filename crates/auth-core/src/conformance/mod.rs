@@ -1,0 +1,136 @@
+//! The storage contract as tests, run by every [`crate::Store`].
+
+// The rules are tests: a failed expectation is meant to panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//!
+//! Each rule is a public `async fn rule(store: S)`; [`crate::store_conformance!`]
+//! expands to one `#[tokio::test]` per rule, each with a fresh store from the
+//! caller's factory, so every rule shows up by name in each store's test
+//! report and one failure does not hide the rest. A bug found in one store
+//! becomes a rule here and so reaches every store.
+//!
+//! ```ignore
+//! // tests/my_store.rs (needs tokio with "macros" and "rt-multi-thread")
+//! auth_core::store_conformance!(|| async { Some(MyStore::connect_fresh().await) });
+//!
+//! // A factory may return None to skip (say why on stderr), and a teardown
+//! // closure may follow to drop what the factory made:
+//! auth_core::store_conformance!(
+//!     || async { fresh_postgres_store().await },
+//!     |store: MyStore| async move { store.drop_database().await }
+//! );
+//! ```
+
+mod sessions;
+mod throttle;
+mod users;
+
+pub use sessions::*;
+pub use throttle::*;
+pub use users::*;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::{PasswordHash, Session, SessionToken, User, UserId, Username};
+
+/// A fixed, microsecond-precise instant the rules start from.
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 123_456_000).unwrap_or_default()
+}
+
+/// A user named `name`, created at [`epoch`].
+///
+/// # Panics
+/// If `name` is not a valid username (a bug in the rule, not the store).
+pub fn user_named(name: &str) -> User {
+    #[allow(clippy::expect_used)] // rules pass literal, valid names
+    let username = Username::parse(name).expect("rules use valid usernames");
+    User {
+        id: UserId::new(),
+        username,
+        password_hash: PasswordHash::from_stored(format!(
+            "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHRzYWx0$hash-of-{name}"
+        )),
+        created_at: epoch(),
+        updated_at: epoch(),
+    }
+}
+
+/// A session of `user_id` created at `created`, idle expiry one hour later,
+/// absolute expiry one day later.
+///
+/// # Panics
+/// If the OS has no randomness.
+pub fn session_of(user_id: UserId, created: DateTime<Utc>) -> Session {
+    #[allow(clippy::expect_used)] // no randomness means no test can run anyway
+    let token = SessionToken::generate().expect("OS randomness");
+    Session {
+        id: token.id(),
+        user_id,
+        created_at: created,
+        last_seen_at: created,
+        idle_expires_at: created + TimeDelta::hours(1),
+        expires_at: created + TimeDelta::days(1),
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance rule.
+///
+/// The first argument is a factory, `|| async { Option<S> }`, called once
+/// per test; `None` skips that test (print the reason). The optional second
+/// argument is a teardown, `|store: S| async { .. }`, run after each rule.
+/// The calling crate needs `tokio` with the `macros` and `rt-multi-thread`
+/// features among its dev-dependencies.
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:expr) => {
+        $crate::store_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            users_round_trip_every_field,
+            users_are_found_by_any_case_variant_of_their_name,
+            users_case_variants_collide,
+            users_unicode_compatibility_forms_collide,
+            users_concurrent_creates_of_one_name_have_exactly_one_winner,
+            users_distinct_names_coexist,
+            users_missing_are_none,
+            users_set_password_hash_changes_only_that_user,
+            users_set_password_hash_of_unknown_user_is_false,
+            users_written_through_one_handle_are_seen_through_another,
+            sessions_round_trip_every_field_exactly,
+            sessions_unknown_are_none,
+            sessions_touch_updates_last_seen_and_idle_expiry_only,
+            sessions_touch_of_unknown_session_is_false,
+            sessions_revoke_removes_exactly_one,
+            sessions_revoked_are_gone_for_every_handle,
+            sessions_revoke_all_leaves_other_users_alone,
+            sessions_purge_removes_idle_and_absolute_expired_only,
+            sessions_concurrent_inserts_are_all_kept,
+            throttle_counts_failures_per_account_and_ip_within_windows,
+            throttle_unknown_account_and_no_ip_have_no_failures,
+            throttle_clear_removes_only_that_account,
+            throttle_purge_removes_old_failures_only,
+            throttle_concurrent_failures_are_all_counted_for_every_handle,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_rules {
+    ($factory:expr, $teardown:expr; $($rule:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $rule() {
+                let Some(store) = ($factory)().await else {
+                    return;
+                };
+                $crate::conformance::$rule(::std::clone::Clone::clone(&store)).await;
+                ($teardown)(store).await;
+            }
+        )*
+    };
+}

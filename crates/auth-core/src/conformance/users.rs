@@ -1,0 +1,176 @@
+//! Rules for [`UserRepository`].
+
+use chrono::TimeDelta;
+
+use super::{epoch, user_named};
+use crate::{PasswordHash, Store, StoreError, UserId, Username};
+
+fn name(input: &str) -> Username {
+    #[allow(clippy::expect_used)] // literal, valid names
+    Username::parse(input).expect("valid username")
+}
+
+/// A created user reads back identically by id and by name.
+pub async fn users_round_trip_every_field<S: Store>(store: S) {
+    let user = user_named("Round.Trip");
+    store.create_user(&user).await.unwrap();
+    let by_id = store.find_user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(by_id, user);
+    assert_eq!(
+        by_id.username.as_str(),
+        "Round.Trip",
+        "display form kept as typed"
+    );
+    assert_eq!(by_id.password_hash, user.password_hash);
+    assert_eq!(by_id.created_at, user.created_at);
+    assert_eq!(by_id.updated_at, user.updated_at);
+    let by_name = store
+        .find_user_by_username(&name("round.trip"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_name.id, user.id);
+}
+
+/// Lookups use the canonical key; the display form is the first registrant's.
+pub async fn users_are_found_by_any_case_variant_of_their_name<S: Store>(store: S) {
+    let user = user_named("John.Doe");
+    store.create_user(&user).await.unwrap();
+    for variant in ["john.doe", "JOHN.DOE", "jOhN.dOe"] {
+        let found = store.find_user_by_username(&name(variant)).await.unwrap();
+        let found = found.unwrap_or_else(|| panic!("{variant} not found"));
+        assert_eq!(found.id, user.id);
+        assert_eq!(found.username.as_str(), "John.Doe");
+    }
+}
+
+/// A case variant of a taken name is `UsernameTaken`, and the original is untouched.
+pub async fn users_case_variants_collide<S: Store>(store: S) {
+    let first = user_named("John.Doe");
+    store.create_user(&first).await.unwrap();
+    let second = user_named("john.doe");
+    let result = store.create_user(&second).await;
+    assert!(
+        matches!(result, Err(StoreError::UsernameTaken)),
+        "{result:?}"
+    );
+    let found = store
+        .find_user_by_username(&name("JOHN.DOE"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, first);
+    assert_eq!(store.find_user_by_id(second.id).await.unwrap(), None);
+}
+
+/// Names equal after NFKC + case folding collide (fullwidth letters, ß / SS).
+pub async fn users_unicode_compatibility_forms_collide<S: Store>(store: S) {
+    store.create_user(&user_named("Straße")).await.unwrap();
+    assert!(matches!(
+        store.create_user(&user_named("STRASSE")).await,
+        Err(StoreError::UsernameTaken)
+    ));
+    store.create_user(&user_named("ｗｉｄｅ")).await.unwrap();
+    assert!(matches!(
+        store.create_user(&user_named("WIDE")).await,
+        Err(StoreError::UsernameTaken)
+    ));
+}
+
+/// 50 concurrent creates of one canonical name: exactly one `Ok`, the rest `UsernameTaken`.
+pub async fn users_concurrent_creates_of_one_name_have_exactly_one_winner<S: Store>(store: S) {
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = store.clone();
+        let user = user_named(if i % 2 == 0 { "Racer" } else { "racer" });
+        tasks.push(tokio::spawn(async move {
+            store.create_user(&user).await.map(|()| user.id)
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(id) => winners.push(id),
+            Err(StoreError::UsernameTaken) => {}
+            Err(other) => panic!("a losing create must be UsernameTaken, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create wins");
+    let found = store
+        .find_user_by_username(&name("RACER"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, winners[0]);
+}
+
+/// Different names are different users.
+pub async fn users_distinct_names_coexist<S: Store>(store: S) {
+    let names = ["alice", "alice2", "bob", "Zoë", "名前です", "a.b_c-d@e+f"];
+    let mut ids = Vec::new();
+    for n in names {
+        let user = user_named(n);
+        store.create_user(&user).await.unwrap();
+        ids.push(user.id);
+    }
+    for (n, id) in names.iter().zip(ids) {
+        let found = store
+            .find_user_by_username(&name(n))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, id, "{n}");
+        assert_eq!(found.username.as_str(), *n);
+    }
+}
+
+/// Unknown ids and names are `None`, not errors.
+pub async fn users_missing_are_none<S: Store>(store: S) {
+    assert_eq!(store.find_user_by_id(UserId::new()).await.unwrap(), None);
+    assert_eq!(
+        store.find_user_by_username(&name("nobody")).await.unwrap(),
+        None
+    );
+}
+
+/// `set_password_hash` replaces the hash and `updated_at` of one user only.
+pub async fn users_set_password_hash_changes_only_that_user<S: Store>(store: S) {
+    let alice = user_named("alice");
+    let bob = user_named("bob");
+    store.create_user(&alice).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    let new_hash = PasswordHash::from_stored("$scrypt$ln=17,r=8,p=1$bmV3c2FsdG5ld3NhbHQ$new-hash");
+    let later = epoch() + TimeDelta::minutes(5);
+    assert!(
+        store
+            .set_password_hash(alice.id, &new_hash, later)
+            .await
+            .unwrap()
+    );
+    let alice_now = store.find_user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(alice_now.password_hash, new_hash);
+    assert_eq!(alice_now.updated_at, later);
+    assert_eq!(alice_now.created_at, alice.created_at);
+    assert_eq!(store.find_user_by_id(bob.id).await.unwrap().unwrap(), bob);
+}
+
+/// `set_password_hash` on an unknown id is `false` and creates nothing.
+pub async fn users_set_password_hash_of_unknown_user_is_false<S: Store>(store: S) {
+    let ghost = UserId::new();
+    let hash = PasswordHash::from_stored("$scrypt$whatever");
+    assert!(
+        !store
+            .set_password_hash(ghost, &hash, epoch())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.find_user_by_id(ghost).await.unwrap(), None);
+}
+
+/// Two handles (clones) see the same users.
+pub async fn users_written_through_one_handle_are_seen_through_another<S: Store>(store: S) {
+    let other = store.clone();
+    let user = user_named("shared");
+    store.create_user(&user).await.unwrap();
+    assert_eq!(other.find_user_by_id(user.id).await.unwrap(), Some(user));
+}

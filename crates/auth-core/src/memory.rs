@@ -1,0 +1,226 @@
+//! [`MemoryStore`]: the reference store, for tests, examples and embedding.
+//!
+//! One `std::sync::Mutex` over all maps: every operation is a few map
+//! operations and never awaits while holding the lock, so a std mutex is
+//! both correct and cheaper than an async one. Clones share the data.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    FailureStats, PasswordHash, Session, SessionId, SessionStore, StoreError, ThrottleStore, User,
+    UserId, UserRepository, Username,
+};
+
+/// An in-memory [`crate::Store`], correct under concurrency.
+///
+/// ```
+/// use auth_core::{MemoryStore, PasswordHash, User, UserId, UserRepository, Username};
+/// use chrono::Utc;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let now = Utc::now();
+/// let user = User {
+///     id: UserId::new(),
+///     username: Username::parse("Alice")?,
+///     password_hash: PasswordHash::from_stored("$scrypt$..."),
+///     created_at: now,
+///     updated_at: now,
+/// };
+/// store.create_user(&user).await?;
+/// let found = store.find_user_by_username(&Username::parse("ALICE")?).await?;
+/// assert_eq!(found, Some(user));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    /// canonical username -> id: the uniqueness index.
+    by_canonical: HashMap<String, UserId>,
+    sessions: HashMap<SessionId, Session>,
+    login_failures: Vec<LoginFailure>,
+}
+
+#[derive(Debug)]
+struct LoginFailure {
+    account: String,
+    client_ip: Option<String>,
+    at: DateTime<Utc>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the maps consistent (each
+        // operation writes last), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl UserRepository for MemoryStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = user.username.canonical().to_owned();
+        if state.by_canonical.contains_key(&key) {
+            return Err(StoreError::UsernameTaken);
+        }
+        state.by_canonical.insert(key, user.id);
+        state.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .by_canonical
+            .get(username.canonical())
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.get(&id).cloned())
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(user) = state.users.get_mut(&id) else {
+            return Ok(false);
+        };
+        user.password_hash = hash.clone();
+        user.updated_at = updated_at;
+        Ok(true)
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.state().sessions.insert(session.id, session.clone());
+        Ok(())
+    }
+
+    async fn find_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        Ok(self.state().sessions.get(id).cloned())
+    }
+
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        last_seen_at: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(session) = state.sessions.get_mut(id) else {
+            return Ok(false);
+        };
+        session.last_seen_at = last_seen_at;
+        session.idle_expires_at = idle_expires_at;
+        Ok(true)
+    }
+
+    async fn revoke_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+        Ok(self.state().sessions.remove(id).is_some())
+    }
+
+    async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|_, session| session.user_id != user_id);
+        Ok((before - state.sessions.len()) as u64)
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|_, session| session.idle_expires_at > now && session.expires_at > now);
+        Ok((before - state.sessions.len()) as u64)
+    }
+}
+
+impl ThrottleStore for MemoryStore {
+    async fn record_login_failure(
+        &self,
+        account: &str,
+        client_ip: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.state().login_failures.push(LoginFailure {
+            account: account.to_owned(),
+            client_ip: client_ip.map(str::to_owned),
+            at,
+        });
+        Ok(())
+    }
+
+    async fn login_failure_stats(
+        &self,
+        account: &str,
+        client_ip: Option<&str>,
+        account_since: DateTime<Utc>,
+        ip_since: DateTime<Utc>,
+    ) -> Result<FailureStats, StoreError> {
+        let state = self.state();
+        let mut stats = FailureStats::default();
+        for failure in &state.login_failures {
+            if failure.account == account && failure.at >= account_since {
+                stats.account_failures += 1;
+                stats.account_oldest = Some(
+                    stats
+                        .account_oldest
+                        .map_or(failure.at, |t| t.min(failure.at)),
+                );
+                stats.account_latest = Some(
+                    stats
+                        .account_latest
+                        .map_or(failure.at, |t| t.max(failure.at)),
+                );
+            }
+            if client_ip.is_some()
+                && failure.client_ip.as_deref() == client_ip
+                && failure.at >= ip_since
+            {
+                stats.ip_failures += 1;
+                stats.ip_oldest = Some(stats.ip_oldest.map_or(failure.at, |t| t.min(failure.at)));
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn clear_login_failures(&self, account: &str) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.login_failures.len();
+        state
+            .login_failures
+            .retain(|failure| failure.account != account);
+        Ok((before - state.login_failures.len()) as u64)
+    }
+
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let count = state.login_failures.len();
+        state.login_failures.retain(|failure| failure.at >= before);
+        Ok((count - state.login_failures.len()) as u64)
+    }
+}

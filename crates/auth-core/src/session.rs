@@ -1,0 +1,337 @@
+//! Sessions: the token the client holds, the id the store keeps, the expiry rules.
+//!
+//! A [`SessionToken`] (32 random bytes, base64url) goes to the client once
+//! and is never stored. Stores only ever see its [`SessionId`], the SHA-256
+//! of the token: a leaked database cannot be replayed as cookies.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::UserId;
+
+/// Length of a token's random part, in bytes.
+const TOKEN_BYTES: usize = 32;
+/// Length of an encoded token: 32 bytes in unpadded base64url.
+const TOKEN_CHARS: usize = 43;
+
+/// The secret a client presents (cookie or bearer). `Debug` hides it.
+///
+/// ```
+/// use auth_core::SessionToken;
+///
+/// let token = SessionToken::generate()?;
+/// assert_eq!(token.as_str().len(), 43);
+/// assert_eq!(format!("{token:?}"), "SessionToken(***)");
+/// let parsed = SessionToken::parse(token.as_str()).expect("a token we made parses");
+/// assert_eq!(parsed.id(), token.id());
+/// # Ok::<(), auth_core::TokenError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(Zeroizing<String>);
+
+/// Why a token could not be made or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The presented value is not a token this service issues.
+    #[error("malformed session token")]
+    Malformed,
+    /// The operating system's random source failed.
+    #[error("no randomness available: {0}")]
+    NoRandomness(String),
+}
+
+impl SessionToken {
+    /// Draws a fresh token from the OS CSPRNG.
+    ///
+    /// # Errors
+    /// [`TokenError::NoRandomness`] if the OS random source fails.
+    pub fn generate() -> Result<Self, TokenError> {
+        let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
+        getrandom::fill(bytes.as_mut())
+            .map_err(|error| TokenError::NoRandomness(error.to_string()))?;
+        Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
+    }
+
+    /// Reads a token presented by a client. Only the shape is checked here;
+    /// whether a session exists is the store's answer.
+    ///
+    /// # Errors
+    /// [`TokenError::Malformed`] unless it is 43 characters of base64url.
+    ///
+    /// ```
+    /// use auth_core::{SessionToken, TokenError};
+    /// assert_eq!(SessionToken::parse("not a token"), Err(TokenError::Malformed));
+    /// ```
+    pub fn parse(input: &str) -> Result<Self, TokenError> {
+        if input.len() != TOKEN_CHARS {
+            return Err(TokenError::Malformed);
+        }
+        let decoded = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(input)
+                .map_err(|_| TokenError::Malformed)?,
+        );
+        if decoded.len() != TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        Ok(Self(Zeroizing::new(input.to_owned())))
+    }
+
+    /// The token to hand to the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id under which the session is stored: SHA-256 of the token text.
+    pub fn id(&self) -> SessionId {
+        SessionId(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(***)")
+    }
+}
+
+/// SHA-256 of a [`SessionToken`]: the only form of a session's key that is stored.
+/// `Debug` prints none of it (it would let a log reader look sessions up).
+///
+/// ```
+/// use auth_core::{SessionId, SessionToken};
+/// let token = SessionToken::generate()?;
+/// let id = token.id();
+/// assert_eq!(SessionId::from_bytes(*id.as_bytes()), id);
+/// # Ok::<(), auth_core::TokenError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId([u8; 32]);
+
+impl SessionId {
+    /// Rebuilds an id read from storage.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes to store.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(..)")
+    }
+}
+
+/// A server-side session.
+///
+/// ```
+/// use auth_core::{SessionPolicy, UserId};
+/// use chrono::Utc;
+///
+/// let policy = SessionPolicy::default();
+/// let now = Utc::now();
+/// let (_token, session) = policy.start(UserId::new(), now)?;
+/// assert!(session.is_active(now));
+/// assert!(!session.is_active(session.expires_at));
+/// # Ok::<(), auth_core::TokenError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the token.
+    pub id: SessionId,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When it was issued (login time).
+    pub created_at: DateTime<Utc>,
+    /// When it was last used, updated at most once per touch interval.
+    pub last_seen_at: DateTime<Utc>,
+    /// Ends earlier than `expires_at` when the session goes unused.
+    pub idle_expires_at: DateTime<Utc>,
+    /// Absolute end, however active the session is.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Whether the session may still be used at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        now < self.idle_expires_at && now < self.expires_at
+    }
+}
+
+/// Session lifetimes. Defaults: idle 24 h, absolute 7 days, last-seen
+/// written at most once a minute.
+///
+/// ```
+/// use auth_core::SessionPolicy;
+/// use std::time::Duration;
+/// let policy = SessionPolicy::default();
+/// assert_eq!(policy.idle_timeout, Duration::from_secs(24 * 3600));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after login, however active.
+    pub absolute_timeout: Duration,
+    /// Minimum time between two last-seen writes of one session: a write
+    /// per request would make every authenticated request a database write.
+    pub touch_interval: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(24 * 3600),
+            absolute_timeout: Duration::from_secs(7 * 24 * 3600),
+            touch_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// Starts a session for `user_id` at `now` with a fresh token.
+    ///
+    /// # Errors
+    /// [`TokenError::NoRandomness`] if no token can be drawn.
+    pub fn start(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(SessionToken, Session), TokenError> {
+        let token = SessionToken::generate()?;
+        let expires_at = now + delta(self.absolute_timeout);
+        let session = Session {
+            id: token.id(),
+            user_id,
+            created_at: now,
+            last_seen_at: now,
+            idle_expires_at: (now + delta(self.idle_timeout)).min(expires_at),
+            expires_at,
+        };
+        Ok((token, session))
+    }
+
+    /// If `session` is due a last-seen write at `now`, the new
+    /// `(last_seen_at, idle_expires_at)` to store; `None` otherwise.
+    ///
+    /// ```
+    /// use auth_core::{SessionPolicy, UserId};
+    /// use chrono::{TimeDelta, Utc};
+    ///
+    /// let policy = SessionPolicy::default();
+    /// let now = Utc::now();
+    /// let (_, session) = policy.start(UserId::new(), now)?;
+    /// assert_eq!(policy.touch(&session, now + TimeDelta::seconds(30)), None);
+    /// assert!(policy.touch(&session, now + TimeDelta::seconds(61)).is_some());
+    /// # Ok::<(), auth_core::TokenError>(())
+    /// ```
+    pub fn touch(
+        &self,
+        session: &Session,
+        now: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if now - session.last_seen_at < delta(self.touch_interval) {
+            return None;
+        }
+        let idle_expires_at = (now + delta(self.idle_timeout)).min(session.expires_at);
+        Some((now, idle_expires_at))
+    }
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tokens_are_unique_and_43_url_safe_characters() {
+        let a = SessionToken::generate().unwrap();
+        let b = SessionToken::generate().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a.id(), b.id());
+        assert!(
+            a.as_str()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        assert_eq!(a.as_str().len(), 43);
+    }
+
+    #[test]
+    fn the_id_is_the_sha256_of_the_token_text() {
+        let token = SessionToken::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        let expected: [u8; 32] =
+            Sha256::digest(b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").into();
+        assert_eq!(token.id().as_bytes(), &expected);
+    }
+
+    #[test]
+    fn malformed_tokens_are_rejected() {
+        for bad in [
+            "",
+            "short",
+            &"A".repeat(44),
+            &"!".repeat(43),
+            &"A".repeat(42),
+        ] {
+            assert_eq!(
+                SessionToken::parse(bad),
+                Err(TokenError::Malformed),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_reveals_nothing() {
+        let token = SessionToken::generate().unwrap();
+        assert!(!format!("{token:?}").contains(token.as_str()));
+        assert_eq!(format!("{:?}", token.id()), "SessionId(..)");
+    }
+
+    #[test]
+    fn idle_expiry_never_exceeds_absolute_expiry() {
+        let policy = SessionPolicy {
+            idle_timeout: Duration::from_secs(100),
+            absolute_timeout: Duration::from_secs(50),
+            touch_interval: Duration::from_secs(1),
+        };
+        let now = Utc::now();
+        let (_, session) = policy.start(UserId::new(), now).unwrap();
+        assert_eq!(session.idle_expires_at, session.expires_at);
+        let (_, idle) = policy
+            .touch(&session, now + TimeDelta::seconds(40))
+            .unwrap();
+        assert_eq!(idle, session.expires_at);
+    }
+
+    #[test]
+    fn sessions_end_at_idle_or_absolute_expiry() {
+        let policy = SessionPolicy::default();
+        let now = Utc::now();
+        let (_, session) = policy.start(UserId::new(), now).unwrap();
+        assert!(session.is_active(now + TimeDelta::hours(23)));
+        assert!(!session.is_active(now + TimeDelta::hours(24)));
+        assert_eq!(session.expires_at, now + TimeDelta::days(7));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(input in any::<String>()) {
+            let _ = SessionToken::parse(&input);
+        }
+    }
+}

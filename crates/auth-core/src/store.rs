@@ -1,0 +1,200 @@
+//! The storage ports. Shaped by the use cases, not by CRUD.
+//!
+//! Every implementation runs the same contract, `crate::conformance`
+//! (feature `testing`), so the rules stated here are checked, not hoped for.
+//!
+//! Methods return `impl Future + Send` rather than `async fn` so that the
+//! futures can be used from multi-threaded servers; implementations may
+//! still write `async fn`.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::{FailureStats, PasswordHash, Session, SessionId, User, UserId, Username};
+
+/// What a store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another user already has this canonical username.
+    #[error("username is taken")]
+    UsernameTaken,
+    /// The store could not answer: unreachable, failing, or holding data
+    /// that does not parse. The source is kept for logs.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any backend error as [`StoreError::Unavailable`].
+    ///
+    /// ```
+    /// use auth_core::StoreError;
+    /// let error = StoreError::unavailable(std::io::Error::other("connection refused"));
+    /// assert!(matches!(error, StoreError::Unavailable(_)));
+    /// ```
+    pub fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(source))
+    }
+}
+
+/// Users, keyed by id and by canonical username.
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::UsernameTaken`], atomically, if a user with
+    /// the same canonical username exists: decided by the store (a unique
+    /// constraint, a lock), never by a check-then-insert, so two racing
+    /// registrations give exactly one success.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Finds a user by `username.canonical()`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_user_by_username(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Finds a user by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_user_by_id(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Replaces a user's password hash and sets `updated_at`. Returns
+    /// `false` if there is no such user. MUST NOT touch any other user.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Server-side sessions, keyed by [`SessionId`] (never by the token itself).
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session. Every field MUST read back exactly
+    /// (timestamps to the microsecond).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn insert_session(
+        &self,
+        session: &Session,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Finds a session by id, expired or not (expiry is the caller's rule).
+    /// A revoked session MUST NOT be found, through any handle on the store.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_session(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Sets `last_seen_at` and `idle_expires_at` in one statement. Returns
+    /// `false` if the session does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn touch_session(
+        &self,
+        id: &SessionId,
+        last_seen_at: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes one session. Returns `false` if it did not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn revoke_session(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every session of `user_id` and returns how many. MUST leave
+    /// other users' sessions alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn revoke_all_sessions(
+        &self,
+        user_id: UserId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes every session whose idle or absolute expiry is at or before
+    /// `now`, and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn purge_expired_sessions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Failed logins, recorded so that back-off is shared by every instance on
+/// the same database. Accounts are identified by their canonical key (or, for
+/// a name that does not parse, its case-folded form), IPs by their text form.
+pub trait ThrottleStore: Send + Sync {
+    /// Records one failed login. Concurrent records MUST all be counted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn record_login_failure(
+        &self,
+        account: &str,
+        client_ip: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts the account's failures at or after `account_since` (with the
+    /// oldest and newest of them) and the IP's failures at or after `ip_since`
+    /// (with the oldest), across all accounts. `client_ip = None` counts no IP failures.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn login_failure_stats(
+        &self,
+        account: &str,
+        client_ip: Option<&str>,
+        account_since: DateTime<Utc>,
+        ip_since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<FailureStats, StoreError>> + Send;
+
+    /// Deletes every failure recorded for `account` (after a successful
+    /// login, or by an admin) and returns how many. MUST leave other accounts alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn clear_login_failures(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes failures recorded before `before` and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn purge_login_failures(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Everything the [`crate::Authenticator`] needs from storage. Clones are
+/// handles on the same data (as a connection pool is).
+pub trait Store: UserRepository + SessionStore + ThrottleStore + Clone + 'static {}
+
+impl<T> Store for T where T: UserRepository + SessionStore + ThrottleStore + Clone + 'static {}

@@ -1,0 +1,248 @@
+//! Login back-off: pure rules over recorded failures and the clock.
+//!
+//! Two budgets, both read from the store so every instance sees the same state:
+//!
+//! - **Per account** (canonical username): the first `free_failures` failures
+//!   cost nothing; after that each attempt must wait `base_delay · 2^(k)`
+//!   after the last failure (1 s, 2 s, 4 s … capped at `max_delay`). A
+//!   success clears it. There is no permanent lockout, and never more than
+//!   `account_max_failures` failures inside `account_window` (NIST SP 800-63B).
+//! - **Per client IP**: at most `ip_max_failures` failures per `ip_window`,
+//!   across all usernames, against password spraying.
+//!
+//! A throttled attempt is refused before any hashing and is not itself a failure.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The limits. Defaults: 5 free failures, then 1 s doubling to 15 min;
+/// at most 100 failures per account per 24 h; 50 per IP per 15 min.
+///
+/// ```
+/// use auth_core::ThrottlePolicy;
+/// use std::time::Duration;
+/// let policy = ThrottlePolicy::default();
+/// assert_eq!(policy.delay_after(5), Some(Duration::from_secs(1)));
+/// assert_eq!(policy.delay_after(7), Some(Duration::from_secs(4)));
+/// assert_eq!(policy.delay_after(40), Some(Duration::from_secs(900)));
+/// assert_eq!(policy.delay_after(4), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures per account before any delay.
+    pub free_failures: u32,
+    /// The first delay; it doubles with each further failure.
+    pub base_delay: Duration,
+    /// The longest delay between two attempts on one account.
+    pub max_delay: Duration,
+    /// How far back account failures count (and how long they are kept).
+    pub account_window: Duration,
+    /// Hard cap on failures per account inside `account_window`.
+    pub account_max_failures: u32,
+    /// How far back per-IP failures count.
+    pub ip_window: Duration,
+    /// Failures allowed per client IP inside `ip_window`.
+    pub ip_max_failures: u32,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15 * 60),
+            account_window: Duration::from_secs(24 * 3600),
+            account_max_failures: 100,
+            ip_window: Duration::from_secs(15 * 60),
+            ip_max_failures: 50,
+        }
+    }
+}
+
+/// What the store knows about recent failures, as [`crate::ThrottleStore`] returns it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureStats {
+    /// Failures of the account since the account window started.
+    pub account_failures: u32,
+    /// The oldest of those.
+    pub account_oldest: Option<DateTime<Utc>>,
+    /// The newest of those.
+    pub account_latest: Option<DateTime<Utc>>,
+    /// Failures from the client IP since the IP window started.
+    pub ip_failures: u32,
+    /// The oldest of those.
+    pub ip_oldest: Option<DateTime<Utc>>,
+}
+
+impl ThrottlePolicy {
+    /// The wait required after the last of `failures` account failures, if any.
+    pub fn delay_after(&self, failures: u32) -> Option<Duration> {
+        let over = failures.checked_sub(self.free_failures)?;
+        let factor = 1u32.checked_shl(over).unwrap_or(u32::MAX);
+        Some(self.base_delay.saturating_mul(factor).min(self.max_delay))
+    }
+
+    /// Start of the account window at `now`.
+    pub fn account_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - delta(self.account_window)
+    }
+
+    /// Start of the IP window at `now`.
+    pub fn ip_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - delta(self.ip_window)
+    }
+
+    /// How long the caller must wait before the next attempt, or `None` if it may try now.
+    ///
+    /// ```
+    /// use auth_core::{FailureStats, ThrottlePolicy};
+    /// use chrono::{TimeDelta, Utc};
+    /// use std::time::Duration;
+    ///
+    /// let policy = ThrottlePolicy::default();
+    /// let now = Utc::now();
+    /// let stats = FailureStats {
+    ///     account_failures: 6,
+    ///     account_oldest: Some(now - TimeDelta::seconds(60)),
+    ///     account_latest: Some(now - TimeDelta::milliseconds(500)),
+    ///     ..FailureStats::default()
+    /// };
+    /// // Six failures: a 2 s wait after the last one, 1.5 s of it left.
+    /// assert_eq!(policy.retry_after(&stats, now), Some(Duration::from_millis(1500)));
+    /// ```
+    pub fn retry_after(&self, stats: &FailureStats, now: DateTime<Utc>) -> Option<Duration> {
+        let mut wait = Duration::ZERO;
+        if let (Some(delay), Some(latest)) = (
+            self.delay_after(stats.account_failures),
+            stats.account_latest,
+        ) {
+            wait = wait.max(remaining(latest + delta(delay), now));
+        }
+        if stats.account_failures >= self.account_max_failures
+            && let Some(oldest) = stats.account_oldest
+        {
+            wait = wait.max(remaining(oldest + delta(self.account_window), now));
+        }
+        if stats.ip_failures >= self.ip_max_failures
+            && let Some(oldest) = stats.ip_oldest
+        {
+            wait = wait.max(remaining(oldest + delta(self.ip_window), now));
+        }
+        (!wait.is_zero()).then_some(wait)
+    }
+}
+
+/// Whole seconds for a `Retry-After` header: rounded up, at least 1.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(auth_core::throttle::retry_after_secs(Duration::from_millis(1500)), 2);
+/// assert_eq!(auth_core::throttle::retry_after_secs(Duration::from_millis(1)), 1);
+/// ```
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+fn remaining(until: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (until - now).to_std().unwrap_or(Duration::ZERO)
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
+    #[test]
+    fn delays_double_from_one_second_and_cap_at_fifteen_minutes() {
+        let policy = ThrottlePolicy::default();
+        let delays: Vec<_> = (5..=16)
+            .map(|n| policy.delay_after(n).unwrap().as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
+        assert_eq!(policy.delay_after(u32::MAX), Some(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn fewer_failures_than_the_free_budget_never_wait() {
+        let policy = ThrottlePolicy::default();
+        let stats = FailureStats {
+            account_failures: 4,
+            account_oldest: Some(now()),
+            account_latest: Some(now()),
+            ..FailureStats::default()
+        };
+        assert_eq!(policy.retry_after(&stats, now()), None);
+    }
+
+    #[test]
+    fn the_wait_is_measured_from_the_last_failure() {
+        let policy = ThrottlePolicy::default();
+        let stats = FailureStats {
+            account_failures: 8, // 8 s
+            account_oldest: Some(now() - TimeDelta::seconds(100)),
+            account_latest: Some(now() - TimeDelta::seconds(3)),
+            ..FailureStats::default()
+        };
+        assert_eq!(
+            policy.retry_after(&stats, now()),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            policy.retry_after(&stats, now() + TimeDelta::seconds(5)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_account_cap_waits_for_the_oldest_failure_to_leave_the_window() {
+        let policy = ThrottlePolicy {
+            max_delay: Duration::from_secs(1),
+            ..ThrottlePolicy::default()
+        };
+        let stats = FailureStats {
+            account_failures: 100,
+            account_oldest: Some(now() - TimeDelta::hours(23)),
+            account_latest: Some(now() - TimeDelta::hours(1)),
+            ..FailureStats::default()
+        };
+        assert_eq!(
+            policy.retry_after(&stats, now()),
+            Some(Duration::from_secs(3600))
+        );
+    }
+
+    #[test]
+    fn the_ip_budget_waits_for_the_oldest_failure_in_the_window() {
+        let policy = ThrottlePolicy::default();
+        let stats = FailureStats {
+            ip_failures: 50,
+            ip_oldest: Some(now() - TimeDelta::minutes(10)),
+            ..FailureStats::default()
+        };
+        assert_eq!(
+            policy.retry_after(&stats, now()),
+            Some(Duration::from_secs(300))
+        );
+        let below = FailureStats {
+            ip_failures: 49,
+            ..stats
+        };
+        assert_eq!(policy.retry_after(&below, now()), None);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
+        assert_eq!(retry_after_secs(Duration::from_millis(3001)), 4);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+    }
+}

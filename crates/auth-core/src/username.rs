@@ -1,0 +1,291 @@
+//! Usernames: parsed once at the edge, then trusted.
+//!
+//! A [`Username`] keeps the name as the user typed it (after Unicode NFKC
+//! normalisation) for display, and a canonical key (NFKC + Unicode case
+//! folding) that stores use for uniqueness and lookup. `John.Doe` and
+//! `john.doe` therefore name the same account.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Shortest accepted name, in characters (Unicode scalar values) after NFKC.
+pub const USERNAME_MIN_CHARS: usize = 3;
+/// Longest accepted name, in characters (Unicode scalar values) after NFKC.
+pub const USERNAME_MAX_CHARS: usize = 64;
+
+/// Punctuation allowed besides letters and digits.
+const ALLOWED_PUNCTUATION: [char; 5] = ['.', '_', '-', '@', '+'];
+
+/// A valid username: 3 to 64 letters, digits or `. _ - @ +` after NFKC.
+///
+/// ```
+/// use auth_core::Username;
+///
+/// let name = Username::parse("John.Doe")?;
+/// assert_eq!(name.as_str(), "John.Doe");
+/// assert_eq!(name.canonical(), "john.doe");
+/// assert_eq!(name, Username::parse("JOHN.DOE")?); // equality is by canonical key
+/// # Ok::<(), auth_core::UsernameError>(())
+/// ```
+#[derive(Clone)]
+pub struct Username {
+    display: String,
+    canonical: String,
+}
+
+/// Why a username was rejected. Each variant says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    /// The name is shorter than [`USERNAME_MIN_CHARS`].
+    #[error("username must be at least {min} characters long (got {actual})")]
+    TooShort {
+        /// The minimum length.
+        min: usize,
+        /// The length received, in characters after normalisation.
+        actual: usize,
+    },
+    /// The name is longer than [`USERNAME_MAX_CHARS`].
+    #[error("username must be at most {max} characters long (got {actual})")]
+    TooLong {
+        /// The maximum length.
+        max: usize,
+        /// The length received, in characters after normalisation.
+        actual: usize,
+    },
+    /// A character outside letters, digits and `. _ - @ +`.
+    #[error(
+        "username may only contain letters, digits and . _ - @ + (found {character:?} at position {position})"
+    )]
+    InvalidCharacter {
+        /// The offending character (after normalisation).
+        character: char,
+        /// Its 1-based position, counted in characters.
+        position: usize,
+    },
+}
+
+impl Username {
+    /// Parses untrusted input into a username.
+    ///
+    /// The input is NFKC-normalised first; the normalised form is what is
+    /// checked, displayed and stored.
+    ///
+    /// # Errors
+    /// [`UsernameError`] says which rule failed.
+    ///
+    /// ```
+    /// use auth_core::{Username, UsernameError};
+    ///
+    /// assert!(Username::parse("ana_maria+test@example.org").is_ok());
+    /// assert_eq!(
+    ///     Username::parse("jo hn").unwrap_err(),
+    ///     UsernameError::InvalidCharacter { character: ' ', position: 3 },
+    /// );
+    /// assert!(matches!(Username::parse("ab"), Err(UsernameError::TooShort { .. })));
+    /// ```
+    pub fn parse(input: &str) -> Result<Self, UsernameError> {
+        // Cheap guard before normalising: NFKC can expand a character to at
+        // most 18 others, so this never rejects a name that would fit.
+        let raw_chars = input.chars().count();
+        if raw_chars > USERNAME_MAX_CHARS * 18 {
+            return Err(UsernameError::TooLong {
+                max: USERNAME_MAX_CHARS,
+                actual: raw_chars,
+            });
+        }
+        let display: String = input.nfkc().collect();
+        for (index, character) in display.chars().enumerate() {
+            if !(character.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(&character)) {
+                return Err(UsernameError::InvalidCharacter {
+                    character,
+                    position: index + 1,
+                });
+            }
+        }
+        let actual = display.chars().count();
+        if actual < USERNAME_MIN_CHARS {
+            return Err(UsernameError::TooShort {
+                min: USERNAME_MIN_CHARS,
+                actual,
+            });
+        }
+        if actual > USERNAME_MAX_CHARS {
+            return Err(UsernameError::TooLong {
+                max: USERNAME_MAX_CHARS,
+                actual,
+            });
+        }
+        let canonical = canonicalize(&display);
+        Ok(Self { display, canonical })
+    }
+
+    /// The name as typed (NFKC-normalised), for display.
+    ///
+    /// ```
+    /// assert_eq!(auth_core::Username::parse("Zoë")?.as_str(), "Zoë");
+    /// # Ok::<(), auth_core::UsernameError>(())
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The canonical key (NFKC + case folding): what uniqueness and lookups use.
+    ///
+    /// ```
+    /// // Full case folding, not just lower-casing: ß folds to ss.
+    /// assert_eq!(auth_core::Username::parse("Straße")?.canonical(), "strasse");
+    /// # Ok::<(), auth_core::UsernameError>(())
+    /// ```
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+}
+
+/// NFKC(casefold(NFKC(s))): folding can produce characters that need
+/// normalising again, so the key is stable under repeated application.
+fn canonicalize(display: &str) -> String {
+    caseless::default_case_fold_str(display).nfkc().collect()
+}
+
+impl PartialEq for Username {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical == other.canonical
+    }
+}
+impl Eq for Username {}
+
+impl std::hash::Hash for Username {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.canonical.hash(state);
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl fmt::Debug for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Username").field(&self.display).finish()
+    }
+}
+
+impl std::str::FromStr for Username {
+    type Err = UsernameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn case_variants_share_a_canonical_key() {
+        let a = Username::parse("John.Doe").unwrap();
+        let b = Username::parse("john.doe").unwrap();
+        assert_eq!(a.canonical(), b.canonical());
+        assert_eq!(a.as_str(), "John.Doe");
+        assert_eq!(b.as_str(), "john.doe");
+    }
+
+    #[test]
+    fn compatibility_forms_are_normalised() {
+        // Fullwidth letters and the "fi" ligature become their plain forms.
+        let name = Username::parse("Ｊｏｈｎ").unwrap();
+        assert_eq!(name.as_str(), "John");
+        assert_eq!(Username::parse("ﬁona").unwrap().as_str(), "fiona");
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_after_normalisation() {
+        assert_eq!(
+            Username::parse("ab"),
+            Err(UsernameError::TooShort { min: 3, actual: 2 })
+        );
+        assert!(Username::parse("abc").is_ok());
+        assert!(Username::parse(&"é".repeat(64)).is_ok());
+        assert_eq!(
+            Username::parse(&"a".repeat(65)),
+            Err(UsernameError::TooLong {
+                max: 64,
+                actual: 65
+            })
+        );
+    }
+
+    #[test]
+    fn whitespace_control_and_symbols_are_rejected_with_their_position() {
+        for (input, character, position) in [
+            ("jo hn", ' ', 3),
+            ("john\n", '\n', 5),
+            ("\u{7}bell", '\u{7}', 1),
+            ("john!", '!', 5),
+            ("a/b/c", '/', 2),
+            ("tab\there", '\t', 4),
+            ("zero\u{200b}width", '\u{200b}', 5),
+        ] {
+            assert_eq!(
+                Username::parse(input),
+                Err(UsernameError::InvalidCharacter {
+                    character,
+                    position
+                }),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn allowed_punctuation_and_unicode_letters_pass() {
+        for name in ["a.b_c-d@e+f", "Zoë", "名前です", "user123", "Ωμέγα"] {
+            assert!(Username::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_input_is_too_short() {
+        assert_eq!(
+            Username::parse(""),
+            Err(UsernameError::TooShort { min: 3, actual: 0 })
+        );
+    }
+
+    #[test]
+    fn error_messages_are_actionable() {
+        let message = Username::parse("jo hn").unwrap_err().to_string();
+        assert!(message.contains("position 3"), "{message}");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(input in any::<String>()) {
+            let _ = Username::parse(&input);
+        }
+
+        #[test]
+        fn canonicalisation_is_idempotent(input in "[\\p{L}\\p{N}._@+-]{3,64}") {
+            if let Ok(name) = Username::parse(&input) {
+                // Folding can lengthen a name (ß -> ss), so re-parsing may fail
+                // on length; when it succeeds the key must not move.
+                if let Ok(again) = Username::parse(name.canonical()) {
+                    prop_assert_eq!(again.canonical(), name.canonical());
+                }
+                prop_assert_eq!(canonicalize(name.canonical()), name.canonical());
+            }
+        }
+
+        #[test]
+        fn parsing_the_display_form_gives_the_same_name(input in "\\PC{0,80}") {
+            if let Ok(name) = Username::parse(&input) {
+                let again = Username::parse(name.as_str()).unwrap();
+                prop_assert_eq!(again.as_str(), name.as_str());
+            }
+        }
+    }
+}
