@@ -1,0 +1,11 @@
+//! SeaORM entities: one file per table, each with its mapping to and from
+//! the domain type.
+//!
+//! Entities are this crate's private business: the domain types
+//! (`auth_core::User`, `auth_core::Session`) are what leaves it. The schema
+//! itself is owned by the `migration` crate, which never imports these.
+
+pub(crate) mod flask_user_id;
+pub(crate) mod login_failure;
+pub(crate) mod session;
+pub(crate) mod user;

@@ -1,0 +1,110 @@
+//! The `users` table, and its mapping to [`auth_core::User`].
+
+use auth_core::{PasswordHash, User, UserId, Username};
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+
+use crate::error::CorruptRow;
+
+/// A `users` row.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// As typed (NFKC), for display.
+    pub username: String,
+    /// NFKC + case folding; carries the unique index.
+    #[sea_orm(unique)]
+    pub username_canonical: String,
+    /// PHC string.
+    pub password_hash: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// Written by hand: the derived one would print the password hash.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"***")
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::session::Entity")]
+    Session,
+}
+
+impl Related<super::session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// The row to insert for `user`.
+    pub(crate) fn from_domain(user: &User) -> Self {
+        Self {
+            id: Set(*user.id.as_uuid()),
+            username: Set(user.username.as_str().to_owned()),
+            username_canonical: Set(user.username.canonical().to_owned()),
+            password_hash: Set(user.password_hash.as_str().to_owned()),
+            created_at: Set(crate::stored_instant(user.created_at)),
+            updated_at: Set(crate::stored_instant(user.updated_at)),
+        }
+    }
+}
+
+impl Model {
+    /// The domain user this row holds.
+    ///
+    /// # Errors
+    /// [`CorruptRow::Username`] if the stored name no longer parses: written
+    /// by something other than this store, or by a version with other rules.
+    /// The canonical key is recomputed from the display form rather than
+    /// trusted.
+    pub(crate) fn into_domain(self) -> Result<User, CorruptRow> {
+        let username = Username::parse(&self.username).map_err(|source| CorruptRow::Username {
+            id: self.id,
+            source,
+        })?;
+        Ok(User {
+            id: UserId::from_uuid(self.id),
+            username,
+            password_hash: PasswordHash::from_stored(self.password_hash),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::conformance::user_named;
+
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password_hash() {
+        let user = user_named("alice");
+        let model = Model {
+            id: *user.id.as_uuid(),
+            username: user.username.as_str().to_owned(),
+            username_canonical: user.username.canonical().to_owned(),
+            password_hash: user.password_hash.as_str().to_owned(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        };
+        assert!(!format!("{model:?}").contains("scrypt"));
+        assert_eq!(model.into_domain().unwrap(), user);
+    }
+}

@@ -1,0 +1,121 @@
+//! From database errors to [`StoreError`]: the only place that looks at
+//! what kind of error the database reported.
+//!
+//! A unique violation is recognised by SeaORM's classification
+//! ([`DbErr::sql_err`] → [`SqlErr::UniqueConstraintViolation`]), which reads
+//! the SQLSTATE on PostgreSQL and the extended result code on SQLite, never
+//! the message text. Everything else is [`StoreError::Unavailable`] with the
+//! cause kept as its source, for logs. No message built here contains a
+//! password hash, a session id or a connection URL.
+
+use std::time::Duration;
+
+use auth_core::{StoreError, UsernameError};
+use sea_orm::{DbErr, SqlErr};
+use uuid::Uuid;
+
+/// Any failure outside `create_user`: the store could not answer.
+pub(crate) fn unavailable(error: DbErr) -> StoreError {
+    StoreError::unavailable(error)
+}
+
+/// A failed `INSERT INTO users`. The only unique key a new user can hit in
+/// practice is `username_canonical` (the other is a fresh UUID v7), so a
+/// unique violation means the name is taken.
+pub(crate) fn create_user_failed(error: DbErr) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::UsernameTaken
+    } else {
+        unavailable(error)
+    }
+}
+
+/// Whether the database refused a write for a unique key (both backends).
+pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// A row that does not map back to a domain value. It was not written by
+/// this store (or by a version with other rules), so the store is treated
+/// as failing rather than the row as absent.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CorruptRow {
+    /// The stored display name no longer parses as a [`auth_core::Username`].
+    #[error("users row {id}: the stored username is not a valid username")]
+    Username {
+        /// The row.
+        id: Uuid,
+        /// Which rule it breaks.
+        #[source]
+        source: UsernameError,
+    },
+    /// A session id that is not a 32-byte SHA-256 digest.
+    #[error("sessions row of user {user_id}: the id is {len} bytes, expected 32")]
+    SessionIdLength {
+        /// The owner, to find the row (the id itself is not logged).
+        user_id: Uuid,
+        /// The stored length.
+        len: usize,
+    },
+}
+
+impl From<CorruptRow> for StoreError {
+    fn from(error: CorruptRow) -> Self {
+        StoreError::unavailable(error)
+    }
+}
+
+/// Why [`crate::SeaStore::connect`] refused or failed before the database
+/// answered. Messages name the problem, never the URL (it may hold a
+/// password).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    /// The URL does not parse.
+    #[error("the database URL is not a valid URL: {0}")]
+    InvalidUrl(#[source] url::ParseError),
+    /// Neither SQLite nor PostgreSQL.
+    #[error("unsupported database URL scheme {0:?}: expected sqlite: or postgres:")]
+    UnsupportedScheme(String),
+    /// The first connection did not open in time.
+    #[error("no database connection within {0:?}")]
+    Timeout(Duration),
+}
+
+impl From<ConnectError> for StoreError {
+    fn from(error: ConnectError) -> Self {
+        StoreError::unavailable(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_other_than_unique_violations_are_unavailable() {
+        let error = create_user_failed(DbErr::Custom("disk I/O error".into()));
+        assert!(matches!(error, StoreError::Unavailable(_)));
+    }
+
+    #[test]
+    fn corrupt_rows_are_unavailable_and_say_which_row() {
+        let id = Uuid::nil();
+        let error: StoreError = CorruptRow::SessionIdLength {
+            user_id: id,
+            len: 3,
+        }
+        .into();
+        let StoreError::Unavailable(source) = error else {
+            panic!("expected Unavailable");
+        };
+        assert_eq!(
+            source.to_string(),
+            format!("sessions row of user {id}: the id is 3 bytes, expected 32")
+        );
+    }
+}
+
+/// A store operation that did not finish within its time limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the database did not answer within {0:?}")]
+pub(crate) struct OperationTimedOut(pub(crate) std::time::Duration);

@@ -1,0 +1,41 @@
+//! Running the migrations once, even when several instances start together.
+//!
+//! On PostgreSQL every instance takes the same session-level advisory lock
+//! before `Migrator::up`: the first applies what is pending, the others wait
+//! and then find nothing to do. The lock is held on a connection of its own,
+//! outside the pool, so it works with any pool size and is released even if
+//! the process dies (the connection closes). SQLite serves one instance, so
+//! it needs no lock.
+
+use auth_core::StoreError;
+use migration::MigratorTrait as _;
+use sea_orm::sqlx::postgres::PgConnection;
+use sea_orm::sqlx::{self, Connection as _};
+
+use crate::error::unavailable;
+use crate::{Backend, SeaStore};
+
+/// Advisory lock key shared by every instance: "authmigr" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_6d69_6772;
+
+pub(crate) async fn run(store: &SeaStore) -> Result<(), StoreError> {
+    if store.backend != Backend::Postgres {
+        return migration::Migrator::up(&store.db, None)
+            .await
+            .map_err(unavailable);
+    }
+    let options = store.db.get_postgres_connection_pool().connect_options();
+    let mut lock = PgConnection::connect_with(&options)
+        .await
+        .map_err(StoreError::unavailable)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut lock)
+        .await
+        .map_err(StoreError::unavailable)?;
+    let migrated = migration::Migrator::up(&store.db, None).await;
+    // Closing the connection releases the lock whatever happened above.
+    let closed = lock.close().await;
+    migrated.map_err(unavailable)?;
+    closed.map_err(StoreError::unavailable)
+}

@@ -1,0 +1,41 @@
+//! Database migrations of the auth service, for SQLite and PostgreSQL.
+//!
+//! [`Migrator`] is run by the server at start (unless told not to) and by the
+//! `migration` CLI (`cargo run -p migration -- up | down | status | fresh`,
+//! reading `DATABASE_URL`). Each migration writes its schema with SeaQuery's
+//! schema builder and never imports entities: an entity change must not
+//! silently change what an old migration creates. Migrations are never edited
+//! once merged; a change is a new, later file.
+//!
+//! # Layout
+//!
+//! - `m20261124_000001_create_users`: the `users` table.
+//! - `m20261124_000002_create_sessions`: the `sessions` table, its foreign
+//!   key to `users` and its expiry indexes.
+//! - `m20261124_000003_create_login_failures`: failed logins, for back-off
+//!   shared by every instance.
+//! - `m20261124_000004_create_flask_user_ids`: the Flask user id each
+//!   imported user had (`auth-server import-flask`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+mod m20261124_000002_create_sessions;
+mod m20261124_000003_create_login_failures;
+mod m20261124_000004_create_flask_user_ids;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261124_000002_create_sessions::Migration),
+            Box::new(m20261124_000003_create_login_failures::Migration),
+            Box::new(m20261124_000004_create_flask_user_ids::Migration),
+        ]
+    }
+}
