@@ -1,0 +1,151 @@
+//! Which address a request comes from, for the per-IP login budget.
+//!
+//! The socket's peer address, unless that peer is a configured trusted
+//! proxy: then `X-Forwarded-For` is read from the right, skipping trusted
+//! proxies, and the first untrusted address is the client. A header sent by
+//! anyone else is ignored, so a client cannot spoof its way out of the budget.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+/// The client's address as decided here; read by the login route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// Decides the client address from the peer and `X-Forwarded-For`.
+///
+/// ```
+/// use auth_api::client_ip::resolve;
+/// let trusted = ["10.0.0.0/8".parse().unwrap()];
+/// let peer = Some("10.0.0.2".parse().unwrap());
+/// assert_eq!(resolve(peer, Some("203.0.113.5, 10.0.0.7"), &trusted), Some("203.0.113.5".parse().unwrap()));
+/// // From an untrusted peer the header is ignored.
+/// let outsider = Some("198.51.100.9".parse().unwrap());
+/// assert_eq!(resolve(outsider, Some("203.0.113.5"), &trusted), outsider);
+/// ```
+pub fn resolve(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else {
+        return Some(peer);
+    };
+    let mut client = peer;
+    for hop in header.rsplit(',') {
+        match parse_hop(hop.trim()) {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return Some(ip),
+            // A malformed entry: stop at the last address we could trust.
+            Err(_) => return Some(client),
+        }
+    }
+    Some(client)
+}
+
+/// An address as proxies write it: `203.0.113.5`, `2001:db8::1`, or with a
+/// port, `203.0.113.5:4711` / `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|addr| addr.ip()))
+}
+
+/// Middleware: stores [`ClientIp`] in the request's data.
+pub async fn client_ip<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    trusted: Arc<Vec<IpNet>>,
+) -> poem::Result<Response> {
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|addr| addr.ip().to_canonical());
+    // Several X-Forwarded-For headers are one list, in order.
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+    let ip = resolve(peer, forwarded.as_deref(), &trusted);
+    req.set_data(ClientIp(ip));
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client() {
+        assert_eq!(
+            resolve(Some(ip("192.0.2.1")), Some("203.0.113.5"), &[]),
+            Some(ip("192.0.2.1"))
+        );
+    }
+
+    #[test]
+    fn trusted_hops_are_skipped_from_the_right() {
+        let trusted: Vec<IpNet> = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.1/32".parse().unwrap(),
+        ];
+        // client, spoofed-by-client, proxy chain
+        let header = "1.1.1.1, 203.0.113.5, 10.1.1.1";
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), Some(header), &trusted),
+            Some(ip("203.0.113.5"))
+        );
+        // Only trusted hops: the left-most one.
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), Some("10.0.0.9"), &trusted),
+            Some(ip("10.0.0.9"))
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), None, &trusted),
+            Some(ip("127.0.0.1"))
+        );
+        // Garbage: the last trusted address.
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), Some("nonsense, 10.0.0.3"), &trusted),
+            Some(ip("10.0.0.3"))
+        );
+    }
+
+    #[test]
+    fn hops_with_ports_are_understood() {
+        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), Some("203.0.113.5:4711"), &trusted),
+            Some(ip("203.0.113.5"))
+        );
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), Some("[2001:db8::1]:80"), &trusted),
+            Some(ip("2001:db8::1"))
+        );
+    }
+
+    #[test]
+    fn ipv6_and_unknown_peers() {
+        let trusted: Vec<IpNet> = vec!["::1/128".parse().unwrap()];
+        assert_eq!(
+            resolve(Some(ip("::1")), Some("2001:db8::7"), &trusted),
+            Some(ip("2001:db8::7"))
+        );
+        assert_eq!(resolve(None, Some("2001:db8::7"), &trusted), None);
+    }
+}

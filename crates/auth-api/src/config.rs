@@ -1,0 +1,427 @@
+//! `Config`: every option of `auth-server`, as a flag and an `AUTH_*`
+//! environment variable, parsed and checked once in `main`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use auth_core::{HashConfig, ScryptParams, SessionPolicy, ThrottlePolicy, VerifyLimits};
+use ipnet::IpNet;
+
+use crate::cors::CorsOrigins;
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// A user authentication service: register, log in, log out, protected routes.
+#[derive(Debug, Parser)]
+#[command(name = "auth-server", version, about, long_about = None)]
+pub struct Cli {
+    /// Server and database options (also for subcommands).
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; without one, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Print the OpenAPI document (the content of docs/openapi.json).
+    Openapi,
+    /// Import the users of the Flask service's SQLite database into the
+    /// database of --database-url (migrated first unless --no-migrate).
+    /// See docs/migrating-from-flask.md.
+    ImportFlask(ImportFlaskArgs),
+    /// Manage users in the database of --database-url. Passwords are read
+    /// from standard input (one line), never from arguments.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `auth-server import-flask`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportFlaskArgs {
+    /// The Flask service's SQLite file (its `auth.db`); opened read-only.
+    pub flask_db: PathBuf,
+    /// Print the report (what would be imported, skipped, and every
+    /// conflict) without writing anything, migrations included.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Users written per transaction.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    pub batch_size: u16,
+}
+
+/// `auth-server user ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password (one line) is read from standard input;
+    /// the password policy applies.
+    Create {
+        /// The new username (compared ignoring case and Unicode width).
+        username: String,
+    },
+    /// Set a user's password and end all of their sessions. The password
+    /// (one line) is read from standard input; the password policy applies.
+    SetPassword {
+        /// Whose password.
+        username: String,
+    },
+    /// List users by name: id, name, creation time, hash kind (`werkzeug`
+    /// = imported from Flask, replaced at the next login), Flask id.
+    List {
+        /// Start after this username (for paging).
+        #[arg(long)]
+        after: Option<String>,
+        /// List at most this many (default: all).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// End every session of a user ("log out everywhere").
+    RevokeSessions {
+        /// Whose sessions.
+        username: String,
+    },
+    /// Clear a user's login back-off, so they may try again at once.
+    ClearBackoff {
+        /// Whose back-off.
+        username: String,
+    },
+}
+
+/// Server options.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "AUTH_BIND",
+        default_value = "127.0.0.1:5000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Database URL: `sqlite://path` (file created if missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "AUTH_DATABASE_URL",
+        default_value = "sqlite://auth.db",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Maximum database connections in the pool (default: 8 on SQLite, 10 on PostgreSQL).
+    #[arg(long, env = "AUTH_DATABASE_MAX_CONNECTIONS", global = true)]
+    pub database_max_connections: Option<u32>,
+
+    /// How long a request waits for the database before failing with 503 `storage_unavailable`.
+    #[arg(long, env = "AUTH_DATABASE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub database_timeout: Duration,
+
+    /// Do not run migrations on start (run `migration up` separately).
+    #[arg(long, env = "AUTH_NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Mark the session cookie `Secure` (set this when clients use HTTPS).
+    #[arg(long, env = "AUTH_COOKIE_SECURE", global = true)]
+    pub cookie_secure: bool,
+
+    /// A session unused this long ends (e.g. `30m`, `24h`).
+    #[arg(long, env = "AUTH_SESSION_IDLE_TIMEOUT", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    pub session_idle_timeout: Duration,
+
+    /// A session ends this long after login, however active (also the cookie's Max-Age).
+    #[arg(long, env = "AUTH_SESSION_ABSOLUTE_TIMEOUT", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
+    pub session_absolute_timeout: Duration,
+
+    /// scrypt cost: log2(N). 17 is OWASP's recommendation (128 MiB per hash with r=8).
+    #[arg(long, env = "AUTH_SCRYPT_LOG_N", default_value_t = 17, global = true)]
+    pub scrypt_log_n: u8,
+
+    /// scrypt block size r.
+    #[arg(long, env = "AUTH_SCRYPT_R", default_value_t = 8, global = true)]
+    pub scrypt_r: u32,
+
+    /// scrypt parallelism p.
+    #[arg(long, env = "AUTH_SCRYPT_P", default_value_t = 1, global = true)]
+    pub scrypt_p: u32,
+
+    /// Password hashes computed at once (default: CPU count). Peak hashing memory is this × the scrypt cost.
+    #[arg(long, env = "AUTH_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Requests allowed to wait for a hashing slot; beyond that, 503 `server_busy`.
+    #[arg(long, env = "AUTH_HASH_QUEUE", default_value_t = 32, global = true)]
+    pub hash_queue: usize,
+
+    /// Nice value of the hashing threads (0-19; 0 = no change). Higher lets
+    /// cheap requests (session checks) preempt password hashing.
+    #[arg(long, env = "AUTH_HASH_THREAD_NICE", default_value_t = 10, value_parser = clap::value_parser!(i8).range(0..=19), global = true)]
+    pub hash_thread_nice: i8,
+
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[arg(long, env = "AUTH_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Log format.
+    #[arg(long, env = "AUTH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `auth_api=debug,info`).
+    #[arg(long, env = "AUTH_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
+    #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_timeout: Duration,
+
+    /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` is believed
+    /// for the client address. Empty: the socket's peer is the client.
+    #[arg(
+        long,
+        env = "AUTH_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_ip_net,
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Origins allowed to call the API from a browser with credentials (CORS),
+    /// comma-separated, e.g. `https://app.example.com`. Empty: CORS off. `*` is refused.
+    #[arg(
+        long,
+        env = "AUTH_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Failed logins per account before back-off starts.
+    #[arg(
+        long,
+        env = "AUTH_LOGIN_FREE_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_free_failures: u32,
+
+    /// Longest back-off between two login attempts on one account.
+    #[arg(long, env = "AUTH_LOGIN_MAX_DELAY", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
+    pub login_max_delay: Duration,
+
+    /// Failed logins allowed per client address per `--login-ip-window`.
+    #[arg(
+        long,
+        env = "AUTH_LOGIN_IP_MAX_FAILURES",
+        default_value_t = 50,
+        global = true
+    )]
+    pub login_ip_max_failures: u32,
+
+    /// The window of the per-address budget.
+    #[arg(long, env = "AUTH_LOGIN_IP_WINDOW", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
+    pub login_ip_window: Duration,
+
+    /// Sessions kept in the in-process cache (0 disables it). Logout stays
+    /// immediate: local revocations drop entries at once, and on PostgreSQL
+    /// other instances' revocations arrive by LISTEN/NOTIFY. With SQLite, run
+    /// one server process per database file, or set 0.
+    #[arg(
+        long,
+        env = "AUTH_SESSION_CACHE_CAPACITY",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub session_cache_capacity: u64,
+
+    /// How long a cached session is trusted before it is read again. This
+    /// bounds how long a revocation made outside this process without a feed
+    /// (the `user` admin commands on SQLite) can go unseen; HTTP logouts and,
+    /// on PostgreSQL, other instances' revocations apply at once.
+    #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub session_cache_ttl: Duration,
+
+    /// How often expired sessions and stale login failures are deleted.
+    #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration, global = true)]
+    pub purge_interval: Duration,
+}
+
+/// `10.0.0.0/8`, `10.0.0.1` (one address) or `::1`, spaces ignored.
+fn parse_ip_net(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{value:?} is not an IP address or CIDR range"))
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// scrypt rejects the parameters.
+    #[error("invalid scrypt parameters: {0}")]
+    Scrypt(String),
+    /// A value out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Hashing settings for `auth-core`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for parameters scrypt rejects or a zero-sized pool.
+    pub fn hash_config(&self) -> Result<HashConfig, ConfigError> {
+        let params = ScryptParams::new(self.scrypt_log_n, self.scrypt_r, self.scrypt_p)
+            .map_err(|error| ConfigError::Scrypt(error.to_string()))?;
+        let defaults = HashConfig::default();
+        let max_concurrent = self.hash_concurrency.unwrap_or(defaults.max_concurrent);
+        if max_concurrent == 0 {
+            return Err(ConfigError::Invalid(
+                "--hash-concurrency must be at least 1".into(),
+            ));
+        }
+        // Stored hashes up to 8x the configured cost still verify (an
+        // operator who lowers the cost must not lock everyone out).
+        let limits = VerifyLimits {
+            max_memory_bytes: params
+                .memory_bytes()
+                .saturating_mul(8)
+                .max(defaults.limits.max_memory_bytes),
+            ..defaults.limits
+        };
+        Ok(HashConfig {
+            params,
+            limits,
+            max_concurrent,
+            max_queued: self.hash_queue,
+            thread_nice: self.hash_thread_nice,
+        })
+    }
+
+    /// Login back-off for `auth-core`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a zero window or delay.
+    pub fn throttle_policy(&self) -> Result<ThrottlePolicy, ConfigError> {
+        if self.purge_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "--purge-interval must be positive".into(),
+            ));
+        }
+        if self.login_max_delay.is_zero()
+            || self.login_ip_window.is_zero()
+            || self.login_ip_max_failures == 0
+        {
+            return Err(ConfigError::Invalid(
+                "login back-off delays, windows and budgets must be positive".into(),
+            ));
+        }
+        Ok(ThrottlePolicy {
+            free_failures: self.login_free_failures,
+            max_delay: self.login_max_delay,
+            ip_max_failures: self.login_ip_max_failures,
+            ip_window: self.login_ip_window,
+            ..ThrottlePolicy::default()
+        })
+    }
+
+    /// CORS origins.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for `*` or a malformed origin.
+    pub fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
+        CorsOrigins::parse(&self.cors_allowed_origins)
+            .map_err(|error| ConfigError::Invalid(error.to_string()))
+    }
+
+    /// The pool size to ask the store for (`0` = the backend's default).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a pool of one on PostgreSQL, where the
+    /// revocation feed holds a connection and requests would get none.
+    pub fn database_max_connections(&self) -> Result<u32, ConfigError> {
+        let postgres = self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://");
+        match self.database_max_connections {
+            Some(1) if postgres => Err(ConfigError::Invalid(
+                "--database-max-connections must be at least 2 on PostgreSQL: the revocation feed holds one connection"
+                    .into(),
+            )),
+            configured => Ok(configured.unwrap_or(0)),
+        }
+    }
+
+    /// Session lifetimes for `auth-core`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a zero lifetime.
+    pub fn session_policy(&self) -> Result<SessionPolicy, ConfigError> {
+        if self.session_idle_timeout.is_zero() || self.session_absolute_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "session lifetimes must be positive".into(),
+            ));
+        }
+        Ok(SessionPolicy {
+            idle_timeout: self.session_idle_timeout,
+            absolute_timeout: self.session_absolute_timeout,
+            ..SessionPolicy::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_ranges() {
+        assert_eq!(
+            parse_ip_net(" 10.0.0.1").unwrap(),
+            "10.0.0.1/32".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            parse_ip_net("10.0.0.0/8").unwrap(),
+            "10.0.0.0/8".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            parse_ip_net("::1").unwrap(),
+            "::1/128".parse::<IpNet>().unwrap()
+        );
+        assert!(parse_ip_net("proxy.local").is_err());
+    }
+
+    #[test]
+    fn every_flag_parses_with_its_default() {
+        let cli = Cli::try_parse_from([
+            "auth-server",
+            "--trusted-proxies",
+            "10.0.0.1, 192.168.0.0/16",
+        ])
+        .unwrap();
+        assert_eq!(cli.config.trusted_proxies.len(), 2);
+        assert!(cli.config.hash_config().is_ok());
+        assert!(cli.config.session_policy().is_ok());
+        assert!(cli.config.throttle_policy().is_ok());
+        assert!(cli.config.cors_origins().is_ok());
+        let zero = Cli::try_parse_from(["auth-server", "--purge-interval", "0s"]).unwrap();
+        assert!(zero.config.throttle_policy().is_err());
+        let one = Cli::try_parse_from([
+            "auth-server",
+            "--database-url",
+            "postgres://db/auth",
+            "--database-max-connections",
+            "1",
+        ])
+        .unwrap();
+        assert!(one.config.database_max_connections().is_err());
+        assert_eq!(cli.config.database_max_connections().unwrap(), 0);
+        let star = Cli::try_parse_from(["auth-server", "--cors-allowed-origins", "*"]).unwrap();
+        assert!(star.config.cors_origins().is_err());
+    }
+}

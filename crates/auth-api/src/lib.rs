@@ -1,0 +1,166 @@
+//! The HTTP face of the auth service: poem + poem-openapi routes over an
+//! `auth_core::Authenticator`, the JSON error shape, cookies, logs.
+//!
+//! `main.rs` only wires: config, tracing, database, [`build_app`], serve.
+//! Tests build the same app with [`build_app`] over a fresh database.
+//!
+//! # Layout
+//! - `routes/`: one `#[OpenApi]` impl per route group.
+//! - `error.rs`: the one mapping from domain errors to status + `code`.
+//! - `middleware.rs`: body limit, JSON errors from the framework, headers.
+//! - `security.rs`: cookie or bearer; `cookie.rs`: the `session` cookie.
+//! - `config.rs`: flags and `AUTH_*` variables; `telemetry.rs`: logs.
+//! - `admin/`: the operator subcommands (`import-flask`, `user ...`).
+
+pub mod admin;
+pub mod client_ip;
+pub mod config;
+pub mod cookie;
+pub mod cors;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod security;
+pub mod telemetry;
+
+use std::future::Future;
+
+use auth_core::{Authenticator, MemoryStore, Store, StoreError};
+use auth_store_sea::SeaStore;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+use crate::cookie::CookieSettings;
+use crate::routes::{
+    login::LoginApi, logout::LogoutApi, ops::OpsApi, protected::ProtectedApi, register::RegisterApi,
+};
+
+/// What `/ready` checks: that the store answers.
+pub trait Readiness: Clone + Send + Sync + 'static {
+    /// `Ok` when the store can serve requests.
+    fn check(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl Readiness for SeaStore {
+    async fn check(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
+}
+
+impl Readiness for MemoryStore {
+    async fn check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// The session cookie.
+    pub cookie: CookieSettings,
+    /// Largest accepted body in bytes.
+    pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins allowed to call with credentials (CORS); empty = CORS off.
+    pub cors_origins: cors::CorsOrigins,
+}
+
+/// Every documented route group.
+type Apis<S> = (
+    RegisterApi<S>,
+    LoginApi<S>,
+    LogoutApi<S>,
+    ProtectedApi<S>,
+    OpsApi<S>,
+);
+/// The OpenAPI service over [`Apis`].
+type ApiService<S> = OpenApiService<Apis<S>, ()>;
+
+/// The OpenAPI service: every documented route.
+fn api_service<S: Store + Readiness>(
+    auth: &Authenticator<S>,
+    settings: &HttpSettings,
+) -> ApiService<S> {
+    OpenApiService::new(
+        (
+            RegisterApi { auth: auth.clone() },
+            LoginApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
+            LogoutApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
+            ProtectedApi { auth: auth.clone() },
+            OpsApi {
+                readiness: auth.store().clone(),
+            },
+        ),
+        "auth-service",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(include_str!("../api-description.md"))
+}
+
+/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`,
+/// with the body limit, JSON errors, request logs and security headers.
+pub fn build_app<S: Store + Readiness>(
+    auth: Authenticator<S>,
+    settings: HttpSettings,
+) -> impl Endpoint {
+    let api = api_service(&auth, &settings);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let limit = settings.max_body_bytes;
+    let metrics = std::sync::Arc::new(metrics::Metrics::new(
+        auth.hasher().clone(),
+        auth.session_cache().clone(),
+    ));
+    let observed = metrics.clone();
+    let trusted = std::sync::Arc::new(settings.trusted_proxies.clone());
+    let origins = std::sync::Arc::new(settings.cors_origins.clone());
+    let spec_index = std::sync::Arc::new(middleware::SpecIndex::from_spec(&api.spec()));
+    Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/metrics", poem::get(metrics::endpoint(metrics)))
+        .around(move |next, req| client_ip::client_ip(next, req, trusted.clone()))
+        .around(move |next, req| middleware::json_errors(next, req, spec_index.clone()))
+        .around(move |next, req| middleware::limit_body(next, req, limit))
+        .around(move |next, req| cors::cors(next, req, origins.clone()))
+        .around(middleware::security_headers)
+        .around(move |next, req| telemetry::request_log(next, req, observed.clone()))
+}
+
+/// The OpenAPI document as JSON (what `/openapi.json` serves).
+pub fn openapi_json() -> String {
+    let hasher = auth_core::PasswordHasher::new(auth_core::HashConfig {
+        params: auth_core::ScryptParams::insecure_fast_for_tests(),
+        ..auth_core::HashConfig::default()
+    });
+    match hasher {
+        Ok(hasher) => {
+            let auth = Authenticator::new(
+                MemoryStore::new(),
+                hasher,
+                std::sync::Arc::new(auth_core::SystemClock),
+            );
+            let settings = HttpSettings {
+                cookie: CookieSettings {
+                    secure: false,
+                    max_age: std::time::Duration::from_secs(1),
+                },
+                max_body_bytes: 0,
+                trusted_proxies: Vec::new(),
+                cors_origins: cors::CorsOrigins::default(),
+            };
+            api_service(&auth, &settings).spec()
+        }
+        // Fixed, valid parameters: unreachable, but never a panic.
+        Err(error) => format!("{{\"error\": \"{error}\"}}"),
+    }
+}

@@ -1,0 +1,273 @@
+//! `/metrics`: Prometheus (OpenMetrics text) counters for requests, logins,
+//! registrations and revocations, and gauges read at scrape time from the
+//! hashing pool and the session cache.
+//!
+//! Outcomes are derived from each response's route and status in the request
+//! log middleware, so handlers stay free of bookkeeping. Route labels are a
+//! fixed set (unknown paths count as `other`), so scanners cannot blow up
+//! the number of series.
+
+use std::fmt;
+use std::sync::Arc;
+
+use auth_core::{PasswordHasher, SessionCache};
+use poem::http::{Method, StatusCode};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The service's metrics. Cheap to share (`Arc`).
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    logins: Family<OutcomeLabels, Counter>,
+    registrations: Family<OutcomeLabels, Counter>,
+    revoked: Counter,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Registers every metric; the pool and cache are read at each scrape.
+    pub fn new(hasher: PasswordHasher, cache: SessionCache) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            durations.clone(),
+        );
+        let logins = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "auth_logins",
+            "Logins by outcome: success, invalid_credentials, throttled, unavailable (busy or storage), invalid_request",
+            logins.clone(),
+        );
+        let registrations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "auth_registrations",
+            "Registrations by outcome: created, username_taken, rejected, unavailable",
+            registrations.clone(),
+        );
+        let revoked = Counter::default();
+        registry.register(
+            "auth_sessions_revoked",
+            "Sessions ended by logout",
+            revoked.clone(),
+        );
+        registry.register_collector(Box::new(PoolCollector { hasher, cache }));
+        Self {
+            registry,
+            requests,
+            durations,
+            logins,
+            registrations,
+            revoked,
+        }
+    }
+
+    /// Counts one finished request.
+    pub fn observe(&self, method: &Method, path: &str, status: StatusCode, seconds: f64) {
+        let route = route_label(path);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: method_label(method),
+                status: status.as_u16(),
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
+        match (route, status.as_u16()) {
+            ("/login", code) => {
+                let outcome = match code {
+                    200 => "success",
+                    401 => "invalid_credentials",
+                    429 => "throttled",
+                    503 => "unavailable",
+                    _ => "invalid_request",
+                };
+                self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+            }
+            ("/register", code) => {
+                let outcome = match code {
+                    201 => "created",
+                    409 => "username_taken",
+                    503 => "unavailable",
+                    _ => "rejected",
+                };
+                self.registrations
+                    .get_or_create(&OutcomeLabels { outcome })
+                    .inc();
+            }
+            ("/logout", 200) => {
+                self.revoked.inc();
+            }
+            _ => {}
+        }
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Known methods by name, anything else as `other`: labels stay a fixed set
+/// and counting a request allocates nothing.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/register" => "/register",
+        "/login" => "/login",
+        "/logout" => "/logout",
+        "/protected" => "/protected",
+        "/health" => "/health",
+        "/ready" => "/ready",
+        "/metrics" => "/metrics",
+        "/openapi.json" => "/openapi.json",
+        _ if path == "/docs" || path.starts_with("/docs/") => "/docs",
+        _ => "other",
+    }
+}
+
+/// Gauges and the hash-duration histogram, read from the pool at scrape time.
+#[derive(Debug)]
+struct PoolCollector {
+    hasher: PasswordHasher,
+    cache: SessionCache,
+}
+
+impl Collector for PoolCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
+        let gauges = [
+            (
+                "auth_hash_queue_depth",
+                "Requests waiting for a hashing thread",
+                self.hasher.queued() as i64,
+            ),
+            (
+                "auth_hash_in_flight",
+                "Requests hashing or waiting to",
+                self.hasher.in_flight() as i64,
+            ),
+            (
+                "auth_session_cache_entries",
+                "Sessions in the in-process cache",
+                self.cache.len() as i64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            ConstGauge::new(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        let rejected = self.hasher.rejected();
+        encoder
+            .encode_descriptor(
+                "auth_hash_rejected",
+                "Hashing requests refused because the queue was full (503 server_busy)",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&rejected, None)?;
+        let timings = self.hasher.timings();
+        // The pool keeps cumulative counts; the encoder wants one count per bucket.
+        let mut buckets = Vec::with_capacity(timings.buckets.len() + 1);
+        let mut previous = 0;
+        for (bound, cumulative) in &timings.buckets {
+            buckets.push((*bound, cumulative - previous));
+            previous = *cumulative;
+        }
+        buckets.push((f64::INFINITY, timings.count.saturating_sub(previous)));
+        encoder
+            .encode_descriptor(
+                "auth_hash_duration_seconds",
+                "Time of each hashing job (hash or verify) on a hashing thread",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                timings.sum_seconds,
+                timings.count,
+                &buckets,
+                None,
+            )?;
+        Ok(())
+    }
+}
+
+/// `GET /metrics`.
+pub fn endpoint(metrics: Arc<Metrics>) -> impl poem::Endpoint {
+    poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(metrics.render())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_paths_share_one_label() {
+        assert_eq!(route_label("/login"), "/login");
+        assert_eq!(route_label("/docs/oauth-receiver.html"), "/docs");
+        assert_eq!(route_label("/wp-admin"), "other");
+    }
+}

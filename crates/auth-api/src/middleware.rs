@@ -1,0 +1,373 @@
+//! Request and response rules that hold for every route: the body limit,
+//! one JSON error shape for what the framework rejects, and security headers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use poem::http::{HeaderValue, Method, header};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem_openapi::error::{
+    AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
+};
+
+use crate::error::ApiError;
+
+/// Reads at most `limit` bytes of body. `poem::middleware::SizeLimit` is not
+/// used: it answers 411 to every request without `Content-Length`, GETs included.
+pub async fn limit_body<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    limit: usize,
+) -> poem::Result<Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
+    }
+    if declared != Some(0) && req.method() != Method::GET && req.method() != Method::HEAD {
+        match req.take_body().into_bytes_limit(limit).await {
+            Ok(bytes) => {
+                // Kept so that a parse error can say which field is wrong.
+                req.extensions_mut().insert(RawBody(bytes.clone()));
+                req.set_body(Body::from(bytes));
+            }
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+                return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
+            }
+            Err(error) => {
+                return Ok(ApiError::InvalidRequest(format!(
+                    "could not read the request body: {error}"
+                ))
+                .into_response());
+            }
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// The request body as read by [`limit_body`].
+#[derive(Debug, Clone)]
+struct RawBody(Bytes);
+
+/// Turns every error raised before or outside a handler into the JSON error body.
+/// Errors that already are API responses (a handler's `ErrorResponse`) pass through.
+pub async fn json_errors<E: Endpoint>(
+    next: Arc<E>,
+    req: Request,
+    spec: Arc<SpecIndex>,
+) -> poem::Result<Response> {
+    // A missing session means "not logged in" on logout, "unauthorized" elsewhere.
+    let unauthenticated = if req.uri().path() == "/logout" {
+        ApiError::NotLoggedIn
+    } else {
+        ApiError::Unauthorized
+    };
+    // Only requests that carried a body have one to check (GETs skip this).
+    let raw = req.extensions().get::<RawBody>().cloned();
+    let expected = raw
+        .as_ref()
+        .and_then(|_| spec.get(req.method(), req.uri().path()));
+    let path = req.uri().path().to_owned();
+    // poem-openapi reads a JSON number into a `String` field; the spec says
+    // string, so check the declared types before the handler sees the body.
+    let is_json = req
+        .content_type()
+        .is_some_and(|content_type| content_type.starts_with("application/json"));
+    if let (true, Some(fields), Some(raw)) = (is_json, expected, &raw)
+        && let Some(problem) = explain_body(&raw.0, fields)
+    {
+        return Ok(ApiError::InvalidRequest(problem).into_response());
+    }
+    match next.call(req).await {
+        Ok(response) => Ok(response.into_response()),
+        Err(error) if error.is_from_response() => Ok(error.into_response()),
+        Err(error) => {
+            if let Some(parse) = error.downcast_ref::<ParseRequestPayloadError>() {
+                let detail = raw
+                    .and_then(|raw| expected.and_then(|fields| explain_body(&raw.0, fields)))
+                    .unwrap_or_else(|| describe_payload_error(&parse.reason));
+                return Ok(ApiError::InvalidRequest(detail).into_response());
+            }
+            let api_error = to_api_error(&error, unauthenticated);
+            let mut response = api_error.clone().into_response();
+            // RFC 9110: a 405 names the methods the path does allow.
+            if api_error == ApiError::MethodNotAllowed
+                && let Some(value) = spec
+                    .allowed_methods(&path)
+                    .and_then(|methods| HeaderValue::from_str(methods).ok())
+            {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// What the OpenAPI document says about each route, read from it so that the
+/// middleware can never disagree with it: the required fields and JSON types
+/// of each JSON body, and the methods each path allows (for `Allow` on 405).
+#[derive(Debug, Default)]
+pub struct SpecIndex {
+    bodies: HashMap<(Method, String), Vec<(String, String)>>,
+    allowed: HashMap<String, String>,
+}
+
+impl SpecIndex {
+    /// Reads every `application/json` request body schema of `spec`.
+    pub fn from_spec(spec: &str) -> Self {
+        let mut map = HashMap::new();
+        // Routes served beside the documented API.
+        let mut allowed: HashMap<String, Vec<String>> = ["/openapi.json", "/docs", "/metrics"]
+            .into_iter()
+            .map(|path| (path.to_owned(), vec!["GET".to_owned()]))
+            .collect();
+        let Ok(spec) = serde_json::from_str::<Value>(spec) else {
+            return Self::default();
+        };
+        let schemas = &spec["components"]["schemas"];
+        for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                allowed
+                    .entry(path.clone())
+                    .or_default()
+                    .push(method.to_uppercase());
+                let schema = &operation["requestBody"]["content"]["application/json; charset=utf-8"]
+                    ["schema"];
+                let schema = schema["$ref"]
+                    .as_str()
+                    .and_then(|reference| reference.rsplit('/').next())
+                    .map_or(schema, |name| &schemas[name]);
+                let Some(required) = schema["required"].as_array() else {
+                    continue;
+                };
+                let fields = required
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|field| {
+                        let ty = schema["properties"][field]["type"]
+                            .as_str()
+                            .unwrap_or("value");
+                        (field.to_owned(), ty.to_owned())
+                    })
+                    .collect();
+                if let Ok(method) = Method::from_bytes(method.to_uppercase().as_bytes()) {
+                    map.insert((method, path.clone()), fields);
+                }
+            }
+        }
+        let allowed = allowed
+            .into_iter()
+            .map(|(path, mut methods)| {
+                methods.sort();
+                methods.dedup();
+                (path, methods.join(", "))
+            })
+            .collect();
+        Self {
+            bodies: map,
+            allowed,
+        }
+    }
+
+    fn get(&self, method: &Method, path: &str) -> Option<&[(String, String)]> {
+        self.bodies
+            .get(&(method.clone(), path.to_owned()))
+            .map(Vec::as_slice)
+    }
+
+    /// The `Allow` header value for a path: its methods, comma-separated.
+    pub fn allowed_methods(&self, path: &str) -> Option<&str> {
+        let key = if path.starts_with("/docs/") {
+            "/docs"
+        } else {
+            path
+        };
+        self.allowed.get(key).map(String::as_str)
+    }
+}
+
+/// Says what is wrong with a JSON body in the user's terms: malformed JSON
+/// (with line and column), not an object, or which field is missing or mistyped.
+fn explain_body(raw: &[u8], fields: &[(String, String)]) -> Option<String> {
+    let value: Value = match serde_json::from_slice(raw) {
+        Ok(value) => value,
+        Err(error) => return Some(format!("malformed JSON: {error}")),
+    };
+    let Some(object) = value.as_object() else {
+        let names: Vec<_> = fields.iter().map(|(name, _)| format!("`{name}`")).collect();
+        return Some(format!(
+            "the body must be a JSON object with {}",
+            names.join(" and ")
+        ));
+    };
+    for (name, ty) in fields {
+        match object.get(name) {
+            None | Some(Value::Null) => return Some(format!("field `{name}` is required")),
+            Some(found) if !has_json_type(found, ty) => {
+                return Some(format!(
+                    "field `{name}` must be a {ty}, found {}",
+                    json_type(found)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+fn has_json_type(value: &Value, ty: &str) -> bool {
+    match ty {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => true,
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn to_api_error(error: &poem::Error, unauthenticated: ApiError) -> ApiError {
+    if let Some(parse) = error.downcast_ref::<ParseRequestPayloadError>() {
+        return ApiError::InvalidRequest(describe_payload_error(&parse.reason));
+    }
+    if let Some(param) = error.downcast_ref::<ParseParamError>() {
+        return ApiError::InvalidRequest(param.to_string());
+    }
+    if error.is::<ContentTypeError>() {
+        return ApiError::UnsupportedMediaType;
+    }
+    if error.is::<AuthorizationError>() {
+        return unauthenticated;
+    }
+    match error.status().as_u16() {
+        404 => ApiError::NotFound,
+        405 => ApiError::MethodNotAllowed,
+        413 => ApiError::PayloadTooLarge { limit: None },
+        415 => ApiError::UnsupportedMediaType,
+        400..=499 => ApiError::InvalidRequest(error.to_string()),
+        _ => {
+            tracing::error!(error = %error, "unhandled error");
+            ApiError::Internal
+        }
+    }
+}
+
+/// poem-openapi's messages say `failed to parse "Credentials": ...`; keep the
+/// part that names the field and drop the Rust type name.
+fn describe_payload_error(reason: &str) -> String {
+    let cleaned = reason
+        .strip_prefix("failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .map_or(reason, |(_, detail)| detail);
+    format!("invalid request body: {cleaned}")
+}
+
+/// Headers on every response: no MIME sniffing, no referrer leaks, and
+/// `Cache-Control: no-store` on everything but the static documentation,
+/// since API responses (errors included) may carry a token or per-user data.
+pub async fn security_headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path();
+    let cacheable = path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/");
+    let mut response = match next.call(req).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !cacheable {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_errors_drop_the_rust_type_name() {
+        assert_eq!(
+            describe_payload_error("failed to parse \"Credentials\": field `password` is required"),
+            "invalid request body: field `password` is required"
+        );
+        assert_eq!(
+            describe_payload_error("EOF while parsing"),
+            "invalid request body: EOF while parsing"
+        );
+    }
+
+    fn credentials() -> Vec<(String, String)> {
+        vec![
+            ("username".into(), "string".into()),
+            ("password".into(), "string".into()),
+        ]
+    }
+
+    #[test]
+    fn body_explanations_name_the_field() {
+        let fields = credentials();
+        assert_eq!(
+            explain_body(br#"{"username": "a"}"#, &fields).as_deref(),
+            Some("field `password` is required")
+        );
+        assert_eq!(
+            explain_body(br#"{"username": 1, "password": "x"}"#, &fields).as_deref(),
+            Some("field `username` must be a string, found number")
+        );
+        assert_eq!(
+            explain_body(b"[1]", &fields).as_deref(),
+            Some("the body must be a JSON object with `username` and `password`")
+        );
+        assert!(
+            explain_body(b"{", &fields)
+                .unwrap()
+                .starts_with("malformed JSON")
+        );
+    }
+
+    #[test]
+    fn body_schemas_are_read_from_the_spec() {
+        let schemas = SpecIndex::from_spec(&crate::openapi_json());
+        assert_eq!(
+            schemas.get(&Method::POST, "/register"),
+            Some(credentials().as_slice())
+        );
+        assert_eq!(
+            schemas.get(&Method::POST, "/login"),
+            Some(credentials().as_slice())
+        );
+        assert_eq!(schemas.get(&Method::GET, "/protected"), None);
+        assert_eq!(schemas.allowed_methods("/logout"), Some("GET, POST"));
+        assert_eq!(schemas.allowed_methods("/register"), Some("POST"));
+        assert_eq!(
+            schemas.allowed_methods("/docs/oauth-receiver.html"),
+            Some("GET")
+        );
+        assert_eq!(schemas.allowed_methods("/nope"), None);
+    }
+}

@@ -1,0 +1,59 @@
+//! One `#[OpenApi]` impl per group of routes. Handlers are thin: parse into
+//! domain types, call the `Authenticator`, map the result.
+
+pub mod login;
+pub mod logout;
+pub mod ops;
+pub mod protected;
+pub mod register;
+
+use poem_openapi::{Object, Tags};
+
+/// Groups in the OpenAPI document.
+#[derive(Debug, Tags)]
+pub enum ApiTags {
+    /// Register, log in, log out.
+    Auth,
+    /// Routes that need a session.
+    Session,
+    /// Liveness and readiness.
+    Operations,
+}
+
+/// `{"username", "password"}`, the body of `/register` and `/login`.
+#[derive(Object)]
+#[oai(example)]
+pub struct Credentials {
+    /// 3–64 letters, digits or `. _ - @ +` (after Unicode NFKC normalisation).
+    /// Unique regardless of case: `John.Doe` and `john.doe` are one account.
+    pub username: String,
+    /// On registration: 15–256 characters, any Unicode including spaces; must not
+    /// be a common or easily guessed password and must not contain the username.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl poem_openapi::types::Example for Credentials {
+    fn example() -> Self {
+        Self {
+            username: "john.doe".into(),
+            password: "correct horse battery staple".into(),
+        }
+    }
+}
+
+/// `{"message": ...}`.
+#[derive(Debug, Object)]
+pub struct MessageBody {
+    /// What happened.
+    pub message: String,
+}

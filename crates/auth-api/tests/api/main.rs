@@ -1,0 +1,16 @@
+//! The HTTP contract, driven through the real router over a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod helpers;
+
+mod admin;
+mod errors;
+mod flask_import;
+mod login;
+mod logout;
+mod openapi;
+mod ops;
+mod protected;
+mod register;
+mod security;
