@@ -1,0 +1,173 @@
+//! `JsonFileStore` runs the storage contract every `auth-core` store runs,
+//! then the rules only a file shows: handles opened separately (as separate
+//! processes would), reopening, damaged files.
+
+use std::path::PathBuf;
+
+use auth_core::conformance::{epoch, session_of, user_named};
+use auth_core::{SessionStore as _, StoreError, UserRepository as _, Username};
+use embedded_auth_cli::{JsonFileStore, JsonStoreError};
+
+/// Temporary directories made here start with this, so the teardown never
+/// deletes anything else.
+const DIR_PREFIX: &str = "embedded-auth-cli-test-";
+
+/// `store.json` in a new directory that outlives this function (the store
+/// needs it after the factory returns); [`remove`] deletes it.
+fn fresh_file() -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(DIR_PREFIX)
+        .tempdir()
+        .unwrap()
+        .keep()
+        .join("store.json")
+}
+
+fn remove(store: &JsonFileStore) {
+    let dir = store.path().parent().unwrap();
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(DIR_PREFIX)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+// One #[tokio::test] per rule, each on a fresh file, deleted afterwards.
+auth_core::store_conformance!(
+    || async { Some(JsonFileStore::open(fresh_file()).unwrap()) },
+    |store: JsonFileStore| async move { remove(&store) }
+);
+
+fn file_error(error: &StoreError) -> &JsonStoreError {
+    let StoreError::Unavailable(source) = error else {
+        panic!("expected Unavailable, got {error:?}");
+    };
+    source.downcast_ref().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_through_separately_opened_handles_have_one_winner() {
+    // Arrange: 20 handles that share no mutex, only the file and its lock,
+    // as 20 processes would.
+    let file = fresh_file();
+    let handles: Vec<_> = (0..20)
+        .map(|_| JsonFileStore::open(&file).unwrap())
+        .collect();
+
+    // Act
+    let mut tasks = Vec::new();
+    for (i, store) in handles.iter().cloned().enumerate() {
+        let user = user_named(if i % 2 == 0 { "Racer" } else { "racer" });
+        tasks.push(tokio::spawn(async move { store.create_user(&user).await }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::UsernameTaken) => {}
+            Err(other) => panic!("a losing create must be UsernameTaken, got {other:?}"),
+        }
+    }
+
+    // Assert
+    assert_eq!(wins, 1);
+    remove(&handles[0]);
+}
+
+#[tokio::test]
+async fn a_reopened_file_reads_back_every_field_exactly() {
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    let user = user_named("Zoë.Round-Trip");
+    let session = session_of(user.id, epoch());
+    store.create_user(&user).await.unwrap();
+    store.insert_session(&session).await.unwrap();
+
+    let reopened = JsonFileStore::open(store.path()).unwrap();
+
+    let name = Username::parse("zoë.round-trip").unwrap();
+    assert_eq!(
+        reopened.find_user_by_username(&name).await.unwrap(),
+        Some(user)
+    );
+    assert_eq!(
+        reopened.find_session(&session.id).await.unwrap(),
+        Some(session)
+    );
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_refused_when_opened() {
+    let file = fresh_file();
+    std::fs::write(&file, "{\"format\": 1, \"users\": {").unwrap();
+
+    let error = JsonFileStore::open(&file).unwrap_err();
+
+    assert!(matches!(file_error(&error), JsonStoreError::Parse { .. }));
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_of_another_format_version_is_refused_when_opened() {
+    let file = fresh_file();
+    std::fs::write(
+        &file,
+        r#"{"format": 2, "users": {}, "sessions": {}, "login_failures": []}"#,
+    )
+    .unwrap();
+
+    let error = JsonFileStore::open(&file).unwrap_err();
+
+    assert!(matches!(
+        file_error(&error),
+        JsonStoreError::UnsupportedFormat { found: 2, .. }
+    ));
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_user_stored_under_another_names_key_is_unavailable_not_trusted() {
+    // Arrange: edited by hand, "bob"'s entry now holds alice.
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    store.create_user(&user_named("bob")).await.unwrap();
+    let text = std::fs::read_to_string(store.path()).unwrap();
+    std::fs::write(
+        store.path(),
+        text.replace("\"username\": \"bob\"", "\"username\": \"alice\""),
+    )
+    .unwrap();
+
+    // Act
+    let error = store
+        .find_user_by_username(&Username::parse("bob").unwrap())
+        .await
+        .unwrap_err();
+
+    // Assert
+    assert!(matches!(
+        file_error(&error),
+        JsonStoreError::CorruptUser { key, .. } if key == "bob"
+    ));
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_the_file_as_it_was() {
+    // Arrange: a directory where the temporary file would go makes the write fail.
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    store.create_user(&user_named("alice")).await.unwrap();
+    let before = std::fs::read(store.path()).unwrap();
+    let mut temp = store.path().as_os_str().to_owned();
+    temp.push(".tmp");
+    std::fs::create_dir(&temp).unwrap();
+
+    // Act
+    let error = store.create_user(&user_named("bob")).await.unwrap_err();
+
+    // Assert
+    assert!(matches!(file_error(&error), JsonStoreError::Write { .. }));
+    assert_eq!(std::fs::read(store.path()).unwrap(), before);
+    remove(&store);
+}
