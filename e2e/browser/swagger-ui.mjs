@@ -1,0 +1,253 @@
+// Drives the Swagger UI that auth-server serves at /docs in Debian's headless
+// Chromium (playwright-core; no browser download), the way a person would:
+// every operation is listed, then "Try it out" → JSON body → "Execute" for
+// register (201), login (200) and protected (200, on the cookie the browser
+// kept from /login), logout (200) and protected again (401); then log in
+// again, drop the cookie and use "Authorize" with the bearer token (200).
+// Fails if the page requests anything from another host.
+//
+// usage: node swagger-ui.mjs <base url> <artifacts dir>
+// env:   CHROMIUM_PATH (default /usr/bin/chromium)
+
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [baseUrl, artifacts] = process.argv.slice(2);
+if (!baseUrl || !artifacts) {
+  console.error("usage: node swagger-ui.mjs <base url> <artifacts dir>");
+  process.exit(2);
+}
+const origin = new URL(baseUrl).origin;
+mkdirSync(artifacts, { recursive: true });
+
+let passed = 0;
+const failures = [];
+const ok = (what) => {
+  passed += 1;
+  console.log(`  ok: ${what}`);
+};
+const check = (cond, what, detail = "") => {
+  if (cond) ok(what);
+  else {
+    failures.push(`${what}${detail ? `: ${detail}` : ""}`);
+    console.log(`  FAILED: ${what}${detail ? `: ${detail}` : ""}`);
+  }
+  return cond;
+};
+
+// Every operation of docs/openapi.json, by Swagger UI's DOM id
+// (operations-<tag>-<operationId>).
+const OPERATIONS = [
+  { id: "register", tag: "Auth", method: "post", path: "/register" },
+  { id: "login", tag: "Auth", method: "post", path: "/login" },
+  { id: "logout", tag: "Auth", method: "post", path: "/logout" },
+  { id: "logout_get", tag: "Auth", method: "get", path: "/logout", deprecated: true },
+  { id: "protected", tag: "Session", method: "get", path: "/protected" },
+  { id: "health", tag: "Operations", method: "get", path: "/health" },
+  { id: "ready", tag: "Operations", method: "get", path: "/ready" },
+];
+const opSel = (op) => `#operations-${op.tag}-${op.id}`;
+const op = (id) => OPERATIONS.find((o) => o.id === id);
+
+const userDataDir = mkdtempSync(join(tmpdir(), "auth-e2e-chromium-"));
+const foreignRequests = [];
+const pageErrors = [];
+let context;
+
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  // Generous: CI shares two cores with the server and a cargo build.
+  context.setDefaultTimeout(30_000);
+
+  // Every request any page of this context makes: only the server itself.
+  context.on("request", (req) => {
+    const url = req.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return;
+    let reqOrigin;
+    try {
+      reqOrigin = new URL(url).origin;
+    } catch {
+      reqOrigin = "<unparsable>";
+    }
+    if (reqOrigin !== origin) foreignRequests.push(`${req.method()} ${url}`);
+  });
+
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+
+  const resp = await page.goto(`${baseUrl}/docs`, { waitUntil: "load" });
+  check(resp && resp.status() === 200, "GET /docs answers 200", `status ${resp && resp.status()}`);
+  await page.waitForSelector(".swagger-ui .information-container .title");
+  const title = (await page.textContent(".swagger-ui .information-container .title")) ?? "";
+  check(title.includes("auth-service"), "Swagger UI shows the API title", JSON.stringify(title));
+
+  // 1. All operations are listed, with method, path and the deprecation mark.
+  for (const o of OPERATIONS) {
+    const block = page.locator(opSel(o));
+    const n = await block.count();
+    if (!check(n === 1, `operation ${o.id} is listed`, `${n} blocks match ${opSel(o)}`)) continue;
+    const method = ((await block.locator(".opblock-summary-method").first().textContent()) ?? "").trim();
+    const path = ((await block.locator(".opblock-summary [data-path]").first().getAttribute("data-path")) ?? "").trim();
+    const cls = (await block.getAttribute("class")) ?? "";
+    check(
+      method.toLowerCase() === o.method && path === o.path,
+      `operation ${o.id} is ${o.method.toUpperCase()} ${o.path}`,
+      `shown as ${method} ${path}`,
+    );
+    check(
+      cls.includes("opblock-deprecated") === Boolean(o.deprecated),
+      `operation ${o.id} is ${o.deprecated ? "" : "not "}marked deprecated`,
+      `class="${cls}"`,
+    );
+  }
+  await page.screenshot({ path: join(artifacts, "swagger-ui-operations.png"), fullPage: true });
+  const total = await page.locator(".opblock").count();
+  check(total === OPERATIONS.length, `exactly ${OPERATIONS.length} operations are listed`, `found ${total}`);
+
+  // Expands an operation, presses "Try it out" (once), fills the body if
+  // given, presses "Execute" and returns {status, body} of the live response.
+  async function tryItOut(id, body) {
+    const block = page.locator(opSel(op(id)));
+    if (!(await block.evaluate((el) => el.classList.contains("is-open")))) {
+      await block.locator("button.opblock-summary-control").first().click();
+    }
+    // The block renders its body after the click, and count() does not wait:
+    // wait for the toggle itself ("Try it out", or "Cancel" once pressed),
+    // then press it only if it still says "Try it out". A loaded CI machine
+    // once raced past an unrendered button and never got a text area.
+    const toggle = block.locator("button.try-out__btn").first();
+    await toggle.waitFor({ state: "visible" });
+    if (((await toggle.textContent()) ?? "").includes("Try it out")) {
+      await toggle.click();
+      await block.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
+    }
+    await block.locator("button.execute").waitFor({ state: "visible" });
+    if (body !== undefined) {
+      const textarea = block.locator("textarea.body-param__text");
+      await textarea.fill(JSON.stringify(body, null, 2));
+    }
+    // A previous run's result is replaced; wait for the new one by the
+    // response that belongs to this click.
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === op(id).path && r.request().method().toLowerCase() === op(id).method),
+      block.locator("button.execute").click(),
+    ]);
+    await block.locator(".live-responses-table tbody .response-col_status").first().waitFor();
+    // The table re-renders after the fetch resolves; wait until it shows this status.
+    await page.waitForFunction(
+      ([sel, st]) => {
+        const cell = document.querySelector(`${sel} .live-responses-table tbody .response-col_status`);
+        return cell && cell.textContent.trim().startsWith(String(st));
+      },
+      [opSel(op(id)), response.status()],
+    );
+    const shownStatus = ((await block.locator(".live-responses-table tbody .response-col_status").first().textContent()) ?? "").trim();
+    const shownBody = ((await block.locator(".live-responses-table tbody .response-col_description pre").first().textContent()) ?? "").trim();
+    let json;
+    try {
+      json = JSON.parse(shownBody);
+    } catch {
+      json = undefined;
+    }
+    const sent = await response.request().allHeaders();
+    return { status: Number.parseInt(shownStatus, 10), text: shownBody, json, wire: response.status(), sent };
+  }
+
+  // 2. Register, log in, call /protected on the cookie the browser kept.
+  const username = `swagger_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+  const password = "violet harbor lantern 93 quietly";
+
+  let r = await tryItOut("register", { username, password });
+  check(r.status === 201, "register via Try it out shows 201", `${r.status} ${r.text}`);
+  check(r.json?.message === "User registered successfully", "register body shows the success message", r.text);
+
+  r = await tryItOut("login", { username, password });
+  check(r.status === 200, "login via Try it out shows 200", `${r.status} ${r.text}`);
+  const token1 = r.json?.token;
+  check(typeof token1 === "string" && token1.length > 20, "login body shows a token", r.text);
+  const cookies = await context.cookies(baseUrl);
+  const sessionCookie = cookies.find((c) => c.name === "session");
+  check(
+    sessionCookie && sessionCookie.value === token1 && sessionCookie.httpOnly && sessionCookie.sameSite === "Lax",
+    "the browser keeps the HttpOnly SameSite=Lax session cookie from /login",
+    JSON.stringify(sessionCookie),
+  );
+
+  r = await tryItOut("protected", undefined);
+  check(r.status === 200, "protected via Try it out shows 200 (session cookie)", `${r.status} ${r.text}`);
+  check(
+    (r.sent.cookie ?? "").includes(`session=${token1}`) && r.sent.authorization === undefined,
+    "that request carried the session cookie and no Authorization header",
+    JSON.stringify({ cookie: r.sent.cookie, authorization: r.sent.authorization }),
+  );
+  check(r.json?.username === username, "protected shows the username", r.text);
+
+  await page.locator(opSel(op("protected"))).screenshot({ path: join(artifacts, "swagger-ui-protected.png") });
+  ok(`screenshot of /protected answering 200 saved to ${join(artifacts, "swagger-ui-protected.png")}`);
+
+  // 3. Log out (POST) through the page; the same page then gets 401.
+  r = await tryItOut("logout", undefined);
+  check(r.status === 200, "logout via Try it out shows 200", `${r.status} ${r.text}`);
+  r = await tryItOut("protected", undefined);
+  check(r.status === 401 && r.json?.code === "unauthorized", "protected after logout shows 401 unauthorized", `${r.status} ${r.text}`);
+
+  // 4. The Authorize dialog with the bearer token, with no cookie at all.
+  r = await tryItOut("login", { username, password });
+  check(r.status === 200, "second login shows 200", `${r.status} ${r.text}`);
+  const token2 = r.json?.token;
+  check(typeof token2 === "string" && token2 !== token1, "second login issues a fresh token", r.text);
+  await context.clearCookies();
+  await page.locator(".auth-wrapper button.authorize").click();
+  const dialog = page.locator(".dialog-ux .modal-ux");
+  await dialog.waitFor();
+  const bearerForm = dialog.locator(".auth-container", { hasText: "bearer_token" });
+  await bearerForm.locator("input").first().fill(token2);
+  await bearerForm.locator("button.authorize").click();
+  await dialog.locator("button.btn-done, button.close-modal").first().click();
+  r = await tryItOut("protected", undefined);
+  check(
+    r.sent.authorization === `Bearer ${token2}` && r.sent.cookie === undefined,
+    "Authorize → bearer_token sends Authorization: Bearer <token> (and no cookie)",
+    JSON.stringify({ cookie: r.sent.cookie, authorization: r.sent.authorization }),
+  );
+  check(r.status === 200 && r.json?.username === username, "protected with the Authorize bearer token shows 200", `${r.status} ${r.text}`);
+
+  await page.locator(opSel(op("protected"))).screenshot({ path: join(artifacts, "swagger-ui-bearer.png") });
+
+  check(foreignRequests.length === 0, "every request of the page went to the server itself", foreignRequests.join(", "));
+  check(pageErrors.length === 0, "no uncaught errors on the page", pageErrors.join(" | "));
+} catch (err) {
+  failures.push(`unexpected error: ${err && err.stack ? err.stack : err}`);
+  console.log(`  FAILED: ${err && err.stack ? err.stack : err}`);
+  try {
+    const page = context?.pages()[0];
+    if (page) await page.screenshot({ path: join(artifacts, "swagger-ui-failure.png"), fullPage: true });
+  } catch {
+    // no screenshot then
+  }
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+console.log(`browser: ${passed} passed, ${failures.length} failed`);
+if (failures.length) {
+  for (const f of failures) console.log(`  - ${f}`);
+  process.exit(1);
+}
