@@ -352,16 +352,56 @@ impl PasswordHasher {
     }
 
     /// Whether a new job would be refused right now (every thread busy and
-    /// the queue full). Lets callers fail fast before doing other work; the
-    /// admission itself stays the authority.
+    /// the queue full). A hint for monitoring; to act on it, use
+    /// [`PasswordHasher::reserve`], which decides and takes the place at once.
     pub fn is_saturated(&self) -> bool {
         let limit = self.inner.config.max_concurrent + self.inner.config.max_queued;
         self.in_flight() >= limit
     }
 
-    /// Counts a request refused by [`PasswordHasher::is_saturated`] in [`PasswordHasher::rejected`].
-    pub fn count_rejection(&self) {
-        self.inner.rejected.fetch_add(1, Ordering::AcqRel);
+    /// Takes a place among the `max_concurrent + max_queued` admitted jobs
+    /// now, before the caller's other work, or refuses at once.
+    ///
+    /// A login reserves before it reads the database: under a flood, only
+    /// the requests that will actually be hashed do database work and hold
+    /// memory, and every other one is refused in microseconds. A check
+    /// followed by a later admission would let every request in the gap
+    /// through. The place is released when the [`HashSlot`] is used and its
+    /// job ends, or when it is dropped unused.
+    ///
+    /// # Errors
+    /// [`HashError::Overloaded`] when every place is taken (counted in
+    /// [`PasswordHasher::rejected`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use auth_core::{HashConfig, HashError, Password, PasswordHasher, ScryptParams};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), HashError> {
+    /// let hasher = PasswordHasher::new(HashConfig {
+    ///     params: ScryptParams::insecure_fast_for_tests(),
+    ///     max_concurrent: 1,
+    ///     max_queued: 0,
+    ///     ..HashConfig::default()
+    /// })?;
+    /// let slot = hasher.reserve()?;
+    /// assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+    /// let hash = slot.hash(Password::new("a long secret phrase")).await?;
+    /// assert!(hasher.reserve().is_ok(), "the place is free again");
+    /// # let _ = hash; Ok(()) }
+    /// ```
+    pub fn reserve(&self) -> Result<HashSlot, HashError> {
+        let inner = &self.inner;
+        let limit = inner.config.max_concurrent + inner.config.max_queued;
+        if inner.admitted.fetch_add(1, Ordering::AcqRel) >= limit {
+            inner.admitted.fetch_sub(1, Ordering::AcqRel);
+            inner.rejected.fetch_add(1, Ordering::AcqRel);
+            return Err(HashError::Overloaded);
+        }
+        Ok(HashSlot {
+            hasher: self.clone(),
+            admission: Admission(Arc::clone(inner)),
+        })
     }
 
     /// Jobs refused with [`HashError::Overloaded`] so far.
@@ -374,32 +414,28 @@ impl PasswordHasher {
         self.inner.timings.snapshot()
     }
 
-    /// Hashes a new password on the bounded pool.
+    /// Hashes a new password on the bounded pool ([`PasswordHasher::reserve`]
+    /// then [`HashSlot::hash`]).
     ///
     /// # Errors
     /// [`HashError::Overloaded`] when the queue is full; [`HashError::Failed`] otherwise.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        let this = self.clone();
-        self.run(move || this.hash_blocking(&password)).await?
+        self.reserve()?.hash(password).await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no user (`None`), so both cases do the same work. A match on
-    /// an outdated hash also computes its replacement, in the same slot.
+    /// there is no user (`None`), so both cases do the same work
+    /// ([`PasswordHasher::reserve`] then [`HashSlot::verify`]).
     ///
     /// # Errors
-    /// [`HashError::Overloaded`] when the queue is full;
-    /// [`HashError::UnusableHash`] for a stored hash that cannot be checked
-    /// (after spending the same time as a real check).
+    /// [`HashError::Overloaded`] when the queue is full; otherwise as
+    /// [`HashSlot::verify`].
     pub async fn verify(
         &self,
         password: Password,
         stored: Option<&PasswordHash>,
     ) -> Result<Verification, HashError> {
-        let this = self.clone();
-        let stored = stored.cloned();
-        self.run(move || this.verify_blocking(&password, stored.as_ref()))
-            .await?
+        self.reserve()?.verify(password, stored).await
     }
 
     /// [`PasswordHasher::hash`] on the calling thread, without the queue.
@@ -575,25 +611,62 @@ impl PasswordHasher {
                 .verify_password(password.expose().as_bytes(), &parsed);
         }
     }
+}
 
-    /// Admits the job (or refuses it when the queue is full), waits for a
-    /// hashing thread, and runs it there. The admission moves into the job,
-    /// so a client that disconnects mid-hash
-    /// still holds its slot until the hash ends: memory stays bounded.
-    async fn run<T, F>(&self, job: F) -> Result<T, HashError>
+/// A reserved place in the hashing queue, from [`PasswordHasher::reserve`]:
+/// the job it runs is never refused. Dropped unused, it frees the place.
+#[must_use = "a slot holds a place in the hashing queue until it is used or dropped"]
+pub struct HashSlot {
+    hasher: PasswordHasher,
+    admission: Admission,
+}
+
+impl fmt::Debug for HashSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashSlot").finish_non_exhaustive()
+    }
+}
+
+impl HashSlot {
+    /// Hashes a new password in this slot.
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] if scrypt, the OS random source or the
+    /// hashing threads fail.
+    pub async fn hash(self, password: Password) -> Result<PasswordHash, HashError> {
+        let hasher = self.hasher.clone();
+        self.run(move || hasher.hash_blocking(&password)).await?
+    }
+
+    /// Verifies `password` against `stored`, or against the dummy hash when
+    /// there is no user (`None`), so both cases do the same work. A match on
+    /// an outdated hash also computes its replacement, in the same slot.
+    ///
+    /// # Errors
+    /// [`HashError::UnusableHash`] for a stored hash that cannot be checked
+    /// (after spending the same time as a real check); [`HashError::Failed`]
+    /// if the hashing threads fail.
+    pub async fn verify(
+        self,
+        password: Password,
+        stored: Option<&PasswordHash>,
+    ) -> Result<Verification, HashError> {
+        let hasher = self.hasher.clone();
+        let stored = stored.cloned();
+        self.run(move || hasher.verify_blocking(&password, stored.as_ref()))
+            .await?
+    }
+
+    /// Waits for a hashing thread and runs the job there. The admission
+    /// moves into the job, so a client that disconnects mid-hash still holds
+    /// its place until the hash ends: memory stays bounded.
+    async fn run<T, F>(self, job: F) -> Result<T, HashError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let inner = &self.inner;
-        let limit = inner.config.max_concurrent + inner.config.max_queued;
-        if inner.admitted.fetch_add(1, Ordering::AcqRel) >= limit {
-            inner.admitted.fetch_sub(1, Ordering::AcqRel);
-            inner.rejected.fetch_add(1, Ordering::AcqRel);
-            return Err(HashError::Overloaded);
-        }
-        let admission = Admission(Arc::clone(inner));
-        let state = Arc::clone(inner);
+        let HashSlot { hasher, admission } = self;
+        let state = Arc::clone(&hasher.inner);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let work: Job = Box::new(move || {
             // The request went away while queued (client disconnected,
@@ -613,7 +686,8 @@ impl PasswordHasher {
                 let _ = sender.send(output);
             }
         });
-        inner
+        hasher
+            .inner
             .jobs
             .send(work)
             .map_err(|_| HashError::Failed("hashing threads are gone".into()))?;
@@ -915,6 +989,54 @@ mod tests {
         assert!(!error.to_string().contains("aM15713r3"));
     }
 
+    #[tokio::test]
+    async fn a_reserved_slot_holds_its_place_until_used_or_dropped() {
+        let hasher = PasswordHasher::new(HashConfig {
+            params: ScryptParams::insecure_fast_for_tests(),
+            max_concurrent: 1,
+            max_queued: 1,
+            ..HashConfig::default()
+        })
+        .unwrap();
+        let first = hasher.reserve().unwrap();
+        let second = hasher.reserve().unwrap();
+        assert_eq!(
+            hasher.in_flight(),
+            2,
+            "reserved places count before any job"
+        );
+        assert!(hasher.is_saturated());
+        assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+        assert!(matches!(
+            hasher.hash(Password::new("refused")).await,
+            Err(HashError::Overloaded)
+        ));
+        assert_eq!(hasher.rejected(), 2);
+
+        drop(second);
+        assert_eq!(
+            hasher.in_flight(),
+            1,
+            "a slot dropped unused frees its place"
+        );
+        let third = hasher.reserve().unwrap();
+        let hash = first
+            .hash(Password::new("a long secret phrase"))
+            .await
+            .unwrap();
+        let outcome = third
+            .verify(Password::new("a long secret phrase"), Some(&hash))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Verification::Match { rehashed: None });
+        assert_eq!(
+            hasher.in_flight(),
+            0,
+            "used slots are released when their job ends"
+        );
+        assert_eq!(hasher.jobs_completed(), 2);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_answers_overloaded_and_frees_slots_afterwards() {
         // One slot, one queue place: the third concurrent request is refused.
@@ -929,7 +1051,7 @@ mod tests {
         let blocker = {
             let hasher = hasher.clone();
             let gate = Arc::clone(&gate);
-            tokio::spawn(async move { hasher.run(move || gate.wait()).await })
+            tokio::spawn(async move { hasher.reserve().unwrap().run(move || gate.wait()).await })
         };
         while hasher.inner.running.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
@@ -964,6 +1086,8 @@ mod tests {
         })
         .unwrap();
         let (name, nice) = hasher
+            .reserve()
+            .unwrap()
             .run(|| {
                 let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
                 // Fields after the ")" that closes the name: state is field 3, nice is 19.
@@ -985,7 +1109,7 @@ mod tests {
             ..HashConfig::default()
         })
         .unwrap();
-        let failed = hasher.run(|| panic!("boom")).await;
+        let failed = hasher.reserve().unwrap().run(|| panic!("boom")).await;
         assert!(matches!(failed, Err(HashError::Failed(_))));
         assert!(hasher.hash(Password::new("still works")).await.is_ok());
         assert_eq!(hasher.in_flight(), 0);
@@ -1006,7 +1130,7 @@ mod tests {
         let gate = Arc::new(std::sync::Barrier::new(2));
         let blocker = {
             let (hasher, gate) = (hasher.clone(), Arc::clone(&gate));
-            tokio::spawn(async move { hasher.run(move || gate.wait()).await })
+            tokio::spawn(async move { hasher.reserve().unwrap().run(move || gate.wait()).await })
         };
         while hasher.inner.running.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
@@ -1014,7 +1138,13 @@ mod tests {
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let abandoned = {
             let (hasher, ran) = (hasher.clone(), Arc::clone(&ran));
-            tokio::spawn(async move { hasher.run(move || ran.store(true, Ordering::SeqCst)).await })
+            tokio::spawn(async move {
+                hasher
+                    .reserve()
+                    .unwrap()
+                    .run(move || ran.store(true, Ordering::SeqCst))
+                    .await
+            })
         };
         while hasher.in_flight() < 2 {
             tokio::task::yield_now().await;
@@ -1047,6 +1177,8 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 let inner = Arc::clone(&hasher.inner);
                 hasher
+                    .reserve()
+                    .unwrap()
                     .run(move || {
                         let now = inner.running.load(Ordering::Acquire);
                         peak.fetch_max(now, Ordering::AcqRel);

@@ -31,7 +31,8 @@ pub mod werkzeug;
 pub use cache::{CacheEvent, SessionCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::{
-    HashConfig, HashError, PasswordHash, PasswordHasher, ScryptParams, Verification, VerifyLimits,
+    HashConfig, HashError, HashSlot, PasswordHash, PasswordHasher, ScryptParams, Verification,
+    VerifyLimits,
 };
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};

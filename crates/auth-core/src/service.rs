@@ -224,12 +224,10 @@ impl<S: Store> Authenticator<S> {
         username: Username,
         password: Password,
     ) -> Result<User, AuthError> {
-        if self.hasher.is_saturated() {
-            self.hasher.count_rejection();
-            return Err(AuthError::Overloaded);
-        }
+        // Under a flood, refuse before the strength check and the insert.
+        let slot = self.hasher.reserve()?;
         self.passwords.check(&password, &username)?;
-        let password_hash = self.hasher.hash(password).await?;
+        let password_hash = slot.hash(password).await?;
         let now = self.clock.now();
         let user = User {
             id: UserId::new(),
@@ -261,11 +259,10 @@ impl<S: Store> Authenticator<S> {
         client_ip: Option<IpAddr>,
     ) -> Result<LoginSuccess, AuthError> {
         // Under a flood, refuse before any database work: a login that
-        // cannot get a hashing slot would only add load.
-        if self.hasher.is_saturated() {
-            self.hasher.count_rejection();
-            return Err(AuthError::Overloaded);
-        }
+        // cannot get a hashing slot would only add load. Reserving (not just
+        // checking) keeps the requests doing database work to those that
+        // will be hashed.
+        let slot = self.hasher.reserve()?;
         let parsed = Username::parse(username);
         let account = match &parsed {
             Ok(name) => name.canonical().to_owned(),
@@ -292,8 +289,7 @@ impl<S: Store> Authenticator<S> {
         };
         // Kept to check against the policy after a match (the hasher consumes `password`).
         let candidate = password.clone();
-        let verification = self
-            .hasher
+        let verification = slot
             .verify(password, user.as_ref().map(|user| &user.password_hash))
             .await;
         let failed = match (user, verification) {
