@@ -864,6 +864,17 @@ mod tests {
         hasher(ScryptParams::insecure_fast_for_tests())
     }
 
+    /// Fast hashes on a pool of `max_concurrent` threads and `max_queued` places.
+    fn fast_pool(max_concurrent: usize, max_queued: usize) -> PasswordHasher {
+        PasswordHasher::new(HashConfig {
+            params: ScryptParams::insecure_fast_for_tests(),
+            max_concurrent,
+            max_queued,
+            ..HashConfig::default()
+        })
+        .unwrap()
+    }
+
     #[test]
     fn hashes_are_phc_strings_with_the_configured_parameters_and_fresh_salts() {
         let hasher = fast();
@@ -991,13 +1002,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reserved_slot_holds_its_place_until_used_or_dropped() {
-        let hasher = PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 1,
-            max_queued: 1,
-            ..HashConfig::default()
-        })
-        .unwrap();
+        let hasher = fast_pool(1, 1);
         let first = hasher.reserve().unwrap();
         let second = hasher.reserve().unwrap();
         assert_eq!(
@@ -1040,13 +1045,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_answers_overloaded_and_frees_slots_afterwards() {
         // One slot, one queue place: the third concurrent request is refused.
-        let hasher = PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 1,
-            max_queued: 1,
-            ..HashConfig::default()
-        })
-        .unwrap();
+        let hasher = fast_pool(1, 1);
         let gate = Arc::new(std::sync::Barrier::new(2));
         let blocker = {
             let hasher = hasher.clone();
@@ -1120,13 +1119,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_queued_job_whose_request_went_away_is_not_run() {
-        let hasher = PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 1,
-            max_queued: 4,
-            ..HashConfig::default()
-        })
-        .unwrap();
+        let hasher = fast_pool(1, 4);
         let gate = Arc::new(std::sync::Barrier::new(2));
         let blocker = {
             let (hasher, gate) = (hasher.clone(), Arc::clone(&gate));
@@ -1162,13 +1155,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn never_more_hashes_run_than_permits() {
-        let hasher = PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 2,
-            max_queued: 100,
-            ..HashConfig::default()
-        })
-        .unwrap();
+        let hasher = fast_pool(2, 100);
         let peak = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..40 {
