@@ -214,7 +214,7 @@ impl SessionCache {
     }
 
     /// The generation to pass to [`SessionCache::insert`], read *before* the store.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.inner
             .as_ref()
             .map_or(0, |inner| inner.generation.load(Ordering::SeqCst))
@@ -234,7 +234,7 @@ impl SessionCache {
 
     /// Caches what the store said at `generation`. If anything was
     /// invalidated since, the entry is removed again: it may be stale.
-    pub fn insert(&self, id: SessionId, value: Authenticated, generation: u64) {
+    pub(crate) fn insert(&self, id: SessionId, value: Authenticated, generation: u64) {
         let Some(inner) = &self.inner else {
             return;
         };

@@ -20,6 +20,7 @@ pub mod conformance;
 pub mod hashing;
 pub mod memory;
 pub mod password;
+mod period;
 pub mod service;
 pub mod session;
 pub mod store;
@@ -36,6 +37,7 @@ pub use hashing::{
 };
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
+pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{SessionStore, Store, StoreError, ThrottleStore, UserRepository};

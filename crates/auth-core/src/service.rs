@@ -362,6 +362,9 @@ impl<S: Store> Authenticator<S> {
         let token = SessionToken::parse(token).map_err(|_| AuthError::NotAuthenticated)?;
         let id = token.id();
         let now = self.clock.now();
+        // Read once, before the cache and the store: an invalidation racing
+        // this lookup then always wins over the insert at the end.
+        let generation = self.cache.generation();
         if let Some(mut hit) = self.cache.get(&id) {
             if self.cache.validates_hits() {
                 // Another process may have revoked it a moment ago.
@@ -375,12 +378,10 @@ impl<S: Store> Authenticator<S> {
                 return self.drop_expired(&id).await;
             }
             if self.touch_if_due(&mut hit.session, now).await? {
-                self.cache.insert(id, hit.clone(), self.cache.generation());
+                self.cache.insert(id, hit.clone(), generation);
             }
             return Ok(hit);
         }
-        // Read before the store, so an invalidation racing this lookup wins.
-        let generation = self.cache.generation();
         let Some(mut session) = self.store.find_session(&id).await? else {
             return Err(AuthError::NotAuthenticated);
         };

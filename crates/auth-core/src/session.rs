@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::UserId;
+use crate::period::{self, Period};
 
 /// Length of a token's random part, in bytes.
 const TOKEN_BYTES: usize = 32;
@@ -198,6 +199,23 @@ impl Default for SessionPolicy {
 }
 
 impl SessionPolicy {
+    /// Lifetimes from checked [`Period`]s; last-seen writes at most once a
+    /// minute.
+    ///
+    /// ```
+    /// use auth_core::{Period, SessionPolicy};
+    /// use std::time::Duration;
+    /// let policy = SessionPolicy::new(Period::from_secs(1800), Period::from_secs(86_400));
+    /// assert_eq!(policy.idle_timeout, Duration::from_secs(1800));
+    /// ```
+    pub fn new(idle_timeout: Period, absolute_timeout: Period) -> Self {
+        Self {
+            idle_timeout: idle_timeout.get(),
+            absolute_timeout: absolute_timeout.get(),
+            ..Self::default()
+        }
+    }
+
     /// Starts a session for `user_id` at `now` with a fresh token.
     ///
     /// # Errors
@@ -208,13 +226,13 @@ impl SessionPolicy {
         now: DateTime<Utc>,
     ) -> Result<(SessionToken, Session), TokenError> {
         let token = SessionToken::generate()?;
-        let expires_at = now + delta(self.absolute_timeout);
+        let expires_at = period::after(now, self.absolute_timeout);
         let session = Session {
             id: token.id(),
             user_id,
             created_at: now,
             last_seen_at: now,
-            idle_expires_at: (now + delta(self.idle_timeout)).min(expires_at),
+            idle_expires_at: period::after(now, self.idle_timeout).min(expires_at),
             expires_at,
         };
         Ok((token, session))
@@ -239,21 +257,18 @@ impl SessionPolicy {
         session: &Session,
         now: DateTime<Utc>,
     ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        if now - session.last_seen_at < delta(self.touch_interval) {
+        if period::elapsed(session.last_seen_at, now) < self.touch_interval {
             return None;
         }
-        let idle_expires_at = (now + delta(self.idle_timeout)).min(session.expires_at);
+        let idle_expires_at = period::after(now, self.idle_timeout).min(session.expires_at);
         Some((now, idle_expires_at))
     }
-}
-
-fn delta(duration: Duration) -> TimeDelta {
-    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
     use proptest::prelude::*;
 
     #[test]
@@ -316,6 +331,21 @@ mod tests {
             .touch(&session, now + TimeDelta::seconds(40))
             .unwrap();
         assert_eq!(idle, session.expires_at);
+    }
+
+    #[test]
+    fn lifetimes_past_chronos_range_saturate_instead_of_panicking() {
+        // What `--session-absolute-timeout 300000y` used to reach.
+        let policy = SessionPolicy {
+            idle_timeout: Duration::MAX,
+            absolute_timeout: Duration::MAX,
+            ..SessionPolicy::default()
+        };
+        let now = Utc::now();
+        let (_, session) = policy.start(UserId::new(), now).unwrap();
+        assert_eq!(session.expires_at, DateTime::<Utc>::MAX_UTC);
+        assert!(session.is_active(now));
+        assert!(policy.touch(&session, now + TimeDelta::hours(1)).is_some());
     }
 
     #[test]

@@ -12,9 +12,12 @@
 //!
 //! A throttled attempt is refused before any hashing and is not itself a failure.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::period::{self, Period};
 
 /// The limits. Defaults: 5 free failures, then 1 s doubling to 15 min;
 /// at most 100 failures per account per 24 h; 50 per IP per 15 min.
@@ -76,6 +79,35 @@ pub struct FailureStats {
 }
 
 impl ThrottlePolicy {
+    /// The limits an operator sets, from checked values; the rest (the
+    /// first delay, the account window and its cap) keep their defaults.
+    ///
+    /// ```
+    /// use auth_core::{Period, ThrottlePolicy};
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    ///
+    /// let per_ip = NonZeroU32::new(20).ok_or("zero")?;
+    /// let policy = ThrottlePolicy::new(3, Period::from_secs(60), per_ip, Period::from_secs(600));
+    /// assert_eq!(policy.delay_after(3), Some(Duration::from_secs(1)));
+    /// assert_eq!(policy.delay_after(30), Some(Duration::from_secs(60)));
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn new(
+        free_failures: u32,
+        max_delay: Period,
+        ip_max_failures: NonZeroU32,
+        ip_window: Period,
+    ) -> Self {
+        Self {
+            free_failures,
+            max_delay: max_delay.get(),
+            ip_max_failures: ip_max_failures.get(),
+            ip_window: ip_window.get(),
+            ..Self::default()
+        }
+    }
+
     /// The wait required after the last of `failures` account failures, if any.
     pub fn delay_after(&self, failures: u32) -> Option<Duration> {
         let over = failures.checked_sub(self.free_failures)?;
@@ -85,12 +117,12 @@ impl ThrottlePolicy {
 
     /// Start of the account window at `now`.
     pub fn account_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - delta(self.account_window)
+        period::before(now, self.account_window)
     }
 
     /// Start of the IP window at `now`.
     pub fn ip_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - delta(self.ip_window)
+        period::before(now, self.ip_window)
     }
 
     /// How long the caller must wait before the next attempt, or `None` if it may try now.
@@ -117,17 +149,20 @@ impl ThrottlePolicy {
             self.delay_after(stats.account_failures),
             stats.account_latest,
         ) {
-            wait = wait.max(remaining(latest + delta(delay), now));
+            wait = wait.max(period::elapsed(now, period::after(latest, delay)));
         }
         if stats.account_failures >= self.account_max_failures
             && let Some(oldest) = stats.account_oldest
         {
-            wait = wait.max(remaining(oldest + delta(self.account_window), now));
+            wait = wait.max(period::elapsed(
+                now,
+                period::after(oldest, self.account_window),
+            ));
         }
         if stats.ip_failures >= self.ip_max_failures
             && let Some(oldest) = stats.ip_oldest
         {
-            wait = wait.max(remaining(oldest + delta(self.ip_window), now));
+            wait = wait.max(period::elapsed(now, period::after(oldest, self.ip_window)));
         }
         (!wait.is_zero()).then_some(wait)
     }
@@ -145,17 +180,10 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     secs.max(1)
 }
 
-fn remaining(until: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (until - now).to_std().unwrap_or(Duration::ZERO)
-}
-
-fn delta(duration: Duration) -> TimeDelta {
-    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_225_600, 0).unwrap()
@@ -244,5 +272,27 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
         assert_eq!(retry_after_secs(Duration::from_millis(3001)), 4);
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn windows_past_chronos_range_saturate_instead_of_panicking() {
+        // What `--login-ip-window 300000y` used to reach.
+        let policy = ThrottlePolicy {
+            max_delay: Duration::MAX,
+            account_window: Duration::MAX,
+            ip_window: Duration::MAX,
+            ip_max_failures: 1,
+            ..ThrottlePolicy::default()
+        };
+        let stats = FailureStats {
+            account_failures: 200,
+            account_oldest: Some(now()),
+            account_latest: Some(now()),
+            ip_failures: 1,
+            ip_oldest: Some(now()),
+        };
+        assert_eq!(policy.account_since(now()), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(policy.ip_since(now()), DateTime::<Utc>::MIN_UTC);
+        assert!(policy.retry_after(&stats, now()).is_some());
     }
 }
