@@ -1,15 +1,17 @@
 //! `Config`: every option of `auth-server`, as a flag and an `AUTH_*`
-//! environment variable, parsed and checked once in `main`.
+//! environment variable. This module only parses: each value arrives typed
+//! (a [`Period`] is already positive and at most 10 years), and a value that
+//! does not parse is a usage error naming the flag (exit code 2) before
+//! anything starts. Rules that combine values live in the types they are
+//! about; [`crate::app`] applies them when it builds the service.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use auth_core::{HashConfig, ScryptParams, SessionPolicy, ThrottlePolicy, VerifyLimits};
-use ipnet::IpNet;
-
-use crate::cors::CorsOrigins;
+use auth_core::Period;
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 
 use crate::telemetry::LogFormat;
 
@@ -115,13 +117,14 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Maximum database connections in the pool (default: 8 on SQLite, 10 on PostgreSQL).
+    /// Maximum database connections in the pool (default: 8 on SQLite, 10 on
+    /// PostgreSQL; at least 2 on PostgreSQL, where the revocation feed holds one).
     #[arg(long, env = "AUTH_DATABASE_MAX_CONNECTIONS", global = true)]
-    pub database_max_connections: Option<u32>,
+    pub database_max_connections: Option<NonZeroU32>,
 
     /// How long a request waits for the database before failing with 503 `storage_unavailable`.
-    #[arg(long, env = "AUTH_DATABASE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
-    pub database_timeout: Duration,
+    #[arg(long, env = "AUTH_DATABASE_TIMEOUT", default_value = "5s", value_parser = parse_period, global = true)]
+    pub database_timeout: Period,
 
     /// Do not run migrations on start (run `migration up` separately).
     #[arg(long, env = "AUTH_NO_MIGRATE", global = true)]
@@ -131,13 +134,14 @@ pub struct Config {
     #[arg(long, env = "AUTH_COOKIE_SECURE", global = true)]
     pub cookie_secure: bool,
 
-    /// A session unused this long ends (e.g. `30m`, `24h`).
-    #[arg(long, env = "AUTH_SESSION_IDLE_TIMEOUT", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
-    pub session_idle_timeout: Duration,
+    /// A session unused this long ends (e.g. `30m`, `24h`; at most 10 years).
+    #[arg(long, env = "AUTH_SESSION_IDLE_TIMEOUT", default_value = "24h", value_parser = parse_period, global = true)]
+    pub session_idle_timeout: Period,
 
-    /// A session ends this long after login, however active (also the cookie's Max-Age).
-    #[arg(long, env = "AUTH_SESSION_ABSOLUTE_TIMEOUT", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
-    pub session_absolute_timeout: Duration,
+    /// A session ends this long after login, however active (also the
+    /// cookie's Max-Age; at most 10 years).
+    #[arg(long, env = "AUTH_SESSION_ABSOLUTE_TIMEOUT", default_value = "7d", value_parser = parse_period, global = true)]
+    pub session_absolute_timeout: Period,
 
     /// scrypt cost: log2(N). 17 is OWASP's recommendation (128 MiB per hash with r=8).
     #[arg(long, env = "AUTH_SCRYPT_LOG_N", default_value_t = 17, global = true)]
@@ -153,7 +157,7 @@ pub struct Config {
 
     /// Password hashes computed at once (default: CPU count). Peak hashing memory is this × the scrypt cost.
     #[arg(long, env = "AUTH_HASH_CONCURRENCY", global = true)]
-    pub hash_concurrency: Option<usize>,
+    pub hash_concurrency: Option<NonZeroUsize>,
 
     /// Requests allowed to wait for a hashing slot; beyond that, 503 `server_busy`.
     #[arg(long, env = "AUTH_HASH_QUEUE", default_value_t = 32, global = true)]
@@ -177,8 +181,8 @@ pub struct Config {
     pub log: String,
 
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
-    #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
-    pub shutdown_timeout: Duration,
+    #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_period, global = true)]
+    pub shutdown_timeout: Period,
 
     /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` is believed
     /// for the client address. Empty: the socket's peer is the client.
@@ -211,21 +215,31 @@ pub struct Config {
     pub login_free_failures: u32,
 
     /// Longest back-off between two login attempts on one account.
-    #[arg(long, env = "AUTH_LOGIN_MAX_DELAY", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
-    pub login_max_delay: Duration,
+    #[arg(long, env = "AUTH_LOGIN_MAX_DELAY", default_value = "15m", value_parser = parse_period, global = true)]
+    pub login_max_delay: Period,
+
+    /// Hard cap on failed logins per account per 24 hours (NIST SP 800-63B:
+    /// at most 100); past it, the account waits for the oldest to age out.
+    #[arg(
+        long,
+        env = "AUTH_LOGIN_ACCOUNT_MAX_FAILURES",
+        default_value = "100",
+        global = true
+    )]
+    pub login_account_max_failures: NonZeroU32,
 
     /// Failed logins allowed per client address per `--login-ip-window`.
     #[arg(
         long,
         env = "AUTH_LOGIN_IP_MAX_FAILURES",
-        default_value_t = 50,
+        default_value = "50",
         global = true
     )]
-    pub login_ip_max_failures: u32,
+    pub login_ip_max_failures: NonZeroU32,
 
     /// The window of the per-address budget.
-    #[arg(long, env = "AUTH_LOGIN_IP_WINDOW", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
-    pub login_ip_window: Duration,
+    #[arg(long, env = "AUTH_LOGIN_IP_WINDOW", default_value = "15m", value_parser = parse_period, global = true)]
+    pub login_ip_window: Period,
 
     /// Sessions kept in the in-process cache (0 disables it). Logout stays
     /// immediate: local revocations drop entries at once, and on PostgreSQL
@@ -243,12 +257,12 @@ pub struct Config {
     /// bounds how long a revocation made outside this process without a feed
     /// (the `user` admin commands on SQLite) can go unseen; HTTP logouts and,
     /// on PostgreSQL, other instances' revocations apply at once.
-    #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
-    pub session_cache_ttl: Duration,
+    #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = parse_period, global = true)]
+    pub session_cache_ttl: Period,
 
     /// How often expired sessions and stale login failures are deleted.
-    #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration, global = true)]
-    pub purge_interval: Duration,
+    #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = parse_period, global = true)]
+    pub purge_interval: Period,
 }
 
 /// `10.0.0.0/8`, `10.0.0.1` (one address) or `::1`, spaces ignored.
@@ -260,124 +274,44 @@ fn parse_ip_net(value: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("{value:?} is not an IP address or CIDR range"))
 }
 
-/// A configuration value that cannot work.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// scrypt rejects the parameters.
-    #[error("invalid scrypt parameters: {0}")]
-    Scrypt(String),
-    /// A value out of range.
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl Config {
-    /// Hashing settings for `auth-core`.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for parameters scrypt rejects or a zero-sized pool.
-    pub fn hash_config(&self) -> Result<HashConfig, ConfigError> {
-        let params = ScryptParams::new(self.scrypt_log_n, self.scrypt_r, self.scrypt_p)
-            .map_err(|error| ConfigError::Scrypt(error.to_string()))?;
-        let defaults = HashConfig::default();
-        let max_concurrent = self.hash_concurrency.unwrap_or(defaults.max_concurrent);
-        if max_concurrent == 0 {
-            return Err(ConfigError::Invalid(
-                "--hash-concurrency must be at least 1".into(),
-            ));
-        }
-        // Stored hashes up to 8x the configured cost still verify (an
-        // operator who lowers the cost must not lock everyone out).
-        let limits = VerifyLimits {
-            max_memory_bytes: params
-                .memory_bytes()
-                .saturating_mul(8)
-                .max(defaults.limits.max_memory_bytes),
-            ..defaults.limits
-        };
-        Ok(HashConfig {
-            params,
-            limits,
-            max_concurrent,
-            max_queued: self.hash_queue,
-            thread_nice: self.hash_thread_nice,
-        })
-    }
-
-    /// Login back-off for `auth-core`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] for a zero window or delay.
-    pub fn throttle_policy(&self) -> Result<ThrottlePolicy, ConfigError> {
-        if self.purge_interval.is_zero() {
-            return Err(ConfigError::Invalid(
-                "--purge-interval must be positive".into(),
-            ));
-        }
-        if self.login_max_delay.is_zero()
-            || self.login_ip_window.is_zero()
-            || self.login_ip_max_failures == 0
-        {
-            return Err(ConfigError::Invalid(
-                "login back-off delays, windows and budgets must be positive".into(),
-            ));
-        }
-        Ok(ThrottlePolicy {
-            free_failures: self.login_free_failures,
-            max_delay: self.login_max_delay,
-            ip_max_failures: self.login_ip_max_failures,
-            ip_window: self.login_ip_window,
-            ..ThrottlePolicy::default()
-        })
-    }
-
-    /// CORS origins.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] for `*` or a malformed origin.
-    pub fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
-        CorsOrigins::parse(&self.cors_allowed_origins)
-            .map_err(|error| ConfigError::Invalid(error.to_string()))
-    }
-
-    /// The pool size to ask the store for (`0` = the backend's default).
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] for a pool of one on PostgreSQL, where the
-    /// revocation feed holds a connection and requests would get none.
-    pub fn database_max_connections(&self) -> Result<u32, ConfigError> {
-        let postgres = self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://");
-        match self.database_max_connections {
-            Some(1) if postgres => Err(ConfigError::Invalid(
-                "--database-max-connections must be at least 2 on PostgreSQL: the revocation feed holds one connection"
-                    .into(),
-            )),
-            configured => Ok(configured.unwrap_or(0)),
-        }
-    }
-
-    /// Session lifetimes for `auth-core`.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] for a zero lifetime.
-    pub fn session_policy(&self) -> Result<SessionPolicy, ConfigError> {
-        if self.session_idle_timeout.is_zero() || self.session_absolute_timeout.is_zero() {
-            return Err(ConfigError::Invalid(
-                "session lifetimes must be positive".into(),
-            ));
-        }
-        Ok(SessionPolicy {
-            idle_timeout: self.session_idle_timeout,
-            absolute_timeout: self.session_absolute_timeout,
-            ..SessionPolicy::default()
-        })
-    }
+/// `30m`, `24h`, `7d` (humantime syntax), checked by [`Period::new`].
+fn parse_period(value: &str) -> Result<Period, String> {
+    let duration = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
+    Period::new(duration).map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every flag that takes a length of time.
+    const DURATION_FLAGS: [&str; 8] = [
+        "--database-timeout",
+        "--session-idle-timeout",
+        "--session-absolute-timeout",
+        "--shutdown-timeout",
+        "--login-max-delay",
+        "--login-ip-window",
+        "--session-cache-ttl",
+        "--purge-interval",
+    ];
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Cli::try_parse_from(std::iter::once("auth-server").chain(args.iter().copied()))
+            .map(|cli| cli.config)
+    }
+
+    #[test]
+    fn every_flag_parses_with_its_default() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:5000");
+        assert_eq!(
+            config.session_absolute_timeout,
+            Period::from_secs(7 * 86_400)
+        );
+        assert_eq!(config.login_ip_max_failures.get(), 50);
+        assert_eq!(config.database_max_connections, None);
+    }
 
     #[test]
     fn trusted_proxies_accept_addresses_and_ranges() {
@@ -394,34 +328,61 @@ mod tests {
             "::1/128".parse::<IpNet>().unwrap()
         );
         assert!(parse_ip_net("proxy.local").is_err());
+        let config = parse(&["--trusted-proxies", "10.0.0.1, 192.168.0.0/16"]).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
     }
 
     #[test]
-    fn every_flag_parses_with_its_default() {
-        let cli = Cli::try_parse_from([
-            "auth-server",
-            "--trusted-proxies",
-            "10.0.0.1, 192.168.0.0/16",
-        ])
-        .unwrap();
-        assert_eq!(cli.config.trusted_proxies.len(), 2);
-        assert!(cli.config.hash_config().is_ok());
-        assert!(cli.config.session_policy().is_ok());
-        assert!(cli.config.throttle_policy().is_ok());
-        assert!(cli.config.cors_origins().is_ok());
-        let zero = Cli::try_parse_from(["auth-server", "--purge-interval", "0s"]).unwrap();
-        assert!(zero.config.throttle_policy().is_err());
-        let one = Cli::try_parse_from([
-            "auth-server",
-            "--database-url",
-            "postgres://db/auth",
+    fn a_duration_past_ten_years_is_a_usage_error_naming_the_flag() {
+        for flag in DURATION_FLAGS {
+            let error = parse(&[flag, "300000y"]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag}"
+            );
+            let text = error.to_string();
+            assert!(text.contains(flag), "{text}");
+            assert!(
+                text.contains("longer than the maximum of 10 years"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_duration_is_a_usage_error() {
+        for flag in DURATION_FLAGS {
+            let error = parse(&[flag, "0s"]).unwrap_err();
+            assert!(
+                error.to_string().contains("must be positive"),
+                "{flag}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_duration_is_a_usage_error() {
+        let error = parse(&["--session-idle-timeout", "soon"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn zero_budgets_and_pools_are_usage_errors() {
+        for flag in [
+            "--login-ip-max-failures",
+            "--login-account-max-failures",
+            "--hash-concurrency",
             "--database-max-connections",
-            "1",
-        ])
-        .unwrap();
-        assert!(one.config.database_max_connections().is_err());
-        assert_eq!(cli.config.database_max_connections().unwrap(), 0);
-        let star = Cli::try_parse_from(["auth-server", "--cors-allowed-origins", "*"]).unwrap();
-        assert!(star.config.cors_origins().is_err());
+        ] {
+            assert!(parse(&[flag, "0"]).is_err(), "{flag}");
+            assert!(parse(&[flag, "3"]).is_ok(), "{flag}");
+        }
+    }
+
+    #[test]
+    fn the_hashing_threads_nice_value_is_between_0_and_19() {
+        assert!(parse(&["--hash-thread-nice", "20"]).is_err());
+        assert!(parse(&["--hash-thread-nice", "19"]).is_ok());
     }
 }

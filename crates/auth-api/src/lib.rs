@@ -1,10 +1,11 @@
 //! The HTTP face of the auth service: poem + poem-openapi routes over an
 //! `auth_core::Authenticator`, the JSON error shape, cookies, logs.
 //!
-//! `main.rs` only wires: config, tracing, database, [`build_app`], serve.
-//! Tests build the same app with [`build_app`] over a fresh database.
+//! [`app::Root`] is the composition root: `main.rs`, the admin subcommands
+//! and the API tests all build the service through it.
 //!
 //! # Layout
+//! - `app.rs`: the composition root (config → store, use cases, tasks, endpoint).
 //! - `routes/`: one `#[OpenApi]` impl per route group.
 //! - `error.rs`: the one mapping from domain errors to status + `code`.
 //! - `middleware.rs`: body limit, JSON errors from the framework, headers.
@@ -13,6 +14,7 @@
 //! - `admin/`: the operator subcommands (`import-flask`, `user ...`).
 
 pub mod admin;
+pub mod app;
 pub mod client_ip;
 pub mod config;
 pub mod cookie;

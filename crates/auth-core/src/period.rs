@@ -121,7 +121,7 @@ fn humanize(duration: Duration) -> String {
     let secs = duration.as_secs();
     let (size, unit) = UNITS
         .into_iter()
-        .find(|(size, _)| secs % size == 0)
+        .find(|(size, _)| secs.is_multiple_of(*size))
         .unwrap_or((1, "s"));
     format!("{}{unit}", secs / size)
 }

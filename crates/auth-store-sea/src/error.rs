@@ -69,7 +69,7 @@ impl From<CorruptRow> for StoreError {
 /// answered. Messages name the problem, never the URL (it may hold a
 /// password).
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ConnectError {
+pub enum ConnectError {
     /// The URL does not parse.
     #[error("the database URL is not a valid URL: {0}")]
     InvalidUrl(#[source] url::ParseError),

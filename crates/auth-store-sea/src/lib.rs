@@ -38,6 +38,7 @@
 
 mod entity;
 mod error;
+pub use error::ConnectError;
 pub mod import;
 mod listing;
 pub use listing::UserListing;
@@ -60,7 +61,7 @@ use sea_orm::{
 };
 
 use crate::entity::{login_failure, session, user};
-use crate::error::{ConnectError, create_user_failed, unavailable};
+use crate::error::{create_user_failed, unavailable};
 use crate::revocations::Revoked;
 
 /// Pool size used when [`StoreOptions::max_connections`] is `0`, on SQLite.
@@ -138,7 +139,7 @@ impl Backend {
     }
 
     /// The backend a URL names, by its scheme.
-    fn of_url(url: &str) -> Result<Self, ConnectError> {
+    pub fn of_url(url: &str) -> Result<Self, ConnectError> {
         let parsed = url::Url::parse(url).map_err(ConnectError::InvalidUrl)?;
         match parsed.scheme() {
             "sqlite" => Ok(Self::Sqlite),

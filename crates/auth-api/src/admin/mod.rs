@@ -1,45 +1,37 @@
 //! The operator commands of `auth-server`: `import-flask` and `user ...`.
 //!
-//! They work on the database that `--database-url` names, with the same
-//! global flags as the server (scrypt cost, timeouts, `--no-migrate`), and
-//! go through `auth_core::Authenticator` where a use case exists, so an
+//! They work on the database that `--database-url` names, built by the same
+//! [`Root`] as the server, so every flag (scrypt cost, timeouts, pool size,
+//! session and back-off policies, `--no-migrate`) means the same here, and
+//! they go through `auth_core::Authenticator` where a use case exists, so an
 //! admin-set password meets the same policy as a registered one. Results go
 //! to standard output; failures come back as [`AdminError`], whose message
 //! names the problem (`main` prints it and exits non-zero).
 //!
 //! # Layout
-//! - `import_flask.rs`: planning the import (conflicts), writing it in
+//! - `import_flask/`: planning the import (conflicts), writing it in
 //!   batches, the report.
 //! - `users.rs`: `user create | set-password | list | revoke-sessions | clear-backoff`.
 
 pub mod import_flask;
 pub mod users;
 
-use std::sync::Arc;
-
-use auth_core::{
-    AuthError, Authenticator, PasswordError, PasswordHasher, StoreError, SystemClock, UsernameError,
-};
+use auth_core::{AuthError, PasswordError, StoreError, UsernameError};
 use auth_store_sea::import::FlaskReadError;
-use auth_store_sea::{SeaStore, StoreOptions};
 
-use crate::config::{Config, ConfigError, ImportFlaskArgs, UserCommand};
+use crate::app::{Root, StartError};
+use crate::config::{ImportFlaskArgs, UserCommand};
+use crate::error::error_chain;
 
 /// Why an operator command failed. Each message says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// A flag value that cannot work.
+    /// The store or the hasher could not be built.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Start(#[from] StartError),
     /// The Tokio runtime did not start.
     #[error("starting the Tokio runtime")]
     Runtime(#[source] std::io::Error),
-    /// The target database did not answer.
-    #[error("cannot connect to the database of --database-url")]
-    Connect(#[source] StoreError),
-    /// A migration failed.
-    #[error("running database migrations")]
-    Migrate(#[source] StoreError),
     /// `--no-migrate` on a database without the schema.
     #[error(
         "the database of --database-url has no auth-service schema; run without --no-migrate (or `migration up`) first"
@@ -77,12 +69,18 @@ pub enum AdminError {
     /// Standard output could not be written.
     #[error("writing the output")]
     Output(#[source] std::io::Error),
-    /// Password hashing could not be set up or failed.
-    #[error("password hashing: {0}")]
-    Hashing(String),
+    /// The use case failed in a way an operator command never expects
+    /// (hashing overloaded, the account throttled, a bug).
+    #[error("the command failed")]
+    Failed(#[source] AuthError),
 }
 
 impl AdminError {
+    /// A configuration mistake (exit code 2) rather than a failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::Start(error) if error.is_usage())
+    }
+
     /// Maps a use case's failure for `username`.
     fn from_auth(error: AuthError, username: &str) -> Self {
         match error {
@@ -92,7 +90,13 @@ impl AdminError {
                 Self::UnknownUser(username.to_owned())
             }
             AuthError::Storage(source) => Self::Storage(source),
-            other => Self::Hashing(other.to_string()),
+            AuthError::Overloaded
+            | AuthError::Throttled { .. }
+            | AuthError::UnusableStoredHash { .. }
+            | AuthError::Internal(_) => {
+                tracing::debug!(error = %error_chain(&error), "admin command failed");
+                Self::Failed(error)
+            }
         }
     }
 }
@@ -102,16 +106,16 @@ impl AdminError {
 /// # Errors
 /// [`AdminError`] naming what failed; conflicts are not errors (they are
 /// in the report).
-pub fn import_flask(config: &Config, args: &ImportFlaskArgs) -> Result<(), AdminError> {
-    runtime()?.block_on(import_flask::run(config, args))
+pub fn import_flask(root: &Root, args: &ImportFlaskArgs) -> Result<(), AdminError> {
+    runtime()?.block_on(import_flask::run(root, args))
 }
 
 /// Runs `auth-server user ...`.
 ///
 /// # Errors
 /// [`AdminError`] naming what failed.
-pub fn user(config: &Config, command: UserCommand) -> Result<(), AdminError> {
-    runtime()?.block_on(users::run(config, command))
+pub fn user(root: &Root, command: UserCommand) -> Result<(), AdminError> {
+    runtime()?.block_on(users::run(root, command))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AdminError> {
@@ -119,39 +123,4 @@ fn runtime() -> Result<tokio::runtime::Runtime, AdminError> {
         .enable_all()
         .build()
         .map_err(AdminError::Runtime)
-}
-
-/// Opens the database of `--database-url`, migrated when `migrate` is set
-/// and `--no-migrate` is not.
-async fn connect(config: &Config, migrate: bool) -> Result<SeaStore, AdminError> {
-    let store = SeaStore::connect(
-        &config.database_url,
-        &StoreOptions {
-            max_connections: config.database_max_connections.unwrap_or(0),
-            acquire_timeout: config.database_timeout,
-            connect_timeout: config.database_timeout,
-            ..StoreOptions::default()
-        },
-    )
-    .await
-    .map_err(AdminError::Connect)?;
-    if migrate && !config.no_migrate {
-        store.migrate().await.map_err(AdminError::Migrate)?;
-    }
-    Ok(store)
-}
-
-/// The hasher the server would use (same scrypt cost and verify limits).
-fn hasher(config: &Config) -> Result<PasswordHasher, AdminError> {
-    PasswordHasher::new(config.hash_config()?)
-        .map_err(|error| AdminError::Hashing(error.to_string()))
-}
-
-/// The use cases over `store`, with the server's password hashing.
-fn authenticator(config: &Config, store: SeaStore) -> Result<Authenticator<SeaStore>, AdminError> {
-    Ok(Authenticator::new(
-        store,
-        hasher(config)?,
-        Arc::new(SystemClock),
-    ))
 }

@@ -25,8 +25,9 @@ use auth_core::werkzeug::is_werkzeug_hash;
 use auth_core::{Authenticator, Password, PasswordHash, User, UserRepository as _, Username};
 use auth_store_sea::{SeaStore, UserListing};
 
-use super::{AdminError, authenticator, connect};
-use crate::config::{Config, UserCommand};
+use super::AdminError;
+use crate::app::Root;
+use crate::config::UserCommand;
 
 /// Users fetched per query by `user list`.
 const LIST_PAGE: u64 = 500;
@@ -36,8 +37,8 @@ const LIST_PAGE: u64 = 500;
 ///
 /// # Errors
 /// [`AdminError`] naming what failed.
-pub async fn run(config: &Config, command: UserCommand) -> Result<(), AdminError> {
-    let store = connect(config, true).await?;
+pub async fn run(root: &Root, command: UserCommand) -> Result<(), AdminError> {
+    let store = root.store(true).await?;
     let stdin = std::io::stdin();
     let prompt = stdin.is_terminal();
     let outcome = {
@@ -49,7 +50,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), AdminError
                 list(&store, after.as_deref(), *limit, &mut output).await
             }
             _ => {
-                let auth = authenticator(config, store.clone())?;
+                let auth = root.authenticator(store.clone())?;
                 execute(&auth, command, &mut input, prompt, &mut output).await
             }
         }

@@ -15,11 +15,11 @@ use crate::helpers::{GOOD_PASSWORD, Options, TestApp, spawn_app_with};
 const NEW_PASSWORD: &str = "walnut harbor seventeen kites";
 
 async fn app_on(db: &TestDatabase) -> TestApp {
-    spawn_app_with(Options {
-        database_url: Some(db.url.clone()),
-        session_cache: false,
-        ..Options::default()
-    })
+    spawn_app_with(
+        Options::default()
+            .on(&db.url)
+            .with("--session-cache-capacity", 0),
+    )
     .await
 }
 

@@ -88,6 +88,8 @@ impl TestDatabase {
 #[derive(Debug)]
 pub struct Output {
     pub success: bool,
+    /// The exit code (`None` if a signal ended it).
+    pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -128,6 +130,7 @@ pub fn run_auth_server(args: &[&str], stdin: &str) -> Output {
     let output = child.wait_with_output().unwrap();
     Output {
         success: output.status.success(),
+        code: output.status.code(),
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }

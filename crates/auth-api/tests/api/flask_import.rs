@@ -101,11 +101,7 @@ async fn importing_the_fixture_reports_every_outcome_and_a_second_run_skips_what
 
 async fn every_imported_user_logs_in_over_http_and_is_rehashed_to_scrypt(db: &TestDatabase) {
     import(db, &[]);
-    let app = spawn_app_with(Options {
-        database_url: Some(db.url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::default().on(&db.url)).await;
 
     for (name, password, weak) in IMPORTABLE {
         let before = stored_hash(&app.store, name).await;

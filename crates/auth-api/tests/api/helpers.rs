@@ -1,16 +1,15 @@
-//! `spawn_app()`: the real app over a fresh, migrated SQLite file, with cheap
+//! `spawn_app()`: the real app, built by the composition root from the same
+//! flags the server parses, over a fresh, migrated SQLite file, with cheap
 //! scrypt parameters and a manual clock; one method per route.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_api::cookie::CookieSettings;
-use auth_api::{HttpSettings, build_app};
-use auth_core::{
-    Authenticator, HashConfig, ManualClock, PasswordHasher, ScryptParams, SessionCache,
-    SessionPolicy, ThrottlePolicy,
-};
-use auth_store_sea::{SeaStore, StoreOptions};
+use auth_api::app::{App, Root};
+use auth_api::config::Cli;
+use auth_core::{ManualClock, SessionPolicy};
+use auth_store_sea::SeaStore;
+use clap::Parser as _;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
@@ -22,47 +21,56 @@ pub const GOOD_PASSWORD: &str = "tangerine maple orbit 42";
 
 pub struct TestApp {
     pub client: TestClient<BoxEndpoint<'static, Response>>,
-    pub endpoint: std::sync::Arc<BoxEndpoint<'static, Response>>,
+    pub endpoint: Arc<BoxEndpoint<'static, Response>>,
     pub database_url: String,
     pub clock: ManualClock,
     pub store: SeaStore,
     pub session_policy: SessionPolicy,
+    /// Kept alive: dropping it stops the background tasks.
+    _app: App,
     _dir: tempfile::TempDir,
 }
 
-/// Knobs a test may turn before the app is built.
+/// The flags a test adds to the cheap defaults, exactly as an operator
+/// would pass them to `auth-server`.
+#[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub hash: HashConfig,
-    pub cookie_secure: bool,
-    pub max_body_bytes: usize,
-    pub throttle: ThrottlePolicy,
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub cors_origins: Vec<String>,
-    /// Reuse this database file (a second "instance" on the same data).
+    args: Vec<String>,
+    /// Reuse this database (a second "instance" on the same data).
     pub database_url: Option<String>,
-    /// The in-process session cache (on by default, as in production).
-    pub session_cache: bool,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            hash: HashConfig {
-                params: ScryptParams::insecure_fast_for_tests(),
-                max_concurrent: 2,
-                max_queued: 64,
-                ..HashConfig::default()
-            },
-            cookie_secure: false,
-            max_body_bytes: 64 * 1024,
-            throttle: ThrottlePolicy::default(),
-            trusted_proxies: Vec::new(),
-            cors_origins: Vec::new(),
-            database_url: None,
-            session_cache: true,
-        }
+impl Options {
+    /// Adds `flag value`.
+    pub fn with(mut self, flag: &str, value: impl ToString) -> Self {
+        self.args.push(flag.to_owned());
+        self.args.push(value.to_string());
+        self
+    }
+
+    /// Adds a switch such as `--cookie-secure`.
+    pub fn switch(mut self, flag: &str) -> Self {
+        self.args.push(flag.to_owned());
+        self
+    }
+
+    /// On the database of `url` (another instance's, or PostgreSQL).
+    pub fn on(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
     }
 }
+
+/// Cheap hashing for tests (`ScryptParams::insecure_fast_for_tests`), two
+/// hashing threads and a long queue; everything else is the server's default.
+const TEST_FLAGS: [&str; 6] = [
+    "--scrypt-log-n",
+    "4",
+    "--hash-concurrency",
+    "2",
+    "--hash-queue",
+    "64",
+];
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
@@ -74,43 +82,32 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("auth.db").display()));
-    let store = SeaStore::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    // A flag the test sets replaces the cheap default (clap refuses a flag twice).
+    let defaults = TEST_FLAGS
+        .chunks(2)
+        .filter(|pair| !options.args.iter().any(|arg| arg == pair[0]))
+        .flatten()
+        .map(|arg| (*arg).to_owned())
+        .collect::<Vec<_>>();
+    let args = std::iter::once("auth-server".to_owned())
+        .chain(defaults)
+        .chain(["--database-url".to_owned(), url.clone()])
+        .chain(options.args);
+    let config = Cli::try_parse_from(args).unwrap().config;
     let clock = ManualClock::default();
-    let session_policy = SessionPolicy::default();
-    let hasher = PasswordHasher::new(options.hash).unwrap();
-    let auth = Authenticator::new(store.clone(), hasher, Arc::new(clock.clone()))
-        .with_session_policy(session_policy)
-        .with_throttle_policy(options.throttle)
-        .with_session_cache(if options.session_cache {
-            SessionCache::new(1_000, Duration::from_secs(60))
-        } else {
-            SessionCache::disabled()
-        });
-    let app = build_app(
-        auth,
-        HttpSettings {
-            cookie: CookieSettings {
-                secure: options.cookie_secure,
-                max_age: session_policy.absolute_timeout,
-            },
-            max_body_bytes: options.max_body_bytes,
-            trusted_proxies: options.trusted_proxies,
-            cors_origins: auth_api::cors::CorsOrigins::parse(&options.cors_origins).unwrap(),
-        },
-    )
-    .map_to_response()
-    .boxed();
-    let endpoint = std::sync::Arc::new(app);
+    let root = Root::new(config)
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    let app = root.start().await.unwrap();
+    let endpoint = app.endpoint();
     TestApp {
         client: TestClient::new(SharedEndpoint(endpoint.clone()).boxed()),
         endpoint,
         database_url: url,
         clock,
-        store,
-        session_policy,
+        store: app.auth().store().clone(),
+        session_policy: *app.auth().session_policy(),
+        _app: app,
         _dir: dir,
     }
 }
@@ -271,7 +268,7 @@ impl TestApp {
 }
 
 /// The app's endpoint, shared by the in-process client and a real socket.
-struct SharedEndpoint(std::sync::Arc<BoxEndpoint<'static, Response>>);
+struct SharedEndpoint(Arc<BoxEndpoint<'static, Response>>);
 
 impl poem::Endpoint for SharedEndpoint {
     type Output = Response;

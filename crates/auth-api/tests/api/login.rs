@@ -28,11 +28,7 @@ async fn login_returns_token_expiry_and_a_session_cookie_with_the_contract_flags
 
 #[tokio::test]
 async fn the_cookie_is_secure_when_configured() {
-    let app = spawn_app_with(Options {
-        cookie_secure: true,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::default().switch("--cookie-secure")).await;
     app.post_register("alice", GOOD_PASSWORD).await;
     let cookie = app
         .post_login("alice", GOOD_PASSWORD)

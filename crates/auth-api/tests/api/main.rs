@@ -14,3 +14,4 @@ mod ops;
 mod protected;
 mod register;
 mod security;
+mod startup;

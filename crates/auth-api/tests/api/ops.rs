@@ -40,10 +40,10 @@ async fn a_lost_database_gives_503_storage_unavailable_and_not_ready() {
 
 #[tokio::test]
 async fn a_full_hashing_queue_gives_503_server_busy_with_retry_after() {
-    let mut options = Options::default();
-    options.hash.params = auth_core::ScryptParams::new(15, 8, 1).unwrap();
-    options.hash.max_concurrent = 1;
-    options.hash.max_queued = 0;
+    let options = Options::default()
+        .with("--scrypt-log-n", 15)
+        .with("--hash-concurrency", 1)
+        .with("--hash-queue", 0);
     let app = spawn_app_with(options).await;
     let names: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
     let replies = futures::future::join_all(

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_core::{ScryptParams, ThrottlePolicy, User, UserId, UserRepository, Username};
+use auth_core::{User, UserId, UserRepository, Username};
 use poem::http::StatusCode;
 use serde_json::json;
 
@@ -55,11 +55,7 @@ async fn unknown_users_are_throttled_the_same_way() {
 #[tokio::test]
 async fn back_off_is_shared_by_two_instances_on_one_database() {
     let a = spawn_app().await;
-    let b = spawn_app_with(Options {
-        database_url: Some(a.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let b = spawn_app_with(Options::default().on(&a.database_url)).await;
     a.post_register("alice", GOOD_PASSWORD).await;
     for i in 0..5 {
         let instance = if i % 2 == 0 { &a } else { &b };
@@ -76,20 +72,13 @@ async fn back_off_is_shared_by_two_instances_on_one_database() {
         .assert_error(429, "too_many_attempts");
 }
 
-fn small_ip_budget() -> ThrottlePolicy {
-    ThrottlePolicy {
-        ip_max_failures: 3,
-        ..ThrottlePolicy::default()
-    }
+fn small_ip_budget() -> Options {
+    Options::default().with("--login-ip-max-failures", 3)
 }
 
 #[tokio::test]
 async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
-    let app = spawn_app_with(Options {
-        throttle: small_ip_budget(),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(small_ip_budget()).await;
     let server = app.serve_on_socket().await;
     for i in 0..3 {
         let spoofed = format!("203.0.113.{i}");
@@ -121,12 +110,7 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
 
 #[tokio::test]
 async fn a_trusted_proxy_forwarded_for_names_the_client() {
-    let app = spawn_app_with(Options {
-        throttle: small_ip_budget(),
-        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(small_ip_budget().with("--trusted-proxies", "127.0.0.1/32")).await;
     let server = app.serve_on_socket().await;
     let attempt = |client: &'static str, user: String| {
         let server = &server;
@@ -162,11 +146,9 @@ async fn a_login_rehashes_when_the_configured_parameters_are_raised() {
         .unwrap();
     assert!(before.password_hash.as_str().starts_with("$scrypt$ln=4,"));
 
-    let mut options = Options {
-        database_url: Some(old.database_url.clone()),
-        ..Options::default()
-    };
-    options.hash.params = ScryptParams::new(6, 8, 1).unwrap();
+    let options = Options::default()
+        .on(&old.database_url)
+        .with("--scrypt-log-n", 6);
     let new = spawn_app_with(options).await;
     assert_eq!(
         new.post_login("alice", GOOD_PASSWORD).await.status,
@@ -233,10 +215,9 @@ async fn cors_is_off_by_default() {
 
 #[tokio::test]
 async fn cors_allows_credentials_for_exactly_the_configured_origins() {
-    let app = spawn_app_with(Options {
-        cors_origins: vec!["https://app.example.com".into()],
-        ..Options::default()
-    })
+    let app = spawn_app_with(
+        Options::default().with("--cors-allowed-origins", "https://app.example.com"),
+    )
     .await;
     let preflight = |origin: &'static str| {
         app.client
@@ -342,20 +323,15 @@ fn median(mut samples: Vec<f64>) -> f64 {
 /// both alike, and the median of the per-pair ratios ignores the odd stall.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_user_and_wrong_password_take_the_same_time() {
-    let mut options = Options {
-        throttle: ThrottlePolicy {
-            free_failures: u32::MAX,
-            ip_max_failures: u32::MAX,
-            account_max_failures: u32::MAX,
-            ..ThrottlePolicy::default()
-        },
-        ..Options::default()
-    };
     // Real work per attempt (a few ms), so that hashing dominates as in
     // production; normal priority, since this measures the code path, not
     // how the scheduler treats niced threads on a busy machine.
-    options.hash.params = ScryptParams::new(12, 8, 1).unwrap();
-    options.hash.thread_nice = 0;
+    let options = Options::default()
+        .with("--login-free-failures", u32::MAX)
+        .with("--login-ip-max-failures", u32::MAX)
+        .with("--login-account-max-failures", u32::MAX)
+        .with("--scrypt-log-n", 12)
+        .with("--hash-thread-nice", 0);
     let app = spawn_app_with(options).await;
     app.post_register("alice", GOOD_PASSWORD).await;
     let time = |user: &'static str| {

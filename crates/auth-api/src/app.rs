@@ -1,0 +1,402 @@
+//! The composition root: the one place that turns a [`Config`] into running
+//! parts. `main.rs` (the server), every admin subcommand and the API tests
+//! build through it, so a flag means the same thing everywhere and nothing
+//! is wired twice.
+//!
+//! - [`Root::new`] applies the rules that combine flags (scrypt parameters,
+//!   CORS origins, the pool size on PostgreSQL) before anything connects.
+//! - [`Root::store`] connects (and migrates, unless `--no-migrate`);
+//!   [`Root::authenticator`] adds hashing, the policies and the session cache.
+//! - [`Root::start`] does both and adds what only a server needs: the
+//!   revocation feed, the purge task and the HTTP endpoint, as an [`App`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{
+    Authenticator, Clock, HashConfig, HashError, PasswordHasher, ScryptParams, SessionCache,
+    SessionPolicy, StoreError, SystemClock, ThrottlePolicy, VerifyLimits,
+};
+use auth_store_sea::{Backend, SeaStore, StoreOptions};
+use poem::endpoint::BoxEndpoint;
+use poem::{EndpointExt as _, Response};
+
+use crate::config::Config;
+use crate::cookie::CookieSettings;
+use crate::cors::CorsOrigins;
+use crate::{HttpSettings, build_app};
+
+/// Why the service could not be built. [`StartError::is_usage`] tells a
+/// bad flag (exit code 2, like a flag that does not parse) from a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A flag's value, or a combination of flags, cannot work.
+    #[error("{flag}: {reason}")]
+    Config {
+        /// The flag at fault, as typed on the command line.
+        flag: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database did not answer.
+    #[error("cannot connect to the database of --database-url")]
+    Connect(#[source] StoreError),
+    /// A migration failed.
+    #[error("running database migrations")]
+    Migrate(#[source] StoreError),
+    /// The hashing threads could not be started.
+    #[error("starting the password hashing threads")]
+    Hashing(#[source] HashError),
+}
+
+impl StartError {
+    /// A configuration mistake rather than a failure at run time.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::Config { .. })
+    }
+
+    fn config(flag: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self::Config {
+            flag,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// The configuration with its cross-flag rules applied, and the clock.
+#[derive(Debug, Clone)]
+pub struct Root {
+    config: Config,
+    backend: Backend,
+    hash: HashConfig,
+    session_policy: SessionPolicy,
+    throttle_policy: ThrottlePolicy,
+    cors_origins: CorsOrigins,
+    clock: Arc<dyn Clock>,
+}
+
+impl Root {
+    /// Checks what the flags say together; connects to nothing.
+    ///
+    /// # Errors
+    /// [`StartError::Config`] naming the flag at fault.
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let backend = Backend::of_url(&config.database_url)
+            .map_err(|error| StartError::config("--database-url", error))?;
+        if backend == Backend::Postgres
+            && config
+                .database_max_connections
+                .is_some_and(|max| max.get() < 2)
+        {
+            return Err(StartError::config(
+                "--database-max-connections",
+                "must be at least 2 on PostgreSQL: the revocation feed holds one connection",
+            ));
+        }
+        let params = ScryptParams::new(config.scrypt_log_n, config.scrypt_r, config.scrypt_p)
+            .map_err(|error| StartError::config("--scrypt-log-n/--scrypt-r/--scrypt-p", error))?;
+        let defaults = HashConfig::default();
+        let hash = HashConfig {
+            params,
+            limits: VerifyLimits {
+                max_memory_bytes: params
+                    .memory_bytes()
+                    .saturating_mul(8)
+                    .max(defaults.limits.max_memory_bytes),
+                ..defaults.limits
+            },
+            max_concurrent: config
+                .hash_concurrency
+                .map_or(defaults.max_concurrent, |n| n.get()),
+            max_queued: config.hash_queue,
+            thread_nice: config.hash_thread_nice,
+        };
+        let cors_origins = CorsOrigins::parse(&config.cors_allowed_origins)
+            .map_err(|error| StartError::config("--cors-allowed-origins", error))?;
+        Ok(Self {
+            backend,
+            hash,
+            session_policy: SessionPolicy::new(
+                config.session_idle_timeout,
+                config.session_absolute_timeout,
+            ),
+            throttle_policy: ThrottlePolicy {
+                account_max_failures: config.login_account_max_failures.get(),
+                ..ThrottlePolicy::new(
+                    config.login_free_failures,
+                    config.login_max_delay,
+                    config.login_ip_max_failures,
+                    config.login_ip_window,
+                )
+            },
+            cors_origins,
+            clock: Arc::new(SystemClock),
+            config,
+        })
+    }
+
+    /// Replaces the wall clock (tests pass a `ManualClock`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The flags this root was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Opens the database of `--database-url`, migrated when `migrate` is
+    /// set and `--no-migrate` is not.
+    ///
+    /// # Errors
+    /// [`StartError::Connect`], [`StartError::Migrate`].
+    pub async fn store(&self, migrate: bool) -> Result<SeaStore, StartError> {
+        let timeout = self.config.database_timeout.get();
+        let store = SeaStore::connect(
+            &self.config.database_url,
+            &StoreOptions {
+                // 0 lets the store pick its backend's default.
+                max_connections: self.config.database_max_connections.map_or(0, |n| n.get()),
+                acquire_timeout: timeout,
+                operation_timeout: timeout,
+                connect_timeout: timeout,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .map_err(StartError::Connect)?;
+        if !migrate {
+            return Ok(store);
+        }
+        if self.config.no_migrate {
+            tracing::info!("migrations skipped (--no-migrate)");
+        } else {
+            store.migrate().await.map_err(StartError::Migrate)?;
+        }
+        Ok(store)
+    }
+
+    /// Password hashing at the configured cost (what the import needs
+    /// without the rest of the use cases).
+    ///
+    /// # Errors
+    /// [`StartError::Hashing`].
+    pub fn hasher(&self) -> Result<PasswordHasher, StartError> {
+        PasswordHasher::new(self.hash.clone()).map_err(StartError::Hashing)
+    }
+
+    /// The use cases over `store`: hashing at the configured cost, the
+    /// session and back-off policies, and the session cache.
+    ///
+    /// The cache strategy is correctness logic. Several instances share a
+    /// PostgreSQL store, so a cached session is confirmed against the store
+    /// on every use (one indexed read instead of two) and another instance's
+    /// logout counts at once; the cache also stays suspended until the
+    /// revocation feed ([`Root::start`]) is live. One process owns a SQLite
+    /// file, so its cache is trusted as is.
+    ///
+    /// # Errors
+    /// [`StartError::Hashing`].
+    pub fn authenticator(&self, store: SeaStore) -> Result<Authenticator<SeaStore>, StartError> {
+        let hasher = self.hasher()?;
+        let capacity = self.config.session_cache_capacity;
+        let ttl = self.config.session_cache_ttl.get();
+        let cache = if store.has_revocation_feed() {
+            let cache = SessionCache::validated(capacity, ttl);
+            cache.suspend();
+            cache
+        } else {
+            SessionCache::new(capacity, ttl)
+        };
+        Ok(Authenticator::new(store, hasher, self.clock.clone())
+            .with_session_policy(self.session_policy)
+            .with_throttle_policy(self.throttle_policy)
+            .with_session_cache(cache))
+    }
+
+    /// The whole server: store, use cases, background tasks, endpoint.
+    ///
+    /// # Errors
+    /// [`StartError`] for whatever failed first.
+    pub async fn start(&self) -> Result<App, StartError> {
+        let store = self.store(true).await?;
+        let auth = self.authenticator(store.clone())?;
+        let mut tasks = Vec::new();
+        let cache = auth.session_cache().clone();
+        if cache.is_enabled() && store.has_revocation_feed() {
+            let follower = store.clone();
+            tasks.push(tokio::spawn(async move {
+                follower
+                    .follow_revocations(move |event| cache.apply(event))
+                    .await;
+            }));
+        }
+        tasks.push(tokio::spawn(purge_periodically(
+            auth.clone(),
+            self.config.purge_interval.get(),
+        )));
+        let endpoint = build_app(
+            auth.clone(),
+            HttpSettings {
+                cookie: CookieSettings {
+                    secure: self.config.cookie_secure,
+                    max_age: self.session_policy.absolute_timeout,
+                },
+                max_body_bytes: self.config.max_body_bytes,
+                trusted_proxies: self.config.trusted_proxies.clone(),
+                cors_origins: self.cors_origins.clone(),
+            },
+        )
+        .map_to_response()
+        .boxed();
+        Ok(App {
+            endpoint: Arc::new(endpoint),
+            auth,
+            backend: self.backend,
+            tasks: BackgroundTasks(tasks),
+        })
+    }
+}
+
+/// A built server: its endpoint, the use cases behind it, and its
+/// background tasks (stopped when the `App` is dropped).
+pub struct App {
+    endpoint: Arc<BoxEndpoint<'static, Response>>,
+    auth: Authenticator<SeaStore>,
+    backend: Backend,
+    tasks: BackgroundTasks,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("backend", &self.backend)
+            .field("tasks", &self.tasks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The HTTP endpoint: every route, with every middleware.
+    pub fn endpoint(&self) -> Arc<BoxEndpoint<'static, Response>> {
+        self.endpoint.clone()
+    }
+
+    /// The use cases the endpoint serves.
+    pub fn auth(&self) -> &Authenticator<SeaStore> {
+        &self.auth
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Stops the background tasks and closes the database pool.
+    pub async fn shutdown(self) {
+        drop(self.tasks);
+        self.auth.store().clone().close().await;
+    }
+}
+
+/// Aborted on drop, so a dropped [`App`] (a finished test) leaves nothing running.
+#[derive(Debug)]
+struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Deletes expired sessions and stale login failures every `interval`. Each
+/// run is two indexed DELETEs; running it on every instance is harmless.
+async fn purge_periodically(auth: Authenticator<SeaStore>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match auth.purge_expired().await {
+            Ok(purged) => tracing::debug!(
+                sessions = purged.sessions,
+                login_failures = purged.login_failures,
+                "purged expired records"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %crate::error::error_chain(&error), "purge failed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::config::Cli;
+
+    fn root(args: &[&str]) -> Result<Root, StartError> {
+        let cli = Cli::try_parse_from(std::iter::once("auth-server").chain(args.iter().copied()))
+            .unwrap();
+        Root::new(cli.config)
+    }
+
+    #[test]
+    fn the_defaults_build_a_root() {
+        assert!(root(&[]).is_ok());
+    }
+
+    #[test]
+    fn a_pool_of_one_is_refused_on_postgresql_only() {
+        let url = ["--database-url", "postgres://db/auth"];
+        let error = root(&[&url[..], &["--database-max-connections", "1"]].concat()).unwrap_err();
+        assert!(error.is_usage());
+        assert!(
+            error.to_string().starts_with("--database-max-connections:"),
+            "{error}"
+        );
+        assert!(root(&[&url[..], &["--database-max-connections", "2"]].concat()).is_ok());
+        assert!(root(&["--database-max-connections", "1"]).is_ok());
+    }
+
+    #[test]
+    fn a_wildcard_cors_origin_is_refused() {
+        let error = root(&["--cors-allowed-origins", "*"]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("--cors-allowed-origins:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn scrypt_parameters_scrypt_rejects_are_refused() {
+        let error = root(&["--scrypt-r", "0"]).unwrap_err();
+        assert!(error.is_usage(), "{error}");
+    }
+
+    #[test]
+    fn an_unsupported_database_scheme_is_refused() {
+        let error = root(&["--database-url", "mysql://db/auth"]).unwrap_err();
+        assert!(error.to_string().starts_with("--database-url:"), "{error}");
+    }
+
+    #[test]
+    fn the_flags_reach_the_policies() {
+        let root = root(&[
+            "--session-idle-timeout",
+            "30m",
+            "--login-account-max-failures",
+            "7",
+            "--login-ip-max-failures",
+            "9",
+        ])
+        .unwrap();
+        assert_eq!(root.session_policy.idle_timeout, Duration::from_secs(1800));
+        assert_eq!(root.throttle_policy.account_max_failures, 7);
+        assert_eq!(root.throttle_policy.ip_max_failures, 9);
+    }
+}
