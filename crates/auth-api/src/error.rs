@@ -99,117 +99,185 @@ impl ApiError {
                 tracing::error!(error = %error_chain(&source), "storage failure");
                 Self::StorageUnavailable
             }
-            AuthError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            AuthError::Internal(source) => {
+                tracing::error!(error = %source, "internal error");
                 Self::Internal
             }
         }
     }
 
-    /// Status, stable code and message: the contract's table in one match.
-    pub fn parts(&self) -> (StatusCode, &'static str, String) {
-        match self {
+    /// The contract's table, in one match: each variant's status, stable
+    /// `code`, message and `Retry-After`. The response type, the body and
+    /// the header all read this; nothing else decides a status.
+    pub fn entry(&self) -> Entry {
+        let (status, code, message, retry_after) = match self {
             Self::InvalidRequest(detail) => {
-                (StatusCode::BAD_REQUEST, "invalid_request", detail.clone())
+                (Status::BadRequest, "invalid_request", detail.clone(), None)
             }
             Self::InvalidUsername(reason) => (
-                StatusCode::BAD_REQUEST,
+                Status::BadRequest,
                 "invalid_username",
                 reason.to_string(),
+                None,
             ),
-            Self::WeakPassword(reason) => {
-                (StatusCode::BAD_REQUEST, "weak_password", reason.to_string())
-            }
+            Self::WeakPassword(reason) => (
+                Status::BadRequest,
+                "weak_password",
+                reason.to_string(),
+                None,
+            ),
             Self::UsernameTaken => (
-                StatusCode::CONFLICT,
+                Status::Conflict,
                 "username_taken",
                 "username is already taken".into(),
+                None,
             ),
             Self::InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
+                Status::Unauthorized,
                 "invalid_credentials",
                 "invalid username or password".into(),
+                None,
             ),
             Self::TooManyAttempts { retry_after_secs } => (
-                StatusCode::TOO_MANY_REQUESTS,
+                Status::TooManyRequests,
                 "too_many_attempts",
                 format!("too many failed login attempts; retry in {retry_after_secs} s"),
+                Some(*retry_after_secs),
             ),
             Self::NotLoggedIn => (
-                StatusCode::UNAUTHORIZED,
+                Status::Unauthorized,
                 "not_logged_in",
                 "not logged in".into(),
+                None,
             ),
             Self::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
+                Status::Unauthorized,
                 "unauthorized",
                 "a valid session cookie or bearer token is required".into(),
+                None,
             ),
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such route".into()),
+            Self::NotFound => (Status::NotFound, "not_found", "no such route".into(), None),
             Self::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
+                Status::MethodNotAllowed,
                 "method_not_allowed",
                 "method not allowed on this route".into(),
+                None,
             ),
             Self::PayloadTooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
+                Status::PayloadTooLarge,
                 "payload_too_large",
                 limit.map_or_else(
                     || "request body is too large".to_owned(),
                     |limit| format!("request body exceeds {limit} bytes"),
                 ),
+                None,
             ),
             Self::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Status::UnsupportedMediaType,
                 "unsupported_media_type",
                 "request body must be JSON (Content-Type: application/json)".into(),
+                None,
             ),
             Self::ServerBusy => (
-                StatusCode::SERVICE_UNAVAILABLE,
+                Status::Unavailable,
                 "server_busy",
                 "server is busy, retry shortly".into(),
+                Some(BUSY_RETRY_AFTER_SECS),
             ),
             Self::StorageUnavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
+                Status::Unavailable,
                 "storage_unavailable",
                 "the database is unavailable, retry shortly".into(),
+                Some(STORAGE_RETRY_AFTER_SECS),
             ),
             Self::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                Status::Internal,
                 "internal_error",
                 "internal error".into(),
+                None,
             ),
+        };
+        Entry {
+            status,
+            code,
+            message,
+            retry_after,
         }
     }
 
-    /// Seconds for `Retry-After`, where the error has one.
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::ServerBusy => Some(BUSY_RETRY_AFTER_SECS),
-            Self::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
-            Self::StorageUnavailable => Some(STORAGE_RETRY_AFTER_SECS),
-            _ => None,
-        }
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.entry().status.code()
     }
 
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
-        let (_, code, error) = self.parts();
+        let Entry { code, message, .. } = self.entry();
         ErrorBody {
-            error,
+            error: message,
             code: code.to_owned(),
         }
     }
 
     /// As a plain poem response (for errors raised outside handlers).
     pub fn into_response(self) -> poem::Response {
-        ErrorResponse::from(self).into_poem_response()
+        poem::IntoResponse::into_response(ErrorResponse::from(self))
     }
 }
 
-impl ErrorResponse {
-    fn into_poem_response(self) -> poem::Response {
-        poem::IntoResponse::into_response(self)
+/// One row of the error table: what [`ApiError::entry`] says of a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The status, as one of the statuses the API uses.
+    pub status: Status,
+    /// The stable `code`.
+    pub code: &'static str,
+    /// The human sentence.
+    pub message: String,
+    /// Seconds for `Retry-After`, where the error has one.
+    pub retry_after: Option<u64>,
+}
+
+/// The error statuses the API answers with: one [`ErrorResponse`] variant each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 400.
+    BadRequest,
+    /// 401.
+    Unauthorized,
+    /// 404.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 409.
+    Conflict,
+    /// 413.
+    PayloadTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 429.
+    TooManyRequests,
+    /// 500.
+    Internal,
+    /// 503.
+    Unavailable,
+}
+
+impl Status {
+    /// The HTTP status code.
+    pub fn code(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
     }
 }
 
@@ -254,26 +322,30 @@ pub enum ErrorResponse {
 
 impl From<ApiError> for ErrorResponse {
     fn from(error: ApiError) -> Self {
-        let body = Json(error.body());
-        match error {
-            ApiError::InvalidRequest(_)
-            | ApiError::InvalidUsername(_)
-            | ApiError::WeakPassword(_) => Self::BadRequest(body),
-            ApiError::InvalidCredentials | ApiError::NotLoggedIn | ApiError::Unauthorized => {
-                Self::Unauthorized(body)
-            }
-            ApiError::NotFound => Self::NotFound(body),
-            ApiError::MethodNotAllowed => Self::MethodNotAllowed(body),
-            ApiError::UsernameTaken => Self::Conflict(body),
-            ApiError::PayloadTooLarge { .. } => Self::PayloadTooLarge(body),
-            ApiError::UnsupportedMediaType => Self::UnsupportedMediaType(body),
-            ApiError::Internal => Self::Internal(body),
-            ApiError::TooManyAttempts { retry_after_secs } => {
-                Self::TooManyRequests(body, retry_after_secs)
-            }
-            ApiError::ServerBusy | ApiError::StorageUnavailable => {
-                Self::Unavailable(body, error.retry_after().unwrap_or(1))
-            }
+        let Entry {
+            status,
+            code,
+            message,
+            retry_after,
+        } = error.entry();
+        let body = Json(ErrorBody {
+            error: message,
+            code: code.to_owned(),
+        });
+        // The table gives every 429 and 503 a Retry-After; 1 s is the
+        // answer for a row that forgot one.
+        let retry_after = retry_after.unwrap_or(BUSY_RETRY_AFTER_SECS);
+        match status {
+            Status::BadRequest => Self::BadRequest(body),
+            Status::Unauthorized => Self::Unauthorized(body),
+            Status::NotFound => Self::NotFound(body),
+            Status::MethodNotAllowed => Self::MethodNotAllowed(body),
+            Status::Conflict => Self::Conflict(body),
+            Status::PayloadTooLarge => Self::PayloadTooLarge(body),
+            Status::UnsupportedMediaType => Self::UnsupportedMediaType(body),
+            Status::TooManyRequests => Self::TooManyRequests(body, retry_after),
+            Status::Internal => Self::Internal(body),
+            Status::Unavailable => Self::Unavailable(body, retry_after),
         }
     }
 }
@@ -288,4 +360,69 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<ApiError> {
+        vec![
+            ApiError::InvalidRequest("missing field `username`".into()),
+            ApiError::InvalidUsername(UsernameError::TooShort { min: 3, actual: 2 }),
+            ApiError::WeakPassword(PasswordError::TooShort { min: 15, actual: 3 }),
+            ApiError::UsernameTaken,
+            ApiError::InvalidCredentials,
+            ApiError::TooManyAttempts {
+                retry_after_secs: 7,
+            },
+            ApiError::NotLoggedIn,
+            ApiError::Unauthorized,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::PayloadTooLarge { limit: Some(10) },
+            ApiError::UnsupportedMediaType,
+            ApiError::ServerBusy,
+            ApiError::StorageUnavailable,
+            ApiError::Internal,
+        ]
+    }
+
+    #[test]
+    fn the_response_carries_the_tables_status_code_and_retry_after() {
+        for error in every_variant() {
+            let entry = error.entry();
+            let response = error.clone().into_response();
+            assert_eq!(response.status(), entry.status.code(), "{error:?}");
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().parse::<u64>().unwrap());
+            assert_eq!(retry_after, entry.retry_after, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn every_429_and_503_asks_the_client_to_wait() {
+        for error in every_variant() {
+            let entry = error.entry();
+            if matches!(entry.status, Status::TooManyRequests | Status::Unavailable) {
+                assert!(entry.retry_after.is_some(), "{error:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn codes_are_snake_case_and_messages_are_sentences() {
+        for error in every_variant() {
+            let body = error.body();
+            assert!(
+                body.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{body:?}"
+            );
+            assert!(!body.error.is_empty(), "{body:?}");
+        }
+    }
 }

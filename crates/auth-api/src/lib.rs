@@ -34,6 +34,7 @@ use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 use crate::cookie::CookieSettings;
+use crate::routes::table;
 use crate::routes::{
     login::LoginApi, logout::LogoutApi, ops::OpsApi, protected::ProtectedApi, register::RegisterApi,
 };
@@ -127,9 +128,12 @@ pub fn build_app<S: Store + Readiness>(
     let spec_index = std::sync::Arc::new(middleware::SpecIndex::from_spec(&api.spec()));
     Route::new()
         .nest("/", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
-        .at("/metrics", poem::get(metrics::endpoint(metrics)))
+        .at(table::Route::OpenApi.path(), spec)
+        .nest(table::Route::Docs.path(), docs)
+        .at(
+            table::Route::Metrics.path(),
+            poem::get(metrics::endpoint(metrics)),
+        )
         .around(move |next, req| client_ip::client_ip(next, req, trusted.clone()))
         .around(move |next, req| middleware::json_errors(next, req, spec_index.clone()))
         .around(move |next, req| middleware::limit_body(next, req, limit))

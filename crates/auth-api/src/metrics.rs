@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use auth_core::{PasswordHasher, SessionCache};
 use poem::http::{Method, StatusCode};
+
+use crate::routes::table::Route;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
 use prometheus_client::metrics::MetricType;
@@ -103,7 +105,8 @@ impl Metrics {
 
     /// Counts one finished request.
     pub fn observe(&self, method: &Method, path: &str, status: StatusCode, seconds: f64) {
-        let route = route_label(path);
+        let matched = Route::of(path);
+        let route = matched.map_or("other", Route::path);
         self.requests
             .get_or_create(&RequestLabels {
                 route,
@@ -114,8 +117,8 @@ impl Metrics {
         self.durations
             .get_or_create(&RouteLabels { route })
             .observe(seconds);
-        match (route, status.as_u16()) {
-            ("/login", code) => {
+        match (matched, status.as_u16()) {
+            (Some(Route::Login), code) => {
                 let outcome = match code {
                     200 => "success",
                     401 => "invalid_credentials",
@@ -125,7 +128,7 @@ impl Metrics {
                 };
                 self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
             }
-            ("/register", code) => {
+            (Some(Route::Register), code) => {
                 let outcome = match code {
                     201 => "created",
                     409 => "username_taken",
@@ -136,7 +139,7 @@ impl Metrics {
                     .get_or_create(&OutcomeLabels { outcome })
                     .inc();
             }
-            ("/logout", 200) => {
+            (Some(Route::Logout), 200) => {
                 self.revoked.inc();
             }
             _ => {}
@@ -163,21 +166,6 @@ fn method_label(method: &Method) -> &'static str {
         Method::PATCH => "PATCH",
         Method::HEAD => "HEAD",
         Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
-fn route_label(path: &str) -> &'static str {
-    match path {
-        "/register" => "/register",
-        "/login" => "/login",
-        "/logout" => "/logout",
-        "/protected" => "/protected",
-        "/health" => "/health",
-        "/ready" => "/ready",
-        "/metrics" => "/metrics",
-        "/openapi.json" => "/openapi.json",
-        _ if path == "/docs" || path.starts_with("/docs/") => "/docs",
         _ => "other",
     }
 }
@@ -266,8 +254,28 @@ mod tests {
 
     #[test]
     fn unknown_paths_share_one_label() {
-        assert_eq!(route_label("/login"), "/login");
-        assert_eq!(route_label("/docs/oauth-receiver.html"), "/docs");
-        assert_eq!(route_label("/wp-admin"), "other");
+        let hasher = PasswordHasher::new(auth_core::HashConfig {
+            params: auth_core::ScryptParams::insecure_fast_for_tests(),
+            max_concurrent: 1,
+            ..auth_core::HashConfig::default()
+        })
+        .unwrap();
+        let metrics = Metrics::new(hasher, SessionCache::disabled());
+        for path in [
+            "/login",
+            "/docs/oauth-receiver.html",
+            "/wp-admin",
+            "/wp-login.php",
+        ] {
+            metrics.observe(&Method::GET, path, StatusCode::NOT_FOUND, 0.001);
+        }
+        let text = metrics.render();
+        assert!(text.contains(r#"route="/login""#), "{text}");
+        assert!(text.contains(r#"route="/docs""#), "{text}");
+        assert!(
+            text.contains(r#"route="other",method="GET",status="404"} 2"#),
+            "{text}"
+        );
+        assert!(!text.contains("wp-"), "{text}");
     }
 }

@@ -14,6 +14,7 @@ use poem_openapi::error::{
 };
 
 use crate::error::ApiError;
+use crate::routes::table::Route;
 
 /// Reads at most `limit` bytes of body. `poem::middleware::SizeLimit` is not
 /// used: it answers 411 to every request without `Content-Length`, GETs included.
@@ -63,7 +64,7 @@ pub async fn json_errors<E: Endpoint>(
     spec: Arc<SpecIndex>,
 ) -> poem::Result<Response> {
     // A missing session means "not logged in" on logout, "unauthorized" elsewhere.
-    let unauthenticated = if req.uri().path() == "/logout" {
+    let unauthenticated = if Route::of(req.uri().path()) == Some(Route::Logout) {
         ApiError::NotLoggedIn
     } else {
         ApiError::Unauthorized
@@ -123,9 +124,10 @@ impl SpecIndex {
     pub fn from_spec(spec: &str) -> Self {
         let mut map = HashMap::new();
         // Routes served beside the documented API.
-        let mut allowed: HashMap<String, Vec<String>> = ["/openapi.json", "/docs", "/metrics"]
+        let mut allowed: HashMap<String, Vec<String>> = Route::ALL
             .into_iter()
-            .map(|path| (path.to_owned(), vec!["GET".to_owned()]))
+            .filter(|route| route.is_undocumented())
+            .map(|route| (route.path().to_owned(), vec!["GET".to_owned()]))
             .collect();
         let Ok(spec) = serde_json::from_str::<Value>(spec) else {
             return Self::default();
@@ -183,10 +185,9 @@ impl SpecIndex {
 
     /// The `Allow` header value for a path: its methods, comma-separated.
     pub fn allowed_methods(&self, path: &str) -> Option<&str> {
-        let key = if path.starts_with("/docs/") {
-            "/docs"
-        } else {
-            path
+        let key = match Route::of(path) {
+            Some(Route::Docs) => Route::Docs.path(),
+            _ => path,
         };
         self.allowed.get(key).map(String::as_str)
     }
@@ -284,8 +285,7 @@ fn describe_payload_error(reason: &str) -> String {
 /// `Cache-Control: no-store` on everything but the static documentation,
 /// since API responses (errors included) may carry a token or per-user data.
 pub async fn security_headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
-    let path = req.uri().path();
-    let cacheable = path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/");
+    let cacheable = Route::of(req.uri().path()).is_some_and(Route::is_cacheable);
     let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),

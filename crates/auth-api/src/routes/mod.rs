@@ -6,6 +6,7 @@ pub mod logout;
 pub mod ops;
 pub mod protected;
 pub mod register;
+pub mod table;
 
 use poem_openapi::{Object, Tags};
 
