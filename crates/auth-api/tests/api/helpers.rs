@@ -26,8 +26,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub store: SeaStore,
     pub session_policy: SessionPolicy,
-    /// Kept alive: dropping it stops the background tasks.
-    _app: App,
+    /// What the composition root built; dropping it stops the background tasks.
+    pub app: App,
     _dir: tempfile::TempDir,
 }
 
@@ -107,7 +107,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         clock,
         store: app.auth().store().clone(),
         session_policy: *app.auth().session_policy(),
-        _app: app,
+        app,
         _dir: dir,
     }
 }
@@ -260,6 +260,19 @@ impl TestApp {
 
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         auth_core::Clock::now(&self.clock)
+    }
+
+    /// Waits (up to 10 s) until the session cache answers hits: at once on
+    /// SQLite, once the revocation feed listens on PostgreSQL.
+    pub async fn wait_until_the_cache_serves(&self) {
+        let cache = self.app.auth().session_cache();
+        for _ in 0..200 {
+            if cache.is_serving() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the session cache never started serving");
     }
 
     pub fn advance(&self, by: Duration) {

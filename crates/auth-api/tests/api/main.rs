@@ -7,6 +7,7 @@ mod helpers;
 mod admin;
 mod errors;
 mod flask_import;
+mod instances;
 mod login;
 mod logout;
 mod openapi;
