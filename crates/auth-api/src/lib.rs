@@ -5,12 +5,16 @@
 //! and the API tests all build the service through it.
 //!
 //! # Layout
+//! - `config.rs`: flags and `AUTH_*` variables, parsed (and only parsed).
 //! - `app.rs`: the composition root (config → store, use cases, tasks, endpoint).
-//! - `routes/`: one `#[OpenApi]` impl per route group.
-//! - `error.rs`: the one mapping from domain errors to status + `code`.
+//! - `routes/`: one `#[OpenApi]` impl per route group; `routes/table.rs`:
+//!   every path the service answers, for the cross-cutting rules.
+//! - `error.rs`: the error table: each failure's status, `code`, message.
 //! - `middleware.rs`: body limit, JSON errors from the framework, headers.
 //! - `security.rs`: cookie or bearer; `cookie.rs`: the `session` cookie.
-//! - `config.rs`: flags and `AUTH_*` variables; `telemetry.rs`: logs.
+//! - `client_ip.rs`: the client address (peer, or `X-Forwarded-For` from
+//!   trusted proxies); `cors.rs`: CORS for configured origins.
+//! - `telemetry.rs`: logs and request ids; `metrics.rs`: `/metrics`.
 //! - `admin/`: the operator subcommands (`import-flask`, `user ...`).
 
 pub mod admin;
