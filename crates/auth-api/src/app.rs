@@ -83,11 +83,7 @@ impl Root {
     pub fn new(config: Config) -> Result<Self, StartError> {
         let backend = Backend::of_url(&config.database_url)
             .map_err(|error| StartError::config("--database-url", error))?;
-        if backend == Backend::Postgres
-            && config
-                .database_max_connections
-                .is_some_and(|max| max.get() < 2)
-        {
+        if backend == Backend::Postgres && config.database_max_connections == Some(1) {
             return Err(StartError::config(
                 "--database-max-connections",
                 "must be at least 2 on PostgreSQL: the revocation feed holds one connection",
@@ -157,7 +153,7 @@ impl Root {
             &self.config.database_url,
             &StoreOptions {
                 // 0 lets the store pick its backend's default.
-                max_connections: self.config.database_max_connections.map_or(0, |n| n.get()),
+                max_connections: self.config.database_max_connections.unwrap_or(0),
                 acquire_timeout: timeout,
                 operation_timeout: timeout,
                 connect_timeout: timeout,

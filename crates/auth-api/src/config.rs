@@ -117,10 +117,10 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Maximum database connections in the pool (default: 8 on SQLite, 10 on
-    /// PostgreSQL; at least 2 on PostgreSQL, where the revocation feed holds one).
+    /// Maximum database connections in the pool (unset or 0: 8 on SQLite, 10
+    /// on PostgreSQL; at least 2 on PostgreSQL, where the revocation feed holds one).
     #[arg(long, env = "AUTH_DATABASE_MAX_CONNECTIONS", global = true)]
-    pub database_max_connections: Option<NonZeroU32>,
+    pub database_max_connections: Option<u32>,
 
     /// How long a request waits for the database before failing with 503 `storage_unavailable`.
     #[arg(long, env = "AUTH_DATABASE_TIMEOUT", default_value = "5s", value_parser = parse_period, global = true)]
@@ -373,7 +373,6 @@ mod tests {
             "--login-ip-max-failures",
             "--login-account-max-failures",
             "--hash-concurrency",
-            "--database-max-connections",
         ] {
             assert!(parse(&[flag, "0"]).is_err(), "{flag}");
             assert!(parse(&[flag, "3"]).is_ok(), "{flag}");
