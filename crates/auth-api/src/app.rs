@@ -24,6 +24,7 @@ use poem::{EndpointExt as _, Response};
 use crate::config::Config;
 use crate::cookie::CookieSettings;
 use crate::cors::CorsOrigins;
+use crate::server::ConnectionLimits;
 use crate::{HttpSettings, build_app};
 
 /// Why the service could not be built. [`StartError::is_usage`] tells a
@@ -240,6 +241,7 @@ impl Root {
                     max_age: self.session_policy.absolute_timeout,
                 },
                 max_body_bytes: self.config.max_body_bytes,
+                body_read_timeout: self.config.body_read_timeout.get(),
                 trusted_proxies: self.config.trusted_proxies.clone(),
                 cors_origins: self.cors_origins.clone(),
             },
@@ -248,6 +250,13 @@ impl Root {
         .boxed();
         Ok(App {
             endpoint: Arc::new(endpoint),
+            limits: ConnectionLimits {
+                max_connections: self.config.max_connections.get(),
+                header_read_timeout: self.config.header_read_timeout.get(),
+                idle_timeout: self.config.idle_timeout.get(),
+                http2_max_streams: self.config.http2_max_streams.get(),
+            },
+            shutdown_timeout: self.config.shutdown_timeout.get(),
             auth,
             backend: self.backend,
             tasks: BackgroundTasks(tasks),
@@ -259,6 +268,8 @@ impl Root {
 /// background tasks (stopped when the `App` is dropped).
 pub struct App {
     endpoint: Arc<BoxEndpoint<'static, Response>>,
+    limits: ConnectionLimits,
+    shutdown_timeout: Duration,
     auth: Authenticator<SeaStore>,
     backend: Backend,
     tasks: BackgroundTasks,
@@ -287,6 +298,32 @@ impl App {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The configured connection limits.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
+    }
+
+    /// Serves the endpoint on `listener` with the configured connection
+    /// limits until `shutdown` resolves, then lets open requests finish
+    /// within `--shutdown-timeout`.
+    ///
+    /// # Errors
+    /// When the listener's address cannot be read.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        crate::server::serve(
+            listener,
+            self.endpoint.clone(),
+            self.limits,
+            shutdown,
+            self.shutdown_timeout,
+        )
+        .await
     }
 
     /// Stops the background tasks and closes the database pool.

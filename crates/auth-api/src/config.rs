@@ -168,6 +168,38 @@ pub struct Config {
     #[arg(long, env = "AUTH_HASH_THREAD_NICE", default_value_t = 10, value_parser = clap::value_parser!(i8).range(0..=19), global = true)]
     pub hash_thread_nice: i8,
 
+    /// Connections served at once; past it, new ones wait in the kernel's
+    /// backlog until one closes. Keep it below the process's open-file limit.
+    #[arg(
+        long,
+        env = "AUTH_MAX_CONNECTIONS",
+        default_value = "10000",
+        global = true
+    )]
+    pub max_connections: NonZeroUsize,
+
+    /// Time a client has to send a request's whole header; also how long a
+    /// kept-alive connection may wait between two requests.
+    #[arg(long, env = "AUTH_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_period, global = true)]
+    pub header_read_timeout: Period,
+
+    /// Time a client has to send a request's whole body.
+    #[arg(long, env = "AUTH_BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_period, global = true)]
+    pub body_read_timeout: Period,
+
+    /// A connection that moves no byte for this long is closed.
+    #[arg(long, env = "AUTH_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_period, global = true)]
+    pub idle_timeout: Period,
+
+    /// Concurrent streams per HTTP/2 connection.
+    #[arg(
+        long,
+        env = "AUTH_HTTP2_MAX_STREAMS",
+        default_value = "100",
+        global = true
+    )]
+    pub http2_max_streams: NonZeroU32,
+
     /// Largest accepted request body, in bytes; larger bodies get 413.
     #[arg(long, env = "AUTH_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -285,7 +317,10 @@ mod tests {
     use super::*;
 
     /// Every flag that takes a length of time.
-    const DURATION_FLAGS: [&str; 8] = [
+    const DURATION_FLAGS: [&str; 11] = [
+        "--header-read-timeout",
+        "--body-read-timeout",
+        "--idle-timeout",
         "--database-timeout",
         "--session-idle-timeout",
         "--session-absolute-timeout",
@@ -373,6 +408,8 @@ mod tests {
             "--login-ip-max-failures",
             "--login-account-max-failures",
             "--hash-concurrency",
+            "--max-connections",
+            "--http2-max-streams",
         ] {
             assert!(parse(&[flag, "0"]).is_err(), "{flag}");
             assert!(parse(&[flag, "3"]).is_ok(), "{flag}");

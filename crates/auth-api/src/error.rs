@@ -66,6 +66,8 @@ pub enum ApiError {
     },
     /// The body is not JSON.
     UnsupportedMediaType,
+    /// The body did not arrive within the body-read timeout.
+    RequestTimeout,
     /// The hashing queue is full.
     ServerBusy,
     /// The database cannot be reached.
@@ -178,6 +180,12 @@ impl ApiError {
                 "request body must be JSON (Content-Type: application/json)".into(),
                 None,
             ),
+            Self::RequestTimeout => (
+                Status::RequestTimeout,
+                "request_timeout",
+                "the request body did not arrive in time".into(),
+                None,
+            ),
             Self::ServerBusy => (
                 Status::Unavailable,
                 "server_busy",
@@ -249,6 +257,8 @@ pub enum Status {
     NotFound,
     /// 405.
     MethodNotAllowed,
+    /// 408.
+    RequestTimeout,
     /// 409.
     Conflict,
     /// 413.
@@ -271,6 +281,7 @@ impl Status {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -298,6 +309,10 @@ pub enum ErrorResponse {
     /// `method_not_allowed`.
     #[oai(status = 405)]
     MethodNotAllowed(Json<ErrorBody>),
+    /// `request_timeout`: the body did not arrive within the body-read
+    /// timeout (10 s by default).
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
     /// `username_taken`.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
@@ -340,6 +355,7 @@ impl From<ApiError> for ErrorResponse {
             Status::Unauthorized => Self::Unauthorized(body),
             Status::NotFound => Self::NotFound(body),
             Status::MethodNotAllowed => Self::MethodNotAllowed(body),
+            Status::RequestTimeout => Self::RequestTimeout(body),
             Status::Conflict => Self::Conflict(body),
             Status::PayloadTooLarge => Self::PayloadTooLarge(body),
             Status::UnsupportedMediaType => Self::UnsupportedMediaType(body),
@@ -382,6 +398,7 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::PayloadTooLarge { limit: Some(10) },
             ApiError::UnsupportedMediaType,
+            ApiError::RequestTimeout,
             ApiError::ServerBusy,
             ApiError::StorageUnavailable,
             ApiError::Internal,

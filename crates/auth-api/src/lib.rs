@@ -14,6 +14,7 @@
 //! - `security.rs`: cookie or bearer; `cookie.rs`: the `session` cookie.
 //! - `client_ip.rs`: the client address (peer, or `X-Forwarded-For` from
 //!   trusted proxies); `cors.rs`: CORS for configured origins.
+//! - `server.rs`: the listener and its connection limits.
 //! - `telemetry.rs`: logs and request ids; `metrics.rs`: `/metrics`.
 //! - `admin/`: the operator subcommands (`import-flask`, `user ...`).
 
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod security;
+pub mod server;
 pub mod telemetry;
 
 use std::future::Future;
@@ -68,6 +70,8 @@ pub struct HttpSettings {
     pub cookie: CookieSettings,
     /// Largest accepted body in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a whole body.
+    pub body_read_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed to call with credentials (CORS); empty = CORS off.
@@ -122,6 +126,7 @@ pub fn build_app<S: Store + Readiness>(
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = settings.max_body_bytes;
+    let body_timeout = settings.body_read_timeout;
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
         auth.hasher().clone(),
         auth.session_cache().clone(),
@@ -140,7 +145,7 @@ pub fn build_app<S: Store + Readiness>(
         )
         .around(move |next, req| client_ip::client_ip(next, req, trusted.clone()))
         .around(move |next, req| middleware::json_errors(next, req, spec_index.clone()))
-        .around(move |next, req| middleware::limit_body(next, req, limit))
+        .around(move |next, req| middleware::limit_body(next, req, limit, body_timeout))
         .around(move |next, req| cors::cors(next, req, origins.clone()))
         .around(middleware::security_headers)
         .around(move |next, req| telemetry::request_log(next, req, observed.clone()))
@@ -165,6 +170,7 @@ pub fn openapi_json() -> String {
                     max_age: std::time::Duration::from_secs(1),
                 },
                 max_body_bytes: 0,
+                body_read_timeout: std::time::Duration::from_secs(1),
                 trusted_proxies: Vec::new(),
                 cors_origins: cors::CorsOrigins::default(),
             };

@@ -9,8 +9,6 @@ use auth_api::app::{Root, StartError};
 use auth_api::config::{Cli, Command};
 use auth_api::telemetry;
 use clap::Parser as _;
-use poem::Server;
-use poem::listener::TcpListener;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,14 +61,11 @@ fn serve(root: &Root) -> anyhow::Result<()> {
         let config = root.config();
         telemetry::init(config.log_format, &config.log);
         let app = root.start().await?;
-        let listener = TcpListener::bind(config.bind);
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
         tracing::info!(bind = %config.bind, backend = %app.backend(), "auth-server listening");
-        Server::new(listener)
-            .run_with_graceful_shutdown(
-                app.endpoint(),
-                shutdown_signal(),
-                Some(config.shutdown_timeout.get()),
-            )
+        app.serve(listener, shutdown_signal())
             .await
             .with_context(|| format!("serving on {}", config.bind))?;
         tracing::info!("stopped accepting; in-flight requests finished; closing the database pool");

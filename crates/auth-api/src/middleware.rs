@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -16,12 +17,14 @@ use poem_openapi::error::{
 use crate::error::ApiError;
 use crate::routes::table::Route;
 
-/// Reads at most `limit` bytes of body. `poem::middleware::SizeLimit` is not
-/// used: it answers 411 to every request without `Content-Length`, GETs included.
+/// Reads at most `limit` bytes of body, within `timeout`.
+/// `poem::middleware::SizeLimit` is not used: it answers 411 to every
+/// request without `Content-Length`, GETs included.
 pub async fn limit_body<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
     limit: usize,
+    timeout: Duration,
 ) -> poem::Result<Response> {
     let declared = req
         .headers()
@@ -32,21 +35,23 @@ pub async fn limit_body<E: Endpoint>(
         return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
     }
     if declared != Some(0) && req.method() != Method::GET && req.method() != Method::HEAD {
-        match req.take_body().into_bytes_limit(limit).await {
-            Ok(bytes) => {
+        let read = tokio::time::timeout(timeout, req.take_body().into_bytes_limit(limit));
+        match read.await {
+            Ok(Ok(bytes)) => {
                 // Kept so that a parse error can say which field is wrong.
                 req.extensions_mut().insert(RawBody(bytes.clone()));
                 req.set_body(Body::from(bytes));
             }
-            Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
                 return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 return Ok(ApiError::InvalidRequest(format!(
                     "could not read the request body: {error}"
                 ))
                 .into_response());
             }
+            Err(_elapsed) => return Ok(ApiError::RequestTimeout.into_response()),
         }
     }
     next.call(req).await.map(IntoResponse::into_response)

@@ -291,20 +291,23 @@ impl poem::Endpoint for SharedEndpoint {
 }
 
 impl TestApp {
-    /// Serves the app on 127.0.0.1:<free port> (for what only a socket shows:
-    /// the peer address). The server stops when the returned handle is dropped.
+    /// Serves the app on 127.0.0.1:<free port> through the real listener
+    /// and its connection limits (for what only a socket shows: the peer
+    /// address, timeouts). The server stops when the handle is dropped.
     pub async fn serve_on_socket(&self) -> Served {
-        use poem::listener::{Acceptor as _, Listener as _};
-        let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-        let endpoint = SharedEndpoint(self.endpoint.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let endpoint = self.endpoint.clone();
+        let limits = self.app.limits();
         let task = tokio::spawn(async move {
-            let _ = poem::Server::new_with_acceptor(acceptor)
-                .run(endpoint)
-                .await;
+            let _ = auth_api::server::serve(
+                listener,
+                endpoint,
+                limits,
+                std::future::pending(),
+                Duration::from_secs(1),
+            )
+            .await;
         });
         Served { addr, task }
     }

@@ -4,7 +4,10 @@
 use crate::cli::run_auth_server;
 
 /// Every flag that takes a length of time.
-const DURATION_FLAGS: [&str; 8] = [
+const DURATION_FLAGS: [&str; 11] = [
+    "--header-read-timeout",
+    "--body-read-timeout",
+    "--idle-timeout",
     "--database-timeout",
     "--session-idle-timeout",
     "--session-absolute-timeout",
