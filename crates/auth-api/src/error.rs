@@ -100,7 +100,7 @@ impl ApiError {
                 Self::StorageUnavailable
             }
             AuthError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+                tracing::error!(error = %error_chain(&*detail), "internal error");
                 Self::Internal
             }
         }

@@ -472,7 +472,7 @@ fn check_hash(hasher: &PasswordHasher, stored: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use auth_core::{HashConfig, ScryptParams};
+    use auth_core::HashConfig;
     use auth_store_sea::import::ExistingUser;
 
     use super::*;
@@ -480,12 +480,7 @@ mod tests {
     const SCRYPT: &str = "scrypt:32768:8:1$pNiERhSKEe3aTnDC$bd35ce9bbceacafd1159354d4b35273fedbb026dbd42bfeff06e6baa9f5b96de613a95dcbff2301934a8b0837d22fa5c5b69747187cc47ec29b6ab6960fe99dc";
 
     fn hasher() -> PasswordHasher {
-        PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 1,
-            ..HashConfig::default()
-        })
-        .unwrap()
+        PasswordHasher::new(HashConfig::insecure_fast_for_tests()).unwrap()
     }
 
     fn row(id: i64, name: &str, password: &str) -> FlaskUser {
