@@ -486,17 +486,17 @@ fn dummy_hash(params: Params) -> Result<String, HashError> {
     };
     Ok(hash.to_string())
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ScryptParams;
 
+    /// The test configuration with other scrypt parameters.
     fn hasher(params: ScryptParams) -> PasswordHasher {
         PasswordHasher::new(HashConfig {
             params,
-            max_concurrent: 2,
-            max_queued: 2,
-            ..HashConfig::default()
+            ..HashConfig::insecure_fast_for_tests()
         })
         .unwrap()
     }
