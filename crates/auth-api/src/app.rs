@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Authenticator, Clock, HashConfig, HashError, PasswordHasher, ScryptParams, SessionCache,
-    SessionPolicy, StoreError, SystemClock, ThrottlePolicy, VerifyLimits,
+    Authenticator, Clock, HashConfig, HashConfigError, HashError, PasswordHasher, ScryptParams,
+    SessionCache, SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use poem::endpoint::BoxEndpoint;
@@ -64,6 +64,17 @@ impl StartError {
     }
 }
 
+/// The flag behind a hashing setting `HashConfig` refused.
+fn hash_flag(error: &HashConfigError) -> &'static str {
+    match error {
+        HashConfigError::ScryptOutOfRange { .. } | HashConfigError::ScryptRejected { .. } => {
+            "--scrypt-log-n/--scrypt-r/--scrypt-p"
+        }
+        HashConfigError::ZeroConcurrency => "--hash-concurrency",
+        HashConfigError::NiceOutOfRange { .. } => "--hash-thread-nice",
+    }
+}
+
 /// The configuration with its cross-flag rules applied, and the clock.
 #[derive(Debug, Clone)]
 pub struct Root {
@@ -91,23 +102,16 @@ impl Root {
             ));
         }
         let params = ScryptParams::new(config.scrypt_log_n, config.scrypt_r, config.scrypt_p)
-            .map_err(|error| StartError::config("--scrypt-log-n/--scrypt-r/--scrypt-p", error))?;
-        let defaults = HashConfig::default();
-        let hash = HashConfig {
+            .map_err(|error| StartError::config(hash_flag(&error), error))?;
+        let hash = HashConfig::new(
             params,
-            limits: VerifyLimits {
-                max_memory_bytes: params
-                    .memory_bytes()
-                    .saturating_mul(8)
-                    .max(defaults.limits.max_memory_bytes),
-                ..defaults.limits
-            },
-            max_concurrent: config
+            config
                 .hash_concurrency
-                .map_or(defaults.max_concurrent, |n| n.get()),
-            max_queued: config.hash_queue,
-            thread_nice: config.hash_thread_nice,
-        };
+                .map_or(HashConfig::default().max_concurrent, |n| n.get()),
+            config.hash_queue,
+            config.hash_thread_nice,
+        )
+        .map_err(|error| StartError::config(hash_flag(&error), error))?;
         let cors_origins = CorsOrigins::parse(&config.cors_allowed_origins)
             .map_err(|error| StartError::config("--cors-allowed-origins", error))?;
         Ok(Self {

@@ -102,7 +102,7 @@ impl ApiError {
                 Self::StorageUnavailable
             }
             AuthError::Internal(source) => {
-                tracing::error!(error = %source, "internal error");
+                tracing::error!(error = %error_chain(&*source), "internal error");
                 Self::Internal
             }
         }

@@ -214,14 +214,7 @@ impl Collector for PoolCollector {
             )?
             .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&rejected, None)?;
         let timings = self.hasher.timings();
-        // The pool keeps cumulative counts; the encoder wants one count per bucket.
-        let mut buckets = Vec::with_capacity(timings.buckets.len() + 1);
-        let mut previous = 0;
-        for (bound, cumulative) in &timings.buckets {
-            buckets.push((*bound, cumulative - previous));
-            previous = *cumulative;
-        }
-        buckets.push((f64::INFINITY, timings.count.saturating_sub(previous)));
+        // Raw counts, one per bucket up to +Inf: what the encoder wants.
         encoder
             .encode_descriptor(
                 "auth_hash_duration_seconds",
@@ -232,7 +225,7 @@ impl Collector for PoolCollector {
             .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
                 timings.sum_seconds,
                 timings.count,
-                &buckets,
+                &timings.buckets,
                 None,
             )?;
         Ok(())

@@ -4,7 +4,7 @@
 //!
 //! - [`username`], [`password`]: parsed, normalised inputs and the password policy.
 //! - [`hashing`]: scrypt PHC hashing on bounded, lower-priority threads; [`werkzeug`]:
-//!   verifying the hashes of users imported from the Flask service.
+//!   verifying the hashes of users imported from the Flask service (feature `werkzeug`).
 //! - [`session`]: tokens, their stored ids, expiry rules.
 //! - [`clock`]: time as an input.
 //! - [`cache`]: the in-process session cache and its invalidation rules.
@@ -32,8 +32,8 @@ pub mod werkzeug;
 pub use cache::{CacheEvent, SessionCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::{
-    HashConfig, HashError, HashSlot, PasswordHash, PasswordHasher, ScryptParams, Verification,
-    VerifyLimits,
+    HashConfig, HashConfigError, HashError, HashKind, HashSlot, PasswordHash, PasswordHasher,
+    ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};

@@ -47,9 +47,10 @@ pub enum AuthError {
     /// The store failed.
     #[error("storage failed")]
     Storage(#[source] StoreError),
-    /// Something that should not happen: no randomness, a hashing worker panicked.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something that should not happen: no randomness, a hashing worker
+    /// panicked. The cause is the source.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<StoreError> for AuthError {
@@ -65,7 +66,7 @@ impl From<HashError> for AuthError {
     fn from(error: HashError) -> Self {
         match error {
             HashError::Overloaded => Self::Overloaded,
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(Box::new(other)),
         }
     }
 }
@@ -330,7 +331,7 @@ impl<S: Store> Authenticator<S> {
         let (token, session) = self
             .sessions
             .start(user.id, self.clock.now())
-            .map_err(|error| AuthError::Internal(error.to_string()))?;
+            .map_err(|error| AuthError::Internal(Box::new(error)))?;
         self.store.insert_session(&session).await?;
         Ok(LoginSuccess {
             token,
@@ -513,7 +514,7 @@ mod tests {
     fn hasher(log_n: u8) -> PasswordHasher {
         PasswordHasher::new(HashConfig {
             params: ScryptParams::new(log_n, 8, 1).unwrap(),
-            ..HashConfig::default()
+            ..HashConfig::insecure_fast_for_tests()
         })
         .unwrap()
     }
@@ -873,7 +874,7 @@ mod cache_tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{HashConfig, ManualClock, MemoryStore, ScryptParams};
+    use crate::{HashConfig, ManualClock, MemoryStore};
 
     const PASSWORD: &str = "tangerine maple orbit 42";
 
@@ -882,11 +883,7 @@ mod cache_tests {
         clock: &ManualClock,
         cache: SessionCache,
     ) -> Authenticator<MemoryStore> {
-        let hasher = PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            ..HashConfig::default()
-        })
-        .unwrap();
+        let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests()).unwrap();
         Authenticator::new(store.clone(), hasher, Arc::new(clock.clone())).with_session_cache(cache)
     }
 

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_core::{
-    Authenticator, Clock, HashConfig, Password, PasswordHasher, ScryptParams, Store, Username,
+    Authenticator, Clock, HashConfig, HashConfigError, Password, PasswordHasher, ScryptParams,
+    Store, Username,
 };
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
@@ -107,17 +108,19 @@ pub struct Output {
 /// is enough (the default starts one per core) and peak hashing memory is
 /// one hash: 128 MiB at the default cost. Nothing else in the process
 /// competes with hashing, so there is nothing to lower its priority for.
-pub fn hash_config(insecure_fast_hashing: bool) -> HashConfig {
-    HashConfig {
-        params: if insecure_fast_hashing {
-            ScryptParams::insecure_fast_for_tests()
-        } else {
-            ScryptParams::default()
-        },
-        max_concurrent: 1,
-        thread_nice: 0,
-        ..HashConfig::default()
-    }
+///
+/// Built through [`HashConfig::new`], the checked path an embedder with
+/// configurable values would take.
+///
+/// # Errors
+/// Never for these values.
+pub fn hash_config(insecure_fast_hashing: bool) -> Result<HashConfig, HashConfigError> {
+    let params = if insecure_fast_hashing {
+        ScryptParams::insecure_fast_for_tests()
+    } else {
+        ScryptParams::default()
+    };
+    HashConfig::new(params, 1, HashConfig::default().max_queued, 0)
 }
 
 /// The store and the [`Authenticator`] over it, as `cli` says. `clock` is
@@ -134,8 +137,9 @@ pub fn authenticator(
     clock: Arc<dyn Clock>,
 ) -> Result<Authenticator<JsonFileStore>, CommandError> {
     let store = JsonFileStore::open(&cli.store).map_err(CommandError::OpenStore)?;
-    let hasher = PasswordHasher::new(hash_config(cli.insecure_fast_hashing))
-        .map_err(CommandError::StartHasher)?;
+    let config = hash_config(cli.insecure_fast_hashing)
+        .map_err(|error| CommandError::StartHasher(error.into()))?;
+    let hasher = PasswordHasher::new(config).map_err(CommandError::StartHasher)?;
     Ok(Authenticator::new(store, hasher, clock))
 }
 

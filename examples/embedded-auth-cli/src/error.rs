@@ -112,7 +112,8 @@ impl fmt::Display for CommandError {
                     f.write_str("password hashing is at capacity; try again shortly")
                 }
                 AuthError::Storage(_) => f.write_str("the store failed"),
-                AuthError::Internal(detail) => write!(f, "internal error: {detail}"),
+                // The detail is the source, which `report` appends.
+                AuthError::Internal(_) => f.write_str("internal error"),
             },
             Self::MissingInput { what } => write!(f, "expected the {what} on standard input"),
             Self::ReadInput(_) => f.write_str("cannot read standard input"),

@@ -21,8 +21,9 @@
 
 use std::io::{BufRead, IsTerminal as _, Write};
 
-use auth_core::werkzeug::is_werkzeug_hash;
-use auth_core::{Authenticator, Password, PasswordHash, User, UserRepository as _, Username};
+use auth_core::{
+    Authenticator, HashKind, Password, PasswordHash, User, UserRepository as _, Username,
+};
 use auth_store_sea::{SeaStore, UserListing};
 
 use super::AdminError;
@@ -181,12 +182,10 @@ fn row(listing: &UserListing) -> String {
 /// What kind of hash a user has, never the hash: `scrypt` (ours),
 /// `werkzeug` (imported from Flask; replaced at the next login) or `other`.
 fn hash_kind(hash: &PasswordHash) -> &'static str {
-    if hash.as_str().starts_with("$scrypt$") {
-        "scrypt"
-    } else if is_werkzeug_hash(hash.as_str()) {
-        "werkzeug"
-    } else {
-        "other"
+    match hash.kind() {
+        HashKind::Scrypt => "scrypt",
+        HashKind::Werkzeug => "werkzeug",
+        HashKind::Unknown => "other",
     }
 }
 

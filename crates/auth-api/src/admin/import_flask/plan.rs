@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use auth_core::werkzeug::is_werkzeug_hash;
-use auth_core::{HashError, PasswordHash, PasswordHasher, User, UserId, Username};
+use auth_core::{HashError, HashKind, PasswordHash, PasswordHasher, User, UserId, Username};
 use auth_store_sea::import::{FlaskImport, FlaskImportState, FlaskUser};
 use chrono::{DateTime, Utc};
 
@@ -132,9 +131,10 @@ pub(super) fn plan(
 /// Why `stored` could never verify, or `Ok`. The reason never quotes the
 /// value: a "hash" that is not one may be a plain-text password.
 fn check_hash(hasher: &PasswordHasher, stored: &str) -> Result<(), String> {
-    match hasher.check_usable(&PasswordHash::from_stored(stored)) {
+    let hash = PasswordHash::from_stored(stored);
+    match hasher.check_usable(&hash) {
         Ok(()) => Ok(()),
-        Err(_) if !is_werkzeug_hash(stored) && !stored.starts_with('$') => {
+        Err(_) if hash.kind() == HashKind::Unknown => {
             Err("neither werkzeug scrypt/pbkdf2 nor scrypt PHC".to_owned())
         }
         Err(HashError::UnusableHash(reason)) => Err(reason),
@@ -144,7 +144,7 @@ fn check_hash(hasher: &PasswordHasher, stored: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use auth_core::{HashConfig, ScryptParams};
+    use auth_core::HashConfig;
     use auth_store_sea::import::ExistingUser;
 
     use super::*;
@@ -152,12 +152,7 @@ mod tests {
     const SCRYPT: &str = "scrypt:32768:8:1$pNiERhSKEe3aTnDC$bd35ce9bbceacafd1159354d4b35273fedbb026dbd42bfeff06e6baa9f5b96de613a95dcbff2301934a8b0837d22fa5c5b69747187cc47ec29b6ab6960fe99dc";
 
     fn hasher() -> PasswordHasher {
-        PasswordHasher::new(HashConfig {
-            params: ScryptParams::insecure_fast_for_tests(),
-            max_concurrent: 1,
-            ..HashConfig::default()
-        })
-        .unwrap()
+        PasswordHasher::new(HashConfig::insecure_fast_for_tests()).unwrap()
     }
 
     fn row(id: i64, name: &str, password: &str) -> FlaskUser {
