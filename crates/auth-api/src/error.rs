@@ -55,6 +55,8 @@ pub enum ApiError {
     NotLoggedIn,
     /// A protected route without a live session.
     Unauthorized,
+    /// A cookie-authenticated state change sent by another site.
+    CrossSiteRequest,
     /// No route at this path.
     NotFound,
     /// The route exists, the method does not.
@@ -158,6 +160,14 @@ impl ApiError {
                 "a valid session cookie or bearer token is required".into(),
                 None,
             ),
+            Self::CrossSiteRequest => (
+                Status::Forbidden,
+                "cross_site_request",
+                "a request from another site cannot change state with the session cookie; \
+                 send the token as Authorization: Bearer, or call from this site"
+                    .into(),
+                None,
+            ),
             Self::NotFound => (Status::NotFound, "not_found", "no such route".into(), None),
             Self::MethodNotAllowed => (
                 Status::MethodNotAllowed,
@@ -253,6 +263,8 @@ pub enum Status {
     BadRequest,
     /// 401.
     Unauthorized,
+    /// 403.
+    Forbidden,
     /// 404.
     NotFound,
     /// 405.
@@ -279,6 +291,7 @@ impl Status {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -303,6 +316,10 @@ pub enum ErrorResponse {
     /// `invalid_credentials`, `not_logged_in`, `unauthorized`.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
+    /// `cross_site_request`: a state change authenticated by the `session`
+    /// cookie, sent from another site (`Sec-Fetch-Site: cross-site`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// `not_found`: no such route.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -353,6 +370,7 @@ impl From<ApiError> for ErrorResponse {
         match status {
             Status::BadRequest => Self::BadRequest(body),
             Status::Unauthorized => Self::Unauthorized(body),
+            Status::Forbidden => Self::Forbidden(body),
             Status::NotFound => Self::NotFound(body),
             Status::MethodNotAllowed => Self::MethodNotAllowed(body),
             Status::RequestTimeout => Self::RequestTimeout(body),
@@ -394,6 +412,7 @@ mod tests {
             },
             ApiError::NotLoggedIn,
             ApiError::Unauthorized,
+            ApiError::CrossSiteRequest,
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::PayloadTooLarge { limit: Some(10) },

@@ -144,6 +144,7 @@ pub fn build_app<S: Store + Readiness>(
             poem::get(metrics::endpoint(metrics)),
         )
         .around(move |next, req| client_ip::client_ip(next, req, trusted.clone()))
+        .around(security::refuse_cross_site)
         .around(move |next, req| middleware::json_errors(next, req, spec_index.clone()))
         .around(move |next, req| middleware::limit_body(next, req, limit, body_timeout))
         .around(move |next, req| cors::cors(next, req, origins.clone()))

@@ -71,6 +71,19 @@ impl Route {
         matches!(self, Self::Metrics | Self::OpenApi | Self::Docs)
     }
 
+    /// Whether `method` on this route changes what a session may do (so a
+    /// cross-site request must not do it with the ambient cookie). `GET
+    /// /logout` does: it is the deprecated form of `POST /logout`.
+    pub fn changes_state(self, method: &poem::http::Method) -> bool {
+        match self {
+            Self::Logout => true,
+            Self::Register | Self::Login | Self::Protected => {
+                !(method.is_safe() || method == poem::http::Method::OPTIONS)
+            }
+            Self::Health | Self::Ready | Self::Metrics | Self::OpenApi | Self::Docs => false,
+        }
+    }
+
     /// The documentation, the same for everyone: the only answers a cache
     /// may keep. Everything else may carry a token or per-user data.
     pub const fn is_cacheable(self) -> bool {
