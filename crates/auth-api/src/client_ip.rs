@@ -52,10 +52,14 @@ pub fn resolve(
 }
 
 /// An address as proxies write it: `203.0.113.5`, `2001:db8::1`, or with a
-/// port, `203.0.113.5:4711` / `[2001:db8::1]:4711`.
+/// port, `203.0.113.5:4711` / `[2001:db8::1]:4711`. An IPv4-mapped IPv6
+/// address (`::ffff:203.0.113.5`, what a dual-stack proxy may write) is the
+/// IPv4 address it maps: one client, one budget, and it matches a trusted
+/// IPv4 range.
 fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
     hop.parse::<IpAddr>()
         .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|addr| addr.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// Middleware: stores [`ClientIp`] in the request's data.
@@ -68,12 +72,16 @@ pub async fn client_ip<E: Endpoint>(
         .remote_addr()
         .as_socket_addr()
         .map(|addr| addr.ip().to_canonical());
-    // Several X-Forwarded-For headers are one list, in order.
-    let forwarded: Vec<&str> = req
+    // Several X-Forwarded-For headers are one list, in order. A value with
+    // bytes that are not visible ASCII is read lossily, not skipped: a client
+    // could otherwise put one such byte in its part of the header and make
+    // the whole value, with the hop our proxy appended, disappear. Its own
+    // entry then fails to parse, and `resolve` stops at the last trusted hop.
+    let forwarded: Vec<String> = req
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .collect();
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
     let ip = resolve(peer, forwarded.as_deref(), &trusted);
@@ -87,6 +95,31 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv4_mapped_hops_are_their_ipv4_address() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // The mapped form of a trusted proxy is trusted; the client's mapped
+        // form is its IPv4 address.
+        assert_eq!(
+            resolve(
+                Some(ip("10.0.0.1")),
+                Some("::ffff:203.0.113.5, ::ffff:10.0.0.2"),
+                &trusted
+            ),
+            Some(ip("203.0.113.5"))
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_entry_does_not_hide_the_hop_our_proxy_added() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let header = String::from_utf8_lossy(b"1.2.3.4\xff, 203.0.113.5").into_owned();
+        assert_eq!(
+            resolve(Some(ip("10.0.0.1")), Some(&header), &trusted),
+            Some(ip("203.0.113.5"))
+        );
     }
 
     #[test]

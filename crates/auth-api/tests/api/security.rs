@@ -133,6 +133,61 @@ async fn a_trusted_proxy_forwarded_for_names_the_client() {
     assert_eq!(attempt("203.0.113.2", "another".into()).await, 401);
 }
 
+/// One raw HTTP/1.1 login over a fresh connection, with `forwarded` as the
+/// X-Forwarded-For value byte for byte; returns the status.
+async fn login_forwarded_for(addr: std::net::SocketAddr, forwarded: &[u8], user: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let body = json!({"username": user, "password": "wrong password!"}).to_string();
+    let mut request = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nX-Forwarded-For: ",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(forwarded);
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body.as_bytes());
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    String::from_utf8_lossy(&raw)
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_non_ascii_byte_in_the_clients_part_does_not_hide_the_proxys_hop() {
+    let app = spawn_app_with(small_ip_budget().with("--trusted-proxies", "127.0.0.1/32")).await;
+    let server = app.serve_on_socket().await;
+    // The client wrote "1.2.3.4<0xff>"; our proxy appended the real address.
+    let poisoned = b"1.2.3.4\xff, 203.0.113.7";
+    for i in 0..3 {
+        assert_eq!(
+            login_forwarded_for(server.addr, poisoned, &format!("u{i}")).await,
+            401
+        );
+    }
+    // Counted against 203.0.113.7 (not the proxy): that address is now over budget...
+    assert_eq!(login_forwarded_for(server.addr, poisoned, "u9").await, 429);
+    assert_eq!(
+        login_forwarded_for(server.addr, b"203.0.113.7", "u9").await,
+        429
+    );
+    // ...and another client behind the same proxy is not.
+    assert_eq!(
+        login_forwarded_for(server.addr, b"203.0.113.8", "u9").await,
+        401
+    );
+    // The IPv4-mapped form is the same client.
+    assert_eq!(
+        login_forwarded_for(server.addr, b"::ffff:203.0.113.7", "u9").await,
+        429
+    );
+}
+
 #[tokio::test]
 async fn a_login_rehashes_when_the_configured_parameters_are_raised() {
     let old = spawn_app().await;
