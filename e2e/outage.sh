@@ -116,7 +116,7 @@ A_PID=$E2E_SERVER_PID
 B_PORT=$(e2e_free_port)
 B_URL="http://127.0.0.1:$B_PORT"
 "$E2E_SERVER_BIN" --bind "127.0.0.1:$B_PORT" --database-url "$PG_URL_BASE/$DB" \
-  --scrypt-log-n 10 --database-timeout 2s --shutdown-timeout 2s >>"$B_LOG" 2>&1 &
+  --scrypt-log-n 10 --insecure-allow-weak-hashing --database-timeout 2s --shutdown-timeout 2s >>"$B_LOG" 2>&1 &
 B_PID=$!
 for _ in $(seq 1 150); do
   curl -fsS --noproxy '*' --max-time 2 "$B_URL/health" >/dev/null 2>&1 && break

@@ -96,7 +96,7 @@ start_server() {
   "$E2E_SERVER_BIN" \
     --bind "127.0.0.1:$port" \
     --database-url "$PG_URL_BASE/$db" \
-    --scrypt-log-n 10 \
+    --scrypt-log-n 10 --insecure-allow-weak-hashing \
     --hash-queue 256 \
     --shutdown-timeout 2s \
     "$@" >>"${LOG[$name]}" 2>&1 &

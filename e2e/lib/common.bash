@@ -164,7 +164,7 @@ e2e_start_server() {
     "$E2E_SERVER_BIN" \
       --bind "127.0.0.1:$port" \
       --database-url "${E2E_DATABASE_URL:-sqlite://$E2E_TMP/auth.db}" \
-      --scrypt-log-n 10 \
+      --scrypt-log-n 10 --insecure-allow-weak-hashing \
       --hash-queue 256 \
       "$@" >>"$E2E_TMP/server.log" 2>&1 &
     E2E_SERVER_PID=$!

@@ -70,6 +70,9 @@ fn hash_flag(error: &HashConfigError) -> &'static str {
         HashConfigError::ScryptOutOfRange { .. } | HashConfigError::ScryptRejected { .. } => {
             "--scrypt-log-n/--scrypt-r/--scrypt-p"
         }
+        HashConfigError::TooWeak { .. } => {
+            "--scrypt-log-n/--scrypt-r/--scrypt-p (or --insecure-allow-weak-hashing)"
+        }
         HashConfigError::ZeroConcurrency => "--hash-concurrency",
         HashConfigError::NiceOutOfRange { .. } => "--hash-thread-nice",
     }
@@ -102,6 +105,13 @@ impl Root {
             ));
         }
         let params = ScryptParams::new(config.scrypt_log_n, config.scrypt_r, config.scrypt_p)
+            .and_then(|params| {
+                if config.insecure_allow_weak_hashing {
+                    Ok(params)
+                } else {
+                    params.require_strong()
+                }
+            })
             .map_err(|error| StartError::config(hash_flag(&error), error))?;
         let hash = HashConfig::new(
             params,
@@ -398,6 +408,15 @@ mod tests {
         );
         assert!(root(&[&url[..], &["--database-max-connections", "2"]].concat()).is_ok());
         assert!(root(&["--database-max-connections", "1"]).is_ok());
+    }
+
+    #[test]
+    fn scrypt_below_ln_15_is_refused_unless_explicitly_allowed() {
+        let error = root(&["--scrypt-log-n", "14"]).unwrap_err();
+        assert!(error.is_usage());
+        assert!(error.to_string().contains("too weak"), "{error}");
+        assert!(root(&["--scrypt-log-n", "15"]).is_ok());
+        assert!(root(&["--scrypt-log-n", "4", "--insecure-allow-weak-hashing"]).is_ok());
     }
 
     #[test]

@@ -155,6 +155,12 @@ pub struct Config {
     #[arg(long, env = "AUTH_SCRYPT_P", default_value_t = 1, global = true)]
     pub scrypt_p: u32,
 
+    /// Accept scrypt parameters below 32 MiB of work (ln=15 with r=8): for
+    /// tests and benchmarks only. Hashes made this cheaply fall quickly to a
+    /// GPU if the database leaks.
+    #[arg(long, env = "AUTH_INSECURE_ALLOW_WEAK_HASHING", global = true)]
+    pub insecure_allow_weak_hashing: bool,
+
     /// Password hashes computed at once (default: CPU count). Peak hashing memory is this × the scrypt cost.
     #[arg(long, env = "AUTH_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<NonZeroUsize>,

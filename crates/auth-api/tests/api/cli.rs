@@ -78,7 +78,17 @@ impl TestDatabase {
     /// parameters, `stdin` as standard input.
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         run_auth_server(
-            &[&["--database-url", &self.url, "--scrypt-log-n", "4"], args].concat(),
+            &[
+                &[
+                    "--database-url",
+                    &self.url,
+                    "--scrypt-log-n",
+                    "4",
+                    "--insecure-allow-weak-hashing",
+                ],
+                args,
+            ]
+            .concat(),
             stdin,
         )
     }

@@ -89,7 +89,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .flatten()
         .map(|arg| (*arg).to_owned())
         .collect::<Vec<_>>();
-    let args = std::iter::once("auth-server".to_owned())
+    let args = ["auth-server", "--insecure-allow-weak-hashing"]
+        .into_iter()
+        .map(str::to_owned)
         .chain(defaults)
         .chain(["--database-url".to_owned(), url.clone()])
         .chain(options.args);

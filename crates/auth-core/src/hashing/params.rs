@@ -87,6 +87,33 @@ impl ScryptParams {
         self.p
     }
 
+    /// The least work a production hash may take: 128 · r · N · p ≥ 32 MiB,
+    /// which is ln=15 with r=8 and p=1 (OWASP's floor for scrypt is N=2^17,
+    /// or 2^15 with p=3; below 32 MiB a GPU guesses too fast).
+    pub const MIN_WORK_BYTES: u64 = 32 << 20;
+
+    /// Refuses parameters below [`ScryptParams::MIN_WORK_BYTES`]: only tests
+    /// (and an operator who says so) may hash this cheaply.
+    ///
+    /// # Errors
+    /// [`HashConfigError::TooWeak`].
+    ///
+    /// ```
+    /// use auth_core::ScryptParams;
+    /// assert!(ScryptParams::new(15, 8, 1)?.require_strong().is_ok());
+    /// assert!(ScryptParams::new(14, 8, 2)?.require_strong().is_ok());
+    /// assert!(ScryptParams::new(14, 8, 1)?.require_strong().is_err());
+    /// assert!(ScryptParams::insecure_fast_for_tests().require_strong().is_err());
+    /// # Ok::<(), auth_core::HashConfigError>(())
+    /// ```
+    pub fn require_strong(self) -> Result<Self, HashConfigError> {
+        if self.memory_bytes().saturating_mul(u64::from(self.p)) < Self::MIN_WORK_BYTES {
+            let Self { log_n, r, p } = self;
+            return Err(HashConfigError::TooWeak { log_n, r, p });
+        }
+        Ok(self)
+    }
+
     /// Memory one hash needs: 128 · r · N bytes.
     pub fn memory_bytes(&self) -> u64 {
         (128u64 * u64::from(self.r)) << self.log_n
@@ -294,6 +321,18 @@ pub enum HashConfigError {
         /// scrypt's own error.
         #[source]
         source: scrypt::errors::InvalidParams,
+    },
+    /// Below [`ScryptParams::MIN_WORK_BYTES`] (see [`ScryptParams::require_strong`]).
+    #[error(
+        "scrypt parameters ln={log_n},r={r},p={p} are too weak: 128·r·N·p must be at least 32 MiB (ln=15 with r=8, p=1)"
+    )]
+    TooWeak {
+        /// The refused log2 of N.
+        log_n: u8,
+        /// The refused block size.
+        r: u32,
+        /// The refused parallelism.
+        p: u32,
     },
     /// `max_concurrent` = 0: no hash would ever run.
     #[error("hash concurrency must be at least 1, got 0")]
