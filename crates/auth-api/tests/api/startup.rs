@@ -22,6 +22,18 @@ const DURATION_FLAGS: [&str; 11] = [
 const BIND: &str = "127.0.0.1:1";
 
 #[test]
+fn a_zero_duration_exits_2() {
+    for flag in DURATION_FLAGS {
+        let output = run_auth_server(&["--bind", BIND, flag, "0s"], "");
+        assert_eq!(output.code, Some(2), "{flag}: {output:?}");
+        assert!(
+            output.stderr.contains("must be positive"),
+            "{flag}: {output:?}"
+        );
+    }
+}
+
+#[test]
 fn a_duration_past_ten_years_exits_2_naming_the_flag_before_binding() {
     for flag in DURATION_FLAGS {
         let output = run_auth_server(&["--bind", BIND, flag, "300000y"], "");
