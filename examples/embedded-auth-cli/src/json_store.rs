@@ -31,15 +31,14 @@
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_core::{
-    FailureStats, PasswordHash, Session, SessionId, SessionStore, StoreError, ThrottleStore, User,
-    UserId, UserRepository, Username,
+    AccountKey, FailureBudget, FailureStats, PasswordHash, Session, SessionId, SessionStore,
+    StoreError, ThrottleStore, User, UserId, UserRepository, Username,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -242,12 +241,7 @@ impl StoredSession {
 
 /// The map key of a session: its id in lower-case hex.
 fn session_key(id: &SessionId) -> String {
-    id.as_bytes()
-        .iter()
-        .fold(String::with_capacity(64), |mut key, byte| {
-            let _ = write!(key, "{byte:02x}");
-            key
-        })
+    id.to_hex()
 }
 
 /// What an update did to the contents: only a change is written back.
@@ -595,12 +589,12 @@ fn count_outcome(count: usize) -> Outcome<u64> {
 impl ThrottleStore for JsonFileStore {
     async fn record_login_failure(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let failure = StoredFailure {
-            account: account.to_owned(),
+            account: account.as_str().to_owned(),
             client_ip: client_ip.map(str::to_owned),
             at,
         };
@@ -613,25 +607,22 @@ impl ThrottleStore for JsonFileStore {
 
     async fn login_failure_stats(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         account_since: DateTime<Utc>,
         ip_since: DateTime<Utc>,
     ) -> Result<FailureStats, StoreError> {
-        let account = account.to_owned();
+        let account = account.as_str().to_owned();
         let client_ip = client_ip.map(str::to_owned);
         self.read(move |contents| {
             let mut stats = FailureStats::default();
             for failure in &contents.login_failures {
                 let at = failure.at;
                 if failure.account == account && at >= account_since {
-                    stats.account_failures += 1;
-                    stats.account_oldest = Some(stats.account_oldest.map_or(at, |t| t.min(at)));
-                    stats.account_latest = Some(stats.account_latest.map_or(at, |t| t.max(at)));
+                    stats.record(FailureBudget::Account, 1, at..=at);
                 }
                 if client_ip.is_some() && failure.client_ip == client_ip && at >= ip_since {
-                    stats.ip_failures += 1;
-                    stats.ip_oldest = Some(stats.ip_oldest.map_or(at, |t| t.min(at)));
+                    stats.record(FailureBudget::ClientIp, 1, at..=at);
                 }
             }
             stats
@@ -639,8 +630,8 @@ impl ThrottleStore for JsonFileStore {
         .await
     }
 
-    async fn clear_login_failures(&self, account: &str) -> Result<u64, StoreError> {
-        let account = account.to_owned();
+    async fn clear_login_failures(&self, account: &AccountKey) -> Result<u64, StoreError> {
+        let account = account.as_str().to_owned();
         self.update(move |contents| {
             let before = contents.login_failures.len();
             contents
