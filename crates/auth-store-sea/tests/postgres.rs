@@ -20,7 +20,9 @@ use auth_core::{CacheEvent, SessionStore as _, StoreError, UserRepository as _};
 use auth_store_sea::testing::{PgTestDatabase, admin_url};
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectionTrait as _, Database, DbBackend, Statement};
+use sea_orm::Database;
+
+use crate::adapter_rules::query_value;
 
 /// A migrated store on a database of its own, or `None` (skip) without a server.
 async fn fresh_store() -> Option<(SeaStore, PgTestDatabase)> {
@@ -163,15 +165,7 @@ async fn instances_starting_together_apply_each_migration_once() {
     for start in starts {
         start.await.unwrap().unwrap();
     }
-    let applied = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT count(*) AS n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let applied: i64 = applied.try_get("", "n").unwrap();
+    let applied: i64 = query_value(db, "SELECT count(*) FROM seaql_migrations").await;
     assert_eq!(applied as usize, Migrator::migrations().len());
     assert!(
         Migrator::get_pending_migrations(db)
@@ -191,16 +185,8 @@ fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
 
 /// Whether this store's own connection is encrypted, as the server sees it.
 async fn connection_uses_tls(store: &SeaStore) -> bool {
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "ssl").unwrap()
+    let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    query_value(store.connection(), sql).await
 }
 
 #[tokio::test]
@@ -209,15 +195,7 @@ async fn tls_is_used_and_verified_as_the_url_asks() {
     // builds sqlx with rustls, and the URL's `sslmode` decides.
     let Some(admin_url) = admin_url() else { return };
     let admin = Database::connect(&admin_url).await.unwrap();
-    let row = admin
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_setting('ssl') AS ssl",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let server_ssl: String = row.try_get("", "ssl").unwrap();
+    let server_ssl: String = query_value(&admin, "SELECT current_setting('ssl')").await;
     admin.close().await.unwrap();
     if server_ssl != "on" {
         eprintln!("skipped: the PostgreSQL server has ssl = {server_ssl}");

@@ -16,8 +16,10 @@ use auth_core::conformance::{create_concurrently, session_of, user_named};
 use auth_core::{SessionStore as _, StoreError, UserId, UserRepository as _, Username};
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use chrono::TimeDelta;
-use sea_orm::{ConnectionTrait as _, Database, DbBackend, Statement, TransactionTrait as _};
+use sea_orm::{ConnectionTrait as _, Database, TransactionTrait as _};
 use tempfile::TempDir;
+
+use crate::adapter_rules::query_value;
 
 fn url_of(file: &Path) -> String {
     format!("sqlite://{}", file.display())
@@ -47,16 +49,7 @@ async fn close_store((store, _dir): (SeaStore, TempDir)) {
 }
 
 async fn count(store: &SeaStore, table: &str) -> i64 {
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "n").unwrap()
+    query_value(store.connection(), &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
 auth_core::store_conformance!(|| async { Some(fresh_store().await) }, close_store);
@@ -182,30 +175,13 @@ async fn the_database_file_is_created_when_missing() {
 async fn the_file_is_opened_in_wal_mode_with_durable_commits_and_foreign_keys() {
     let (store, _dir) = fresh_store().await;
     let pragma = async |name: &str| -> i64 {
-        let row = store
-            .connection()
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                format!("SELECT * FROM pragma_{name}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index(0).unwrap()
+        query_value(store.connection(), &format!("SELECT * FROM pragma_{name}")).await
     };
     assert_eq!(pragma("synchronous").await, 2, "FULL");
     assert_eq!(pragma("foreign_keys").await, 1);
     assert_eq!(pragma("busy_timeout").await, 5000);
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA journal_mode",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
+    let journal_mode: String = query_value(store.connection(), "PRAGMA journal_mode").await;
+    assert_eq!(journal_mode, "wal");
     store.close().await;
 }
 

@@ -7,7 +7,7 @@ use auth_core::conformance::{epoch, session_of, user_named};
 use auth_core::{SessionStore as _, StoreError, UserId, UserRepository as _};
 use auth_store_sea::SeaStore;
 use migration::{Migrator, MigratorTrait as _, SchemaManager};
-use sea_orm::ConnectionTrait as _;
+use sea_orm::{ConnectionTrait, Statement, TryGetable};
 
 /// One `#[tokio::test]` per rule below, each on a fresh store from
 /// `$factory: || async { Option<(SeaStore, Guard)> }` (`None` skips; the
@@ -34,6 +34,13 @@ macro_rules! adapter_rules {
     )+};
 }
 pub(crate) use adapter_rules;
+
+/// The first column of the one row `sql` returns, on either backend.
+pub async fn query_value<T: TryGetable>(db: &impl ConnectionTrait, sql: &str) -> T {
+    let statement = Statement::from_string(db.get_database_backend(), sql);
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
 
 /// Down drops every table, and up restores a working schema.
 pub async fn migrations_go_down_and_up_again(store: &SeaStore) {
