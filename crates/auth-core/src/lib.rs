@@ -6,6 +6,7 @@
 //!   [`AccountKey`], whose login failures count together.
 //! - [`hashing`]: scrypt PHC hashing on bounded, lower-priority threads; [`werkzeug`]:
 //!   verifying the hashes of users imported from the Flask service.
+//! - [`user`]: [`User`] and [`UserId`], what stores keep about an account.
 //! - [`session`]: tokens, their stored ids, expiry rules.
 //! - [`clock`]: time as an input.
 //! - [`cache`]: the in-process session cache and its invalidation rules.

@@ -21,7 +21,7 @@
 //! );
 //!
 //! // Or it returns the store with a guard that cleans up when dropped, so
-//! // the cleanup also happens when a rule panics (see [`Fixture`]):
+//! // the cleanup also happens when a rule panics (see `Fixture`):
 //! auth_core::store_conformance!(|| async {
 //!     let database = TestDatabase::create().await?;
 //!     Some((MyStore::connect(database.url()).await, database))
@@ -85,6 +85,18 @@ pub fn session_of(user_id: UserId, created: DateTime<Utc>) -> Session {
 /// and returns the ids of the creates that succeeded: how a rule (or an
 /// adapter's own test, with separately opened handles) races registrations.
 ///
+/// ```
+/// use auth_core::MemoryStore;
+/// use auth_core::conformance::{create_concurrently, user_named};
+///
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn main() {
+/// let store = MemoryStore::new();
+/// let racers = ["Racer", "racer", "RACER"].map(|name| (store.clone(), user_named(name)));
+/// assert_eq!(create_concurrently(racers).await.len(), 1);
+/// # }
+/// ```
+///
 /// # Panics
 /// If a create fails other than with [`StoreError::UsernameTaken`].
 pub async fn create_concurrently<S: Store>(
@@ -110,6 +122,15 @@ pub async fn create_concurrently<S: Store>(
 /// What a [`crate::store_conformance!`] factory makes for one rule: a store,
 /// or a store and a guard `(S, G)` that lives until the test ends, panicking
 /// or not (a test database whose `Drop` removes it).
+///
+/// ```
+/// use auth_core::MemoryStore;
+/// use auth_core::conformance::Fixture;
+///
+/// struct DropsTheDatabase; // stands for a guard whose Drop cleans up
+/// let fixture = (MemoryStore::new(), DropsTheDatabase);
+/// let _for_the_rule: MemoryStore = fixture.store();
+/// ```
 pub trait Fixture: Send + 'static {
     /// The store the rule runs on.
     type Store: Store;
