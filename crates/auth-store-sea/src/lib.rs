@@ -4,8 +4,10 @@
 //! [`auth_core::SessionStore`] and [`auth_core::ThrottleStore`] (so it is an
 //! [`auth_core::Store`]) with one code path for both backends: every query
 //! is built with SeaORM/SeaQuery, and each port method is a single statement
-//! on an indexed column (no read-modify-write, no check-before-insert). The schema comes from the
-//! `migration` crate; [`SeaStore::migrate`] applies it.
+//! on an indexed column (`login_failure_stats`: one aggregate per budget; on
+//! PostgreSQL a revocation also sends its notice in the same transaction),
+//! with no read-modify-write and no check-before-insert. The schema comes
+//! from the `migration` crate; [`SeaStore::migrate`] applies it.
 //!
 //! ```no_run
 //! use auth_store_sea::{SeaStore, StoreOptions};
