@@ -2,9 +2,11 @@
 //!
 //! # Layout
 //!
-//! - [`username`], [`password`]: parsed, normalised inputs and the password policy.
+//! - [`username`], [`password`]: parsed, normalised inputs and the password policy;
+//!   [`AccountKey`], whose login failures count together.
 //! - [`hashing`]: scrypt PHC hashing on bounded, lower-priority threads; [`werkzeug`]:
 //!   verifying the hashes of users imported from the Flask service (feature `werkzeug`).
+//! - [`user`]: [`User`] and [`UserId`], what stores keep about an account.
 //! - [`session`]: tokens, their stored ids, expiry rules.
 //! - [`clock`]: time as an input.
 //! - [`cache`]: the in-process session cache and its invalidation rules.
@@ -41,6 +43,6 @@ pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{SessionStore, Store, StoreError, ThrottleStore, UserRepository};
-pub use throttle::{FailureStats, ThrottlePolicy};
+pub use throttle::{FailureBudget, FailureStats, ThrottlePolicy};
 pub use user::{User, UserId};
-pub use username::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};
+pub use username::{AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    FailureStats, PasswordHash, Session, SessionId, SessionStore, StoreError, ThrottleStore, User,
-    UserId, UserRepository, Username,
+    AccountKey, FailureBudget, FailureStats, PasswordHash, Session, SessionId, SessionStore,
+    StoreError, ThrottleStore, User, UserId, UserRepository, Username,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -52,7 +52,7 @@ struct State {
 
 #[derive(Debug)]
 struct LoginFailure {
-    account: String,
+    account: AccountKey,
     client_ip: Option<String>,
     at: DateTime<Utc>,
 }
@@ -162,12 +162,12 @@ impl SessionStore for MemoryStore {
 impl ThrottleStore for MemoryStore {
     async fn record_login_failure(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.state().login_failures.push(LoginFailure {
-            account: account.to_owned(),
+            account: account.clone(),
             client_ip: client_ip.map(str::to_owned),
             at,
         });
@@ -176,7 +176,7 @@ impl ThrottleStore for MemoryStore {
 
     async fn login_failure_stats(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         account_since: DateTime<Utc>,
         ip_since: DateTime<Utc>,
@@ -184,36 +184,23 @@ impl ThrottleStore for MemoryStore {
         let state = self.state();
         let mut stats = FailureStats::default();
         for failure in &state.login_failures {
-            if failure.account == account && failure.at >= account_since {
-                stats.account_failures += 1;
-                stats.account_oldest = Some(
-                    stats
-                        .account_oldest
-                        .map_or(failure.at, |t| t.min(failure.at)),
-                );
-                stats.account_latest = Some(
-                    stats
-                        .account_latest
-                        .map_or(failure.at, |t| t.max(failure.at)),
-                );
+            let at = failure.at;
+            if failure.account == *account && at >= account_since {
+                stats.record(FailureBudget::Account, 1, at..=at);
             }
-            if client_ip.is_some()
-                && failure.client_ip.as_deref() == client_ip
-                && failure.at >= ip_since
-            {
-                stats.ip_failures += 1;
-                stats.ip_oldest = Some(stats.ip_oldest.map_or(failure.at, |t| t.min(failure.at)));
+            if client_ip.is_some() && failure.client_ip.as_deref() == client_ip && at >= ip_since {
+                stats.record(FailureBudget::ClientIp, 1, at..=at);
             }
         }
         Ok(stats)
     }
 
-    async fn clear_login_failures(&self, account: &str) -> Result<u64, StoreError> {
+    async fn clear_login_failures(&self, account: &AccountKey) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.login_failures.len();
         state
             .login_failures
-            .retain(|failure| failure.account != account);
+            .retain(|failure| failure.account != *account);
         Ok((before - state.login_failures.len()) as u64)
     }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Clock, HashError, Password, PasswordError, PasswordHasher, PasswordPolicy, Session,
-    SessionCache, SessionId, SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy,
-    USERNAME_MAX_CHARS, User, UserId, Username, Verification,
+    AccountKey, Clock, HashError, Password, PasswordError, PasswordHasher, PasswordPolicy, Session,
+    SessionCache, SessionId, SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy, User,
+    UserId, Username, Verification,
 };
 
 /// Why a use case failed. The API maps each variant to a status and a code.
@@ -78,18 +78,6 @@ pub struct Purged {
     pub sessions: u64,
     /// Login failures older than every back-off window.
     pub login_failures: u64,
-}
-
-/// The throttle key for a name that does not parse. Such a name can never
-/// log in, but it still gets a budget, so probing invalid names is throttled
-/// like probing valid ones. Stored as a digest: what was typed into the
-/// username field may be a password.
-fn unparsable_account_key(input: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let bounded: String = input.chars().take(USERNAME_MAX_CHARS * 4).collect();
-    let digest = Sha256::digest(caseless::default_case_fold_str(&bounded).as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("invalid:{hex}")
 }
 
 /// A successful login.
@@ -266,8 +254,8 @@ impl<S: Store> Authenticator<S> {
         let slot = self.hasher.reserve()?;
         let parsed = Username::parse(username);
         let account = match &parsed {
-            Ok(name) => name.canonical().to_owned(),
-            Err(_) => unparsable_account_key(username),
+            Ok(name) => name.account_key(),
+            Err(_) => AccountKey::of_unparsable(username),
         };
         let client_ip = client_ip.map(|ip| ip.to_string());
         let now = self.clock.now();
@@ -349,7 +337,7 @@ impl<S: Store> Authenticator<S> {
     pub async fn clear_login_backoff(&self, username: &Username) -> Result<u64, AuthError> {
         Ok(self
             .store
-            .clear_login_failures(username.canonical())
+            .clear_login_failures(&username.account_key())
             .await?)
     }
 

@@ -124,6 +124,33 @@ impl SessionId {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The id as 64 lower-case hex digits, for stores and messages that
+    /// carry text (a JSON map key, a `NOTIFY` payload).
+    ///
+    /// ```
+    /// use auth_core::SessionId;
+    /// let id = SessionId::from_bytes([0xab; 32]);
+    /// assert_eq!(id.to_hex(), "ab".repeat(32));
+    /// assert_eq!(SessionId::from_hex(&id.to_hex()), Some(id));
+    /// ```
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Reads back [`SessionId::to_hex`]: `None` unless `text` is exactly 64
+    /// hex digits (either case).
+    ///
+    /// ```
+    /// use auth_core::SessionId;
+    /// assert_eq!(SessionId::from_hex("abc"), None);
+    /// assert_eq!(SessionId::from_hex(&"zz".repeat(32)), None);
+    /// ```
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
 }
 
 impl fmt::Debug for SessionId {

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::{FailureStats, PasswordHash, Session, SessionId, User, UserId, Username};
+use crate::{AccountKey, FailureStats, PasswordHash, Session, SessionId, User, UserId, Username};
 
 /// What a store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -145,8 +145,8 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// Failed logins, recorded so that back-off is shared by every instance on
-/// the same database. Accounts are identified by their canonical key (or, for
-/// a name that does not parse, its case-folded form), IPs by their text form.
+/// the same database. Accounts are identified by their [`AccountKey`]
+/// (stored as [`AccountKey::as_str`]), IPs by their text form.
 pub trait ThrottleStore: Send + Sync {
     /// Records one failed login. Concurrent records MUST all be counted.
     ///
@@ -154,7 +154,7 @@ pub trait ThrottleStore: Send + Sync {
     /// [`StoreError::Unavailable`] only.
     fn record_login_failure(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -167,7 +167,7 @@ pub trait ThrottleStore: Send + Sync {
     /// [`StoreError::Unavailable`] only.
     fn login_failure_stats(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ip: Option<&str>,
         account_since: DateTime<Utc>,
         ip_since: DateTime<Utc>,
@@ -180,7 +180,7 @@ pub trait ThrottleStore: Send + Sync {
     /// [`StoreError::Unavailable`] only.
     fn clear_login_failures(
         &self,
-        account: &str,
+        account: &AccountKey,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes failures recorded before `before` and returns how many.

@@ -78,6 +78,65 @@ pub struct FailureStats {
     pub ip_oldest: Option<DateTime<Utc>>,
 }
 
+/// Which count of [`FailureStats`] a failure goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureBudget {
+    /// The account's failures inside the account window.
+    Account,
+    /// The client IP's failures inside the IP window.
+    ClientIp,
+}
+
+impl FailureStats {
+    /// Adds `count` failures of one budget, the oldest and newest of them at
+    /// the ends of `span`. A store that reads failure rows calls it once per
+    /// row that counts (`1, at..=at`); one that aggregates in its query calls
+    /// it once per budget. Counts saturate at `u32::MAX`; the IP budget keeps
+    /// no newest. Which rows count (key, window) is the store's query.
+    ///
+    /// ```
+    /// use auth_core::{FailureBudget, FailureStats};
+    /// use chrono::{TimeDelta, Utc};
+    ///
+    /// let (t1, t2) = (Utc::now(), Utc::now() + TimeDelta::seconds(5));
+    /// let mut stats = FailureStats::default();
+    /// stats.record(FailureBudget::Account, 1, t2..=t2);
+    /// stats.record(FailureBudget::Account, 1, t1..=t1);
+    /// stats.record(FailureBudget::ClientIp, 7, t1..=t2);
+    /// assert_eq!(
+    ///     stats,
+    ///     FailureStats {
+    ///         account_failures: 2,
+    ///         account_oldest: Some(t1),
+    ///         account_latest: Some(t2),
+    ///         ip_failures: 7,
+    ///         ip_oldest: Some(t1),
+    ///     }
+    /// );
+    /// ```
+    pub fn record(
+        &mut self,
+        budget: FailureBudget,
+        count: u64,
+        span: std::ops::RangeInclusive<DateTime<Utc>>,
+    ) {
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let (oldest, latest) = span.into_inner();
+        let earlier = |known: Option<DateTime<Utc>>| Some(known.map_or(oldest, |t| t.min(oldest)));
+        match budget {
+            FailureBudget::Account => {
+                self.account_failures = self.account_failures.saturating_add(count);
+                self.account_oldest = earlier(self.account_oldest);
+                self.account_latest = Some(self.account_latest.map_or(latest, |t| t.max(latest)));
+            }
+            FailureBudget::ClientIp => {
+                self.ip_failures = self.ip_failures.saturating_add(count);
+                self.ip_oldest = earlier(self.ip_oldest);
+            }
+        }
+    }
+}
+
 impl ThrottlePolicy {
     /// The limits an operator sets, from checked values; the rest (the
     /// first delay, the account window and its cap) keep their defaults.

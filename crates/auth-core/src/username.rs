@@ -4,6 +4,10 @@
 //! normalisation) for display, and a canonical key (NFKC + Unicode case
 //! folding) that stores use for uniqueness and lookup. `John.Doe` and
 //! `john.doe` therefore name the same account.
+//!
+//! The same key names the account whose failed logins are counted (an
+//! [`AccountKey`]); a name that does not parse gets a key of its own here
+//! too, so every rule about what names one account sits in this file.
 
 use std::fmt;
 
@@ -140,6 +144,60 @@ impl Username {
     pub fn canonical(&self) -> &str {
         &self.canonical
     }
+
+    /// The key this account's failed logins are counted under: its canonical
+    /// key, so every case variant shares one back-off.
+    ///
+    /// ```
+    /// use auth_core::Username;
+    /// let key = Username::parse("Straße")?.account_key();
+    /// assert_eq!(key.as_str(), "strasse");
+    /// assert_eq!(key, Username::parse("STRASSE")?.account_key());
+    /// # Ok::<(), auth_core::UsernameError>(())
+    /// ```
+    pub fn account_key(&self) -> AccountKey {
+        AccountKey(self.canonical.clone())
+    }
+}
+
+/// Whose failed logins count together: the key a [`crate::ThrottleStore`]
+/// records and counts failures under. Only this module builds one, from a
+/// parsed [`Username`] ([`Username::account_key`]) or from input that does
+/// not parse ([`AccountKey::of_unparsable`]), so a store cannot be handed a
+/// key folded some other way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountKey(String);
+
+/// Marks the digest form, which no canonical key can equal (`:` is not
+/// allowed in a username).
+const UNPARSABLE_PREFIX: &str = "invalid:";
+
+impl AccountKey {
+    /// The key for a login with `input` as the username when `input` does
+    /// not parse. Such a name can never log in, but it still gets a budget,
+    /// so probing invalid names is throttled like probing valid ones. The key
+    /// is `invalid:` and the hex SHA-256 of the case-folded input (its first
+    /// 256 characters): what was typed into the username field may be a
+    /// password, so it is not stored as typed.
+    ///
+    /// ```
+    /// use auth_core::AccountKey;
+    /// let key = AccountKey::of_unparsable("not a name");
+    /// assert!(key.as_str().starts_with("invalid:"));
+    /// assert_eq!(key.as_str().len(), "invalid:".len() + 64);
+    /// assert_eq!(key, AccountKey::of_unparsable("NOT A NAME"));
+    /// ```
+    pub fn of_unparsable(input: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let bounded: String = input.chars().take(USERNAME_MAX_CHARS * 4).collect();
+        let digest = Sha256::digest(caseless::default_case_fold_str(&bounded).as_bytes());
+        Self(format!("{UNPARSABLE_PREFIX}{}", hex::encode(digest)))
+    }
+
+    /// The key as stores keep it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// NFKC(casefold(NFKC(s))): folding can produce characters that need
@@ -253,6 +311,17 @@ mod tests {
         assert_eq!(
             Username::parse(""),
             Err(UsernameError::TooShort { min: 3, actual: 0 })
+        );
+    }
+
+    #[test]
+    fn account_keys_of_valid_names_never_look_like_unparsable_ones() {
+        let unparsable = AccountKey::of_unparsable("x");
+        assert_eq!(Username::parse("invalid:x").ok(), None);
+        assert!(unparsable.as_str().starts_with(UNPARSABLE_PREFIX));
+        assert_eq!(
+            Username::parse("Alice").unwrap().account_key().as_str(),
+            "alice"
         );
     }
 

@@ -14,6 +14,8 @@ use auth_core::{StoreError, UsernameError};
 use sea_orm::{DbErr, SqlErr};
 use uuid::Uuid;
 
+use crate::DatabaseUrlError;
+
 /// Any failure outside `create_user`: the store could not answer.
 pub(crate) fn unavailable(error: DbErr) -> StoreError {
     StoreError::unavailable(error)
@@ -69,13 +71,10 @@ impl From<CorruptRow> for StoreError {
 /// answered. Messages name the problem, never the URL (it may hold a
 /// password).
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The URL does not parse.
-    #[error("the database URL is not a valid URL: {0}")]
-    InvalidUrl(#[source] url::ParseError),
-    /// Neither SQLite nor PostgreSQL.
-    #[error("unsupported database URL scheme {0:?}: expected sqlite: or postgres:")]
-    UnsupportedScheme(String),
+pub(crate) enum ConnectError {
+    /// The URL names no supported backend.
+    #[error(transparent)]
+    Url(#[from] DatabaseUrlError),
     /// The first connection did not open in time.
     #[error("no database connection within {0:?}")]
     Timeout(Duration),

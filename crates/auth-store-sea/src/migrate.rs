@@ -18,7 +18,20 @@ use crate::{Backend, SeaStore};
 /// Advisory lock key shared by every instance: "authmigr" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_6d69_6772;
 
-pub(crate) async fn run(store: &SeaStore) -> Result<(), StoreError> {
+impl SeaStore {
+    /// Applies every pending migration (`migration::Migrator`).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the database fails or a migration does.
+    ///
+    /// On PostgreSQL, several instances may call this at once: an advisory
+    /// lock makes them apply each migration exactly once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        run(self).await
+    }
+}
+
+async fn run(store: &SeaStore) -> Result<(), StoreError> {
     if store.backend != Backend::Postgres {
         return migration::Migrator::up(&store.db, None)
             .await

@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
 use crate::{Backend, SeaStore};
 
-/// The `LISTEN`/`NOTIFY` channel.
-pub const CHANNEL: &str = "auth_session_revocations";
+/// The `LISTEN`/`NOTIFY` channel revocations are sent on.
+pub const REVOCATION_CHANNEL: &str = "auth_session_revocations";
 
 /// Longest pause between two reconnection attempts of the listener.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
@@ -28,14 +28,7 @@ pub(crate) enum Revoked {
 impl Revoked {
     fn payload(&self) -> String {
         match self {
-            Self::Session(id) => {
-                let hex: String = id
-                    .as_bytes()
-                    .iter()
-                    .map(|byte| format!("{byte:02x}"))
-                    .collect();
-                format!("s:{hex}")
-            }
+            Self::Session(id) => format!("s:{}", id.to_hex()),
             Self::User(id) => format!("u:{id}"),
         }
     }
@@ -45,16 +38,7 @@ impl Revoked {
 fn parse(payload: &str) -> Option<CacheEvent> {
     let (kind, value) = payload.split_once(':')?;
     match kind {
-        "s" => {
-            if value.len() != 64 || !value.is_ascii() {
-                return None;
-            }
-            let mut bytes = [0u8; 32];
-            for (index, byte) in bytes.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(value.get(index * 2..index * 2 + 2)?, 16).ok()?;
-            }
-            Some(CacheEvent::SessionRevoked(SessionId::from_bytes(bytes)))
-        }
+        "s" => SessionId::from_hex(value).map(CacheEvent::SessionRevoked),
         "u" => value
             .parse()
             .ok()
@@ -71,7 +55,7 @@ pub(crate) async fn notify<C: ConnectionTrait>(
     txn.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         "SELECT pg_notify($1, $2)",
-        [CHANNEL.into(), revoked.payload().into()],
+        [REVOCATION_CHANNEL.into(), revoked.payload().into()],
     ))
     .await
     .map(|_| ())
@@ -122,7 +106,7 @@ impl SeaStore {
 
 async fn listen(pool: &sea_orm::sqlx::PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen(REVOCATION_CHANNEL).await?;
     Ok(listener)
 }
 

@@ -1,95 +1,65 @@
-//! `SeaStore` on SQLite: the storage contract, then what only a real file
-//! shows (concurrent writers, lock waits, reopening, migrations).
+//! `SeaStore` on SQLite: the storage contract and the adapter rules both
+//! backends share (`adapter_rules/`), then what only a real file shows
+//! (concurrent writers, lock waits, reopening, pragmas).
 //!
 //! Every test gets a fresh file in its own temporary directory, migrated by
-//! the real `migration::Migrator`.
+//! the real `migration::Migrator`; the directory goes when the test ends,
+//! passing or panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod adapter_rules;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use auth_core::conformance::{epoch, session_of, user_named};
+use auth_core::conformance::{create_concurrently, session_of, user_named};
 use auth_core::{SessionStore as _, StoreError, UserId, UserRepository as _, Username};
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use chrono::TimeDelta;
-use migration::{Migrator, MigratorTrait as _, SchemaManager};
-use sea_orm::{ConnectionTrait as _, Database, DbBackend, Statement, TransactionTrait as _};
+use sea_orm::{ConnectionTrait as _, Database, TransactionTrait as _};
+use tempfile::TempDir;
 
-/// Temporary directories made here start with this, so the teardown never
-/// deletes anything else.
-const DIR_PREFIX: &str = "auth-store-sea-test-";
-
-/// A new directory under the system temp dir, kept (not deleted on drop):
-/// the store outlives this function, and [`remove_store`] deletes it.
-fn fresh_dir() -> PathBuf {
-    tempfile::Builder::new()
-        .prefix(DIR_PREFIX)
-        .tempdir()
-        .unwrap()
-        .keep()
-}
+use crate::adapter_rules::query_value;
 
 fn url_of(file: &Path) -> String {
     format!("sqlite://{}", file.display())
 }
 
-/// A migrated store on `auth.db` in a fresh directory, and that file.
-async fn fresh_store_and_file() -> (SeaStore, PathBuf) {
-    let file = fresh_dir().join("auth.db");
-    let store = SeaStore::connect(&url_of(&file), &StoreOptions::default())
+/// `auth.db` in `dir`.
+fn file_in(dir: &TempDir) -> PathBuf {
+    dir.path().join("auth.db")
+}
+
+/// A migrated store on `auth.db` in a fresh directory, and that directory
+/// (deleted when dropped).
+async fn fresh_store() -> (SeaStore, TempDir) {
+    let dir = tempfile::Builder::new()
+        .prefix("auth-store-sea-test-")
+        .tempdir()
+        .unwrap();
+    let store = SeaStore::connect(&url_of(&file_in(&dir)), &StoreOptions::default())
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    (store, file)
+    (store, dir)
 }
 
-async fn fresh_store() -> Option<SeaStore> {
-    Some(fresh_store_and_file().await.0)
-}
-
-/// Closes the store and deletes its directory. The file's path is asked of
-/// the database itself, as the store carries no path.
-async fn remove_store(store: SeaStore) {
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT file FROM pragma_database_list WHERE name = 'main'",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let file = PathBuf::from(row.try_get::<String>("", "file").unwrap());
+async fn close_store((store, _dir): (SeaStore, TempDir)) {
     store.close().await;
-    let dir = file.parent().unwrap();
-    let ours = dir
-        .file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with(DIR_PREFIX));
-    if ours {
-        std::fs::remove_dir_all(dir).unwrap();
-    }
 }
 
 async fn count(store: &SeaStore, table: &str) -> i64 {
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "n").unwrap()
+    query_value(store.connection(), &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
-auth_core::store_conformance!(fresh_store, remove_store);
+auth_core::store_conformance!(|| async { Some(fresh_store().await) }, close_store);
+
+adapter_rules::adapter_rules!(|| async { Some(fresh_store().await) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_users_written_by_eight_tasks_are_all_there_after_reopening() {
     // Arrange
-    let (store, file) = fresh_store_and_file().await;
+    let (store, dir) = fresh_store().await;
     let mut tasks = Vec::new();
     for task in 0..8 {
         let store = store.clone();
@@ -110,7 +80,7 @@ async fn a_thousand_users_written_by_eight_tasks_are_all_there_after_reopening()
     store.close().await;
 
     // Act
-    let reopened = SeaStore::connect(&url_of(&file), &StoreOptions::default())
+    let reopened = SeaStore::connect(&url_of(&file_in(&dir)), &StoreOptions::default())
         .await
         .unwrap();
 
@@ -125,41 +95,32 @@ async fn a_thousand_users_written_by_eight_tasks_are_all_there_after_reopening()
             .unwrap_or_else(|| panic!("{name} lost"));
         assert_eq!(by_name.id, *id);
     }
-    remove_store(reopened).await;
+    reopened.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_registrations_of_one_canonical_name_have_one_winner() {
     // Arrange: case and Unicode-compatibility variants of one name.
-    let (store, _) = fresh_store_and_file().await;
+    let (store, _dir) = fresh_store().await;
     let variants = ["Racer", "RACER", "racer", "ｒａｃｅｒ", "RaCeR"];
 
     // Act
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let store = store.clone();
-        let user = user_named(variants[i % variants.len()]);
-        tasks.push(tokio::spawn(async move { store.create_user(&user).await }));
-    }
-    let mut wins = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => wins += 1,
-            Err(StoreError::UsernameTaken) => {}
-            Err(other) => panic!("a losing registration must be UsernameTaken, got {other:?}"),
-        }
-    }
+    let winners = create_concurrently(
+        (0..50).map(|i| (store.clone(), user_named(variants[i % variants.len()]))),
+    )
+    .await;
 
     // Assert
-    assert_eq!(wins, 1);
+    assert_eq!(winners.len(), 1);
     assert_eq!(count(&store, "users").await, 1);
-    remove_store(store).await;
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_waits_for_another_connections_write_transaction_instead_of_failing() {
     // Arrange: a second pool on the same file holds the write lock.
-    let (store, file) = fresh_store_and_file().await;
+    let (store, dir) = fresh_store().await;
+    let file = file_in(&dir);
     let existing = user_named("existing");
     store.create_user(&existing).await.unwrap();
     let other = Database::connect(url_of(&file)).await.unwrap();
@@ -186,48 +147,14 @@ async fn a_write_waits_for_another_connections_write_transaction_instead_of_fail
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(count(&store, "users").await, 2);
     other.close().await.unwrap();
-    remove_store(store).await;
-}
-
-#[tokio::test]
-async fn migrations_go_down_and_up_again() {
-    // Arrange
-    let (store, _) = fresh_store_and_file().await;
-    let db = store.connection();
-    let schema = SchemaManager::new(db);
-
-    // Act + Assert: down drops everything…
-    Migrator::down(db, None).await.unwrap();
-    assert!(!schema.has_table("users").await.unwrap());
-    assert!(!schema.has_table("sessions").await.unwrap());
-    assert!(!schema.has_table("login_failures").await.unwrap());
-    assert!(!schema.has_table("flask_user_ids").await.unwrap());
-    assert_eq!(
-        Migrator::get_pending_migrations(db).await.unwrap().len(),
-        Migrator::migrations().len()
-    );
-
-    // …and up restores a working schema.
-    Migrator::up(db, None).await.unwrap();
-    assert!(
-        Migrator::get_pending_migrations(db)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let user = user_named("after.migrations");
-    store.create_user(&user).await.unwrap();
-    store
-        .insert_session(&session_of(user.id, epoch()))
-        .await
-        .unwrap();
-    remove_store(store).await;
+    store.close().await;
 }
 
 #[tokio::test]
 async fn the_database_file_is_created_when_missing() {
     // Arrange
-    let file = fresh_dir().join("new.db");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("new.db");
     assert!(!file.exists());
 
     // Act
@@ -241,76 +168,28 @@ async fn the_database_file_is_created_when_missing() {
     assert_eq!(store.backend(), Backend::Sqlite);
     assert_eq!(store.backend_name(), "sqlite");
     store.ping().await.unwrap();
-    remove_store(store).await;
+    store.close().await;
 }
 
 #[tokio::test]
 async fn the_file_is_opened_in_wal_mode_with_durable_commits_and_foreign_keys() {
-    let (store, _) = fresh_store_and_file().await;
+    let (store, _dir) = fresh_store().await;
     let pragma = async |name: &str| -> i64 {
-        let row = store
-            .connection()
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                format!("SELECT * FROM pragma_{name}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index(0).unwrap()
+        query_value(store.connection(), &format!("SELECT * FROM pragma_{name}")).await
     };
     assert_eq!(pragma("synchronous").await, 2, "FULL");
     assert_eq!(pragma("foreign_keys").await, 1);
     assert_eq!(pragma("busy_timeout").await, 5000);
-    let row = store
-        .connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA journal_mode",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
-    remove_store(store).await;
-}
-
-#[tokio::test]
-async fn deleting_a_user_deletes_their_sessions() {
-    let (store, _) = fresh_store_and_file().await;
-    let user = user_named("leaving");
-    store.create_user(&user).await.unwrap();
-    let session = session_of(user.id, epoch());
-    store.insert_session(&session).await.unwrap();
-
-    store
-        .connection()
-        .execute_unprepared("DELETE FROM users")
-        .await
-        .unwrap();
-
-    assert_eq!(store.find_session(&session.id).await.unwrap(), None);
-    remove_store(store).await;
-}
-
-#[tokio::test]
-async fn a_session_of_an_unknown_user_is_rejected() {
-    let (store, _) = fresh_store_and_file().await;
-    let result = store
-        .insert_session(&session_of(UserId::new(), epoch()))
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
-        "{result:?}"
-    );
-    remove_store(store).await;
+    let journal_mode: String = query_value(store.connection(), "PRAGMA journal_mode").await;
+    assert_eq!(journal_mode, "wal");
+    store.close().await;
 }
 
 #[tokio::test]
 async fn purge_orders_instants_whose_text_has_different_fraction_lengths() {
     // SQLite keeps timestamps as RFC 3339 text with 0, 3 or 6 fraction
     // digits; comparisons must still follow time, not string length.
-    let (store, _) = fresh_store_and_file().await;
+    let (store, _dir) = fresh_store().await;
     let user = user_named("alice");
     store.create_user(&user).await.unwrap();
     let whole_second = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
@@ -350,14 +229,14 @@ async fn purge_orders_instants_whose_text_has_different_fraction_lengths() {
             .unwrap(),
         1
     );
-    remove_store(store).await;
+    store.close().await;
 }
 
 #[tokio::test]
 async fn a_stored_username_that_no_longer_parses_is_unavailable_not_absent() {
     // Arrange: a row written behind the store's back, its canonical key fine
     // but its display name invalid.
-    let (store, _) = fresh_store_and_file().await;
+    let (store, _dir) = fresh_store().await;
     store
         .connection()
         .execute_unprepared(
@@ -381,7 +260,7 @@ async fn a_stored_username_that_no_longer_parses_is_unavailable_not_absent() {
         source.to_string().contains("not a valid username"),
         "{source}"
     );
-    remove_store(store).await;
+    store.close().await;
 }
 
 #[tokio::test]
@@ -404,9 +283,9 @@ async fn an_in_memory_database_is_one_shared_connection() {
 
 #[tokio::test]
 async fn after_close_every_handle_is_unavailable() {
-    let (store, _) = fresh_store_and_file().await;
+    let (store, _dir) = fresh_store().await;
     let other = store.clone();
-    remove_store(store).await;
+    store.close().await;
 
     let result = other.find_user_by_id(UserId::new()).await;
 
@@ -435,7 +314,8 @@ async fn urls_of_other_databases_are_refused_without_echoing_them() {
 async fn an_operation_that_cannot_finish_in_time_fails_as_unavailable_instead_of_hanging() {
     // Arrange: a store with a short operation limit, and another connection
     // holding the write lock for longer than that.
-    let (migrated, file) = fresh_store_and_file().await;
+    let (migrated, dir) = fresh_store().await;
+    let file = file_in(&dir);
     migrated.close().await;
     let store = SeaStore::connect(
         &url_of(&file),
@@ -471,5 +351,5 @@ async fn an_operation_that_cannot_finish_in_time_fails_as_unavailable_instead_of
     other.close().await.unwrap();
     // The store works again once the lock is gone.
     store.create_user(&user_named("after")).await.unwrap();
-    remove_store(store).await;
+    store.close().await;
 }

@@ -15,8 +15,8 @@ use auth_core::{
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
+use crate::JsonFileStore;
 use crate::error::{CommandError, EXIT_CODES};
-use crate::json_store::JsonFileStore;
 
 /// Register, log in, check and end sessions, with `auth-core` and a JSON
 /// file as the store. Passwords are read from standard input.

@@ -13,7 +13,7 @@
 //!
 //! # Layout
 //!
-//! - [`json_store`]: [`JsonFileStore`], every `auth-core` port over one JSON
+//! - `json_store/`: [`JsonFileStore`], every `auth-core` port over one JSON
 //!   file. `tests/cli/json_store.rs` runs the store conformance suite on it.
 //! - [`cli`]: the arguments, [`cli::authenticator`] (the wiring of
 //!   `auth-core`), and [`cli::run`], what each command does and prints.
@@ -29,7 +29,7 @@
 
 pub mod cli;
 pub mod error;
-pub mod json_store;
+mod json_store;
 
 pub use json_store::{JsonFileStore, JsonStoreError};
 

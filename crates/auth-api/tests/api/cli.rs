@@ -1,16 +1,13 @@
 //! Running the real `auth-server` binary (its operator subcommands) against
 //! a fresh database: a SQLite file, or a PostgreSQL database of its own when
-//! `AUTH_TEST_DATABASE_URL` is set (created per test and dropped after, as in
-//! `crates/auth-store-sea/tests/postgres.rs`).
+//! `AUTH_TEST_DATABASE_URL` is set (`auth_store_sea::testing::PgTestDatabase`,
+//! dropped when the test ends, passing or panicking).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use sea_orm::{ConnectionTrait as _, Database};
-
-const URL_VARIABLE: &str = "AUTH_TEST_DATABASE_URL";
-const DATABASE_PREFIX: &str = "auth_test_cli_";
+use auth_store_sea::testing::PgTestDatabase;
 
 /// The committed Flask fixture (tests/fixtures/make_flask_db.py made it).
 pub fn flask_fixture() -> PathBuf {
@@ -22,7 +19,8 @@ pub struct TestDatabase {
     pub url: String,
     /// Holds the SQLite file (and anything else the test writes there).
     pub dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    /// Drops the PostgreSQL database when the test ends.
+    _postgres: Option<PgTestDatabase>,
 }
 
 impl TestDatabase {
@@ -32,46 +30,19 @@ impl TestDatabase {
         Self {
             url: format!("sqlite://{}", dir.path().join("auth.db").display()),
             dir,
-            postgres: None,
+            _postgres: None,
         }
     }
 
     /// An empty PostgreSQL database, or `None` (the test skips, saying so)
     /// when `AUTH_TEST_DATABASE_URL` is unset.
     pub async fn postgres() -> Option<Self> {
-        let Some(admin_url) = std::env::var(URL_VARIABLE)
-            .ok()
-            .filter(|url| !url.is_empty())
-        else {
-            eprintln!("skipped: {URL_VARIABLE} is not set");
-            return None;
-        };
-        let name = format!("{DATABASE_PREFIX}{}", uuid::Uuid::now_v7().simple());
-        let admin = Database::connect(&admin_url).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&name);
+        let database = PgTestDatabase::create().await?;
         Some(Self {
-            url: url.to_string(),
+            url: database.url().to_owned(),
             dir: tempfile::tempdir().unwrap(),
-            postgres: Some((admin_url, name)),
+            _postgres: Some(database),
         })
-    }
-
-    /// Drops a PostgreSQL database (a SQLite file goes with `dir`).
-    pub async fn drop(self) {
-        if let Some((admin_url, name)) = self.postgres {
-            let admin = Database::connect(&admin_url).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-        }
     }
 
     /// Runs `auth-server <args>` on this database, with cheap scrypt
@@ -155,7 +126,6 @@ macro_rules! on_every_backend {
             async fn sqlite() {
                 let db = crate::cli::TestDatabase::sqlite();
                 super::$name(&db).await;
-                db.drop().await;
             }
 
             #[tokio::test]
@@ -164,7 +134,6 @@ macro_rules! on_every_backend {
                     return;
                 };
                 super::$name(&db).await;
-                db.drop().await;
             }
         }
     )+};

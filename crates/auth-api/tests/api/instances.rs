@@ -34,8 +34,9 @@ async fn a_logout_on_one_instance_is_401_on_the_other_at_once() {
     a.get_protected_bearer(&token)
         .await
         .assert_error(401, "unauthorized");
+    // The apps go first, then `db` drops its database.
     drop((a, b));
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test]
@@ -54,7 +55,7 @@ async fn on_postgresql_the_cache_waits_for_the_feed_and_is_validated() {
     );
     app.wait_until_the_cache_serves().await;
     drop(app);
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test]

@@ -19,6 +19,13 @@
 //!     || async { fresh_postgres_store().await },
 //!     |store: MyStore| async move { store.drop_database().await }
 //! );
+//!
+//! // Or it returns the store with a guard that cleans up when dropped, so
+//! // the cleanup also happens when a rule panics (see `Fixture`):
+//! auth_core::store_conformance!(|| async {
+//!     let database = TestDatabase::create().await?;
+//!     Some((MyStore::connect(database.url()).await, database))
+//! });
 //! ```
 
 mod sessions;
@@ -31,7 +38,7 @@ pub use users::*;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::{PasswordHash, Session, SessionToken, User, UserId, Username};
+use crate::{PasswordHash, Session, SessionToken, Store, StoreError, User, UserId, Username};
 
 /// A fixed, microsecond-precise instant the rules start from.
 pub fn epoch() -> DateTime<Utc> {
@@ -74,11 +81,88 @@ pub fn session_of(user_id: UserId, created: DateTime<Utc>) -> Session {
     }
 }
 
+/// Creates each user through its own task and store handle, all at once,
+/// and returns the ids of the creates that succeeded: how a rule (or an
+/// adapter's own test, with separately opened handles) races registrations.
+///
+/// ```
+/// use auth_core::MemoryStore;
+/// use auth_core::conformance::{create_concurrently, user_named};
+///
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn main() {
+/// let store = MemoryStore::new();
+/// let racers = ["Racer", "racer", "RACER"].map(|name| (store.clone(), user_named(name)));
+/// assert_eq!(create_concurrently(racers).await.len(), 1);
+/// # }
+/// ```
+///
+/// # Panics
+/// If a create fails other than with [`StoreError::UsernameTaken`].
+pub async fn create_concurrently<S: Store>(
+    attempts: impl IntoIterator<Item = (S, User)>,
+) -> Vec<UserId> {
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .map(|(store, user)| {
+            tokio::spawn(async move { store.create_user(&user).await.map(|()| user.id) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(id) => winners.push(id),
+            Err(StoreError::UsernameTaken) => {}
+            Err(other) => panic!("a losing create must be UsernameTaken, got {other:?}"),
+        }
+    }
+    winners
+}
+
+/// What a [`crate::store_conformance!`] factory makes for one rule: a store,
+/// or a store and a guard `(S, G)` that lives until the test ends, panicking
+/// or not (a test database whose `Drop` removes it).
+///
+/// ```
+/// use auth_core::MemoryStore;
+/// use auth_core::conformance::Fixture;
+///
+/// struct DropsTheDatabase; // stands for a guard whose Drop cleans up
+/// let fixture = (MemoryStore::new(), DropsTheDatabase);
+/// let _for_the_rule: MemoryStore = fixture.store();
+/// ```
+pub trait Fixture: Send + 'static {
+    /// The store the rule runs on.
+    type Store: Store;
+
+    /// A handle on the store, for the rule.
+    fn store(&self) -> Self::Store;
+}
+
+impl<S: Store> Fixture for S {
+    type Store = S;
+
+    fn store(&self) -> S {
+        self.clone()
+    }
+}
+
+impl<S: Store, G: Send + 'static> Fixture for (S, G) {
+    type Store = S;
+
+    fn store(&self) -> S {
+        self.0.clone()
+    }
+}
+
 /// Expands to one `#[tokio::test]` per conformance rule.
 ///
-/// The first argument is a factory, `|| async { Option<S> }`, called once
-/// per test; `None` skips that test (print the reason). The optional second
-/// argument is a teardown, `|store: S| async { .. }`, run after each rule.
+/// The first argument is a factory, `|| async { Option<F> }`, called once
+/// per test, where `F` is a [`conformance::Fixture`](crate::conformance::Fixture):
+/// the store, or the store and a guard; `None` skips that test (print the
+/// reason). The optional second argument is a teardown, `|fixture: F| async
+/// { .. }`, run after each rule that passes (a panicking rule skips it; a
+/// guard's `Drop` still runs).
 /// The calling crate needs `tokio` with the `macros` and `rt-multi-thread`
 /// features among its dev-dependencies.
 #[macro_export]
@@ -125,11 +209,11 @@ macro_rules! __store_conformance_rules {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $rule() {
-                let Some(store) = ($factory)().await else {
+                let Some(fixture) = ($factory)().await else {
                     return;
                 };
-                $crate::conformance::$rule(::std::clone::Clone::clone(&store)).await;
-                ($teardown)(store).await;
+                $crate::conformance::$rule($crate::conformance::Fixture::store(&fixture)).await;
+                ($teardown)(fixture).await;
             }
         )*
     };

@@ -3,30 +3,42 @@
 use chrono::TimeDelta;
 
 use super::epoch;
-use crate::{FailureStats, Store};
+use crate::{AccountKey, FailureStats, Store, Username};
+
+/// The account key of `name` (a valid name).
+fn key(name: &str) -> AccountKey {
+    #[allow(clippy::expect_used)] // rules pass literal, valid names
+    Username::parse(name)
+        .expect("rules use valid usernames")
+        .account_key()
+}
 
 /// Failures are counted per account and per IP, inside their windows, with
 /// the oldest and newest timestamps exact.
 pub async fn throttle_counts_failures_per_account_and_ip_within_windows<S: Store>(store: S) {
     let t = epoch();
     store
-        .record_login_failure("alice", Some("192.0.2.1"), t)
+        .record_login_failure(&key("alice"), Some("192.0.2.1"), t)
         .await
         .unwrap();
     store
-        .record_login_failure("alice", Some("192.0.2.1"), t + TimeDelta::seconds(10))
+        .record_login_failure(&key("alice"), Some("192.0.2.1"), t + TimeDelta::seconds(10))
         .await
         .unwrap();
     store
-        .record_login_failure("bob", Some("192.0.2.1"), t + TimeDelta::seconds(20))
+        .record_login_failure(&key("bob"), Some("192.0.2.1"), t + TimeDelta::seconds(20))
         .await
         .unwrap();
     store
-        .record_login_failure("alice", Some("198.51.100.7"), t + TimeDelta::seconds(30))
+        .record_login_failure(
+            &key("alice"),
+            Some("198.51.100.7"),
+            t + TimeDelta::seconds(30),
+        )
         .await
         .unwrap();
     let stats = store
-        .login_failure_stats("alice", Some("192.0.2.1"), t, t)
+        .login_failure_stats(&key("alice"), Some("192.0.2.1"), t, t)
         .await
         .unwrap();
     assert_eq!(
@@ -42,7 +54,7 @@ pub async fn throttle_counts_failures_per_account_and_ip_within_windows<S: Store
     // Windows start later: older failures no longer count.
     let later = store
         .login_failure_stats(
-            "alice",
+            &key("alice"),
             Some("192.0.2.1"),
             t + TimeDelta::seconds(10),
             t + TimeDelta::seconds(15),
@@ -58,16 +70,16 @@ pub async fn throttle_counts_failures_per_account_and_ip_within_windows<S: Store
 /// An unknown account and no IP give empty stats, not an error.
 pub async fn throttle_unknown_account_and_no_ip_have_no_failures<S: Store>(store: S) {
     store
-        .record_login_failure("alice", None, epoch())
+        .record_login_failure(&key("alice"), None, epoch())
         .await
         .unwrap();
     let stats = store
-        .login_failure_stats("nobody", None, epoch(), epoch())
+        .login_failure_stats(&key("nobody"), None, epoch(), epoch())
         .await
         .unwrap();
     assert_eq!(stats, FailureStats::default());
     let alice = store
-        .login_failure_stats("alice", None, epoch(), epoch())
+        .login_failure_stats(&key("alice"), None, epoch(), epoch())
         .await
         .unwrap();
     assert_eq!((alice.account_failures, alice.ip_failures), (1, 0));
@@ -77,18 +89,18 @@ pub async fn throttle_unknown_account_and_no_ip_have_no_failures<S: Store>(store
 pub async fn throttle_clear_removes_only_that_account<S: Store>(store: S) {
     for account in ["alice", "alice", "bob"] {
         store
-            .record_login_failure(account, Some("192.0.2.1"), epoch())
+            .record_login_failure(&key(account), Some("192.0.2.1"), epoch())
             .await
             .unwrap();
     }
-    assert_eq!(store.clear_login_failures("alice").await.unwrap(), 2);
+    assert_eq!(store.clear_login_failures(&key("alice")).await.unwrap(), 2);
     let alice = store
-        .login_failure_stats("alice", None, epoch(), epoch())
+        .login_failure_stats(&key("alice"), None, epoch(), epoch())
         .await
         .unwrap();
     assert_eq!(alice.account_failures, 0);
     let bob = store
-        .login_failure_stats("bob", Some("192.0.2.1"), epoch(), epoch())
+        .login_failure_stats(&key("bob"), Some("192.0.2.1"), epoch(), epoch())
         .await
         .unwrap();
     assert_eq!((bob.account_failures, bob.ip_failures), (1, 1));
@@ -97,9 +109,12 @@ pub async fn throttle_clear_removes_only_that_account<S: Store>(store: S) {
 /// Purge deletes failures older than the cut-off and keeps the rest.
 pub async fn throttle_purge_removes_old_failures_only<S: Store>(store: S) {
     let t = epoch();
-    store.record_login_failure("alice", None, t).await.unwrap();
     store
-        .record_login_failure("alice", None, t + TimeDelta::hours(2))
+        .record_login_failure(&key("alice"), None, t)
+        .await
+        .unwrap();
+    store
+        .record_login_failure(&key("alice"), None, t + TimeDelta::hours(2))
         .await
         .unwrap();
     assert_eq!(
@@ -110,7 +125,7 @@ pub async fn throttle_purge_removes_old_failures_only<S: Store>(store: S) {
         1
     );
     let stats = store
-        .login_failure_stats("alice", None, t, t)
+        .login_failure_stats(&key("alice"), None, t, t)
         .await
         .unwrap();
     assert_eq!(stats.account_failures, 1);
@@ -125,7 +140,7 @@ pub async fn throttle_concurrent_failures_are_all_counted_for_every_handle<S: St
         tasks.push(tokio::spawn(async move {
             store
                 .record_login_failure(
-                    "alice",
+                    &key("alice"),
                     Some("192.0.2.1"),
                     epoch() + TimeDelta::milliseconds(i),
                 )
@@ -137,7 +152,7 @@ pub async fn throttle_concurrent_failures_are_all_counted_for_every_handle<S: St
     }
     let other = store.clone();
     let stats = other
-        .login_failure_stats("alice", Some("192.0.2.1"), epoch(), epoch())
+        .login_failure_stats(&key("alice"), Some("192.0.2.1"), epoch(), epoch())
         .await
         .unwrap();
     assert_eq!((stats.account_failures, stats.ip_failures), (30, 30));

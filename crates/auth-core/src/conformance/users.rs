@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 
-use super::{epoch, user_named};
+use super::{create_concurrently, epoch, user_named};
 use crate::{PasswordHash, Store, StoreError, UserId, Username};
 
 fn name(input: &str) -> Username {
@@ -79,22 +79,11 @@ pub async fn users_unicode_compatibility_forms_collide<S: Store>(store: S) {
 
 /// 50 concurrent creates of one canonical name: exactly one `Ok`, the rest `UsernameTaken`.
 pub async fn users_concurrent_creates_of_one_name_have_exactly_one_winner<S: Store>(store: S) {
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let store = store.clone();
+    let winners = create_concurrently((0..50).map(|i| {
         let user = user_named(if i % 2 == 0 { "Racer" } else { "racer" });
-        tasks.push(tokio::spawn(async move {
-            store.create_user(&user).await.map(|()| user.id)
-        }));
-    }
-    let mut winners = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(id) => winners.push(id),
-            Err(StoreError::UsernameTaken) => {}
-            Err(other) => panic!("a losing create must be UsernameTaken, got {other:?}"),
-        }
-    }
+        (store.clone(), user)
+    }))
+    .await;
     assert_eq!(winners.len(), 1, "exactly one create wins");
     let found = store
         .find_user_by_username(&name("RACER"))

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use auth_core::conformance::{epoch, session_of, user_named};
+use auth_core::conformance::{create_concurrently, epoch, session_of, user_named};
 use auth_core::{SessionStore as _, StoreError, UserRepository as _, Username};
 use embedded_auth_cli::{JsonFileStore, JsonStoreError};
 
@@ -57,22 +57,14 @@ async fn racing_creates_through_separately_opened_handles_have_one_winner() {
         .collect();
 
     // Act
-    let mut tasks = Vec::new();
-    for (i, store) in handles.iter().cloned().enumerate() {
+    let winners = create_concurrently(handles.iter().cloned().enumerate().map(|(i, store)| {
         let user = user_named(if i % 2 == 0 { "Racer" } else { "racer" });
-        tasks.push(tokio::spawn(async move { store.create_user(&user).await }));
-    }
-    let mut wins = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => wins += 1,
-            Err(StoreError::UsernameTaken) => {}
-            Err(other) => panic!("a losing create must be UsernameTaken, got {other:?}"),
-        }
-    }
+        (store, user)
+    }))
+    .await;
 
     // Assert
-    assert_eq!(wins, 1);
+    assert_eq!(winners.len(), 1);
     remove(&handles[0]);
 }
 

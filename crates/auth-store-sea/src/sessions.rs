@@ -1,0 +1,123 @@
+//! [`SessionStore`] for [`SeaStore`]: the `sessions` table, and on
+//! PostgreSQL the revocation notice sent with every delete.
+
+use auth_core::{Session, SessionId, SessionStore, StoreError, UserId};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait, Value};
+
+use crate::entity::session;
+use crate::error::unavailable;
+use crate::revocations::{self, Revoked};
+use crate::{SeaStore, stored_instant};
+
+impl SeaStore {
+    /// Deletes sessions and, on PostgreSQL, tells every instance in the same
+    /// transaction (the notification is delivered only if the delete commits).
+    async fn delete_and_notify(
+        &self,
+        delete: sea_orm::DeleteMany<session::Entity>,
+        revoked: Revoked,
+    ) -> Result<u64, StoreError> {
+        if !self.has_revocation_feed() {
+            let result = delete.exec(&self.db).await.map_err(unavailable)?;
+            return Ok(result.rows_affected);
+        }
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        let result = delete.exec(&txn).await.map_err(unavailable)?;
+        if result.rows_affected > 0 {
+            revocations::notify(&txn, &revoked)
+                .await
+                .map_err(unavailable)?;
+        }
+        txn.commit().await.map_err(unavailable)?;
+        Ok(result.rows_affected)
+    }
+}
+
+impl SessionStore for SeaStore {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.bounded(async {
+            session::Entity::insert(session::ActiveModel::from_domain(session))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.bounded(async {
+            let row = session::Entity::find_by_id(id.as_bytes().to_vec())
+                .one(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(row.map(session::Model::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        last_seen_at: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let result = session::Entity::update_many()
+                .col_expr(
+                    session::Column::LastSeenAt,
+                    Expr::value(Value::from(stored_instant(last_seen_at))),
+                )
+                .col_expr(
+                    session::Column::IdleExpiresAt,
+                    Expr::value(Value::from(stored_instant(idle_expires_at))),
+                )
+                .filter(session::Column::Id.eq(id.as_bytes().to_vec()))
+                .exec(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(result.rows_affected > 0)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let delete = session::Entity::delete_many()
+                .filter(session::Column::Id.eq(id.as_bytes().to_vec()));
+            let deleted = self
+                .delete_and_notify(delete, Revoked::Session(*id))
+                .await?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        self.bounded(async {
+            let delete = session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(*user_id.as_uuid()));
+            self.delete_and_notify(delete, Revoked::User(user_id)).await
+        })
+        .await
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.bounded(async {
+            let now = stored_instant(now);
+            let result = session::Entity::delete_many()
+                .filter(
+                    Condition::any()
+                        .add(session::Column::ExpiresAt.lte(now))
+                        .add(session::Column::IdleExpiresAt.lte(now)),
+                )
+                .exec(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(result.rows_affected)
+        })
+        .await
+    }
+}

@@ -1,0 +1,71 @@
+//! [`UserRepository`] for [`SeaStore`]: each method one statement on the
+//! `users` table.
+
+use auth_core::{PasswordHash, StoreError, User, UserId, UserRepository, Username};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Value};
+
+use crate::entity::user;
+use crate::error::{create_user_failed, unavailable};
+use crate::{SeaStore, stored_instant};
+
+impl UserRepository for SeaStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        self.bounded(async {
+            // A plain INSERT: the unique index on username_canonical decides,
+            // atomically, and its violation becomes UsernameTaken.
+            user::Entity::insert(user::ActiveModel::from_domain(user))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(create_user_failed)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.bounded(async {
+            let row = user::Entity::find()
+                .filter(user::Column::UsernameCanonical.eq(username.canonical()))
+                .one(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(row.map(user::Model::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.bounded(async {
+            let row = user::Entity::find_by_id(*id.as_uuid())
+                .one(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(row.map(user::Model::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let result = user::Entity::update_many()
+                .col_expr(user::Column::PasswordHash, Expr::value(hash.as_str()))
+                .col_expr(
+                    user::Column::UpdatedAt,
+                    Expr::value(Value::from(stored_instant(updated_at))),
+                )
+                .filter(user::Column::Id.eq(*id.as_uuid()))
+                .exec(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(result.rows_affected > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,110 @@
+//! What the file holds: its format version and the stored forms of users,
+//! sessions and failures, with their mapping to the domain types.
+
+use std::collections::BTreeMap;
+
+use auth_core::{Session, SessionId, User, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The layout version written in every file. A file with another version is
+/// refused rather than guessed at.
+pub(super) const FORMAT: u32 = 1;
+
+/// Everything the file holds.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Contents {
+    pub(super) format: u32,
+    /// By canonical username: the map key is the uniqueness index.
+    pub(super) users: BTreeMap<String, StoredUser>,
+    /// By session id, in hex (the id is already a hash of the token).
+    pub(super) sessions: BTreeMap<String, StoredSession>,
+    pub(super) login_failures: Vec<StoredFailure>,
+}
+
+impl Default for Contents {
+    fn default() -> Self {
+        Self {
+            format: FORMAT,
+            users: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            login_failures: Vec::new(),
+        }
+    }
+}
+
+// No `Debug` on the stored forms: a derived one would print password hashes.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredUser {
+    pub(super) id: Uuid,
+    /// The display form; the canonical key is recomputed from it on read.
+    pub(super) username: String,
+    pub(super) password_hash: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredSession {
+    pub(super) user_id: Uuid,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) last_seen_at: DateTime<Utc>,
+    pub(super) idle_expires_at: DateTime<Utc>,
+    pub(super) expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredFailure {
+    pub(super) account: String,
+    pub(super) client_ip: Option<String>,
+    pub(super) at: DateTime<Utc>,
+}
+
+impl StoredUser {
+    pub(super) fn from_domain(user: &User) -> Self {
+        Self {
+            id: *user.id.as_uuid(),
+            username: user.username.as_str().to_owned(),
+            password_hash: user.password_hash.as_str().to_owned(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+impl StoredSession {
+    pub(super) fn from_domain(session: &Session) -> Self {
+        Self {
+            user_id: *session.user_id.as_uuid(),
+            created_at: session.created_at,
+            last_seen_at: session.last_seen_at,
+            idle_expires_at: session.idle_expires_at,
+            expires_at: session.expires_at,
+        }
+    }
+
+    pub(super) fn into_domain(self, id: SessionId) -> Session {
+        Session {
+            id,
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            idle_expires_at: self.idle_expires_at,
+            expires_at: self.expires_at,
+        }
+    }
+
+    pub(super) fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.idle_expires_at <= now || self.expires_at <= now
+    }
+}
+
+/// The map key of a session: its id in lower-case hex.
+pub(super) fn session_key(id: &SessionId) -> String {
+    id.to_hex()
+}

@@ -1,0 +1,88 @@
+//! [`UserRepository`] for [`JsonFileStore`]: users keyed by canonical
+//! username, the key decided under the write locks.
+
+use std::collections::btree_map::Entry;
+
+use auth_core::{PasswordHash, StoreError, User, UserId, UserRepository, Username};
+use chrono::{DateTime, Utc};
+
+use super::contents::StoredUser;
+use super::{JsonFileStore, JsonStoreError, Outcome};
+
+impl JsonFileStore {
+    /// The domain user stored under `key`, checked: the name must still
+    /// parse, and to the key it is stored under.
+    fn user_from(&self, key: &str, stored: StoredUser) -> Result<User, StoreError> {
+        let corrupt = |reason: String| JsonStoreError::CorruptUser {
+            path: self.inner.path.clone(),
+            key: key.to_owned(),
+            reason,
+        };
+        let username = Username::parse(&stored.username).map_err(|e| corrupt(e.to_string()))?;
+        if username.canonical() != key {
+            return Err(corrupt(format!("its name folds to {:?}", username.canonical())).into());
+        }
+        Ok(User {
+            id: UserId::from_uuid(stored.id),
+            username,
+            password_hash: PasswordHash::from_stored(stored.password_hash),
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        })
+    }
+}
+
+impl UserRepository for JsonFileStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let key = user.username.canonical().to_owned();
+        let stored = StoredUser::from_domain(user);
+        self.update(move |contents| match contents.users.entry(key) {
+            // Decided under the write locks: this is the atomic uniqueness check.
+            Entry::Occupied(_) => Err(StoreError::UsernameTaken),
+            Entry::Vacant(slot) => {
+                slot.insert(stored);
+                Ok(Outcome::Changed(()))
+            }
+        })
+        .await
+    }
+
+    async fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let key = username.canonical().to_owned();
+        let found = self
+            .read(move |mut contents| contents.users.remove(&key).map(|user| (key, user)))
+            .await?;
+        found
+            .map(|(key, user)| self.user_from(&key, user))
+            .transpose()
+    }
+
+    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let id = *id.as_uuid();
+        let found = self
+            .read(move |contents| contents.users.into_iter().find(|(_, user)| user.id == id))
+            .await?;
+        found
+            .map(|(key, user)| self.user_from(&key, user))
+            .transpose()
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let id = *id.as_uuid();
+        let hash = hash.as_str().to_owned();
+        self.update(move |contents| {
+            let Some(user) = contents.users.values_mut().find(|user| user.id == id) else {
+                return Ok(Outcome::Unchanged(false));
+            };
+            user.password_hash = hash;
+            user.updated_at = updated_at;
+            Ok(Outcome::Changed(true))
+        })
+        .await
+    }
+}
