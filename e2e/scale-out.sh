@@ -6,26 +6,28 @@
 #      servers start at the same moment on a fresh database. Both come up,
 #      and every migration was applied by exactly one of them (the other
 #      waited on the advisory lock and found nothing pending).
-#   2. The last pair as one service (e2e/scaleout/two_instances.py): a
-#      session from either instance works on both (cookie and bearer); a
-#      logout on one is refused by the other at once, also when the other has
-#      the session cached (LISTEN/NOTIFY), both ways; failed logins on both
-#      add up to one back-off; 20 simultaneous registrations of one name over
-#      both give one 201 and 19 × 409 username_taken.
+#   2. The last pair as one service (e2e/scaleout/scale_out.py
+#      two-instances): a session from either instance works on both (cookie
+#      and bearer); a logout on one is refused by the other at once, also
+#      when the other has the session cached (LISTEN/NOTIFY), both ways;
+#      failed logins on both add up to one back-off; 20 simultaneous
+#      registrations of one name over both give one 201 and 19 × 409
+#      username_taken.
 #   3. Purging on both instances at once (--purge-interval 1s): an expired
 #      session and a stale login failure are deleted, no purge fails.
 #   4. nginx (installed with apt-get if missing) with the sample config,
 #      run as a foreground process of this script on a free port
-#      (e2e/scaleout/via_nginx.py): nginx -t; register, login, /protected
-#      and logout through it; X-Request-Id end to end; both instances get
-#      requests; the per-address login budget keys on the client in
-#      X-Forwarded-For (and a forged header from an untrusted address is
-#      ignored); with B stopped everything still works and max_fails takes
-#      B out; with both stopped nginx answers JSON 503.
+#      (scale_out.py serve, failover, all-down): nginx -t; register, login,
+#      /protected and logout through it; X-Request-Id end to end; both
+#      instances get requests; the per-address login budget keys on the
+#      client in X-Forwarded-For (and a forged header from an untrusted
+#      address is ignored); with B stopped everything still works and
+#      max_fails takes B out; with both stopped nginx answers JSON 503.
 #
-# Needs PostgreSQL on 127.0.0.1:5432, user postgres without password (as
-# .ci/run starts it). Every database, server and nginx it starts is removed
-# or stopped on exit, whatever happens.
+# The instances and nginx are started, and stopped at exit, by common.bash's
+# instance functions (as in outage.sh). Needs PostgreSQL on 127.0.0.1:5432,
+# user postgres without password (as .ci/run starts it). Every database,
+# server and nginx it starts is removed or stopped on exit, whatever happens.
 #
 # Knobs: E2E_PG_URL (default postgres://postgres@127.0.0.1:5432),
 #   E2E_SCALEOUT_STARTS (3), E2E_SCALEOUT_REVOCATION_ROUNDS (25),
@@ -43,107 +45,7 @@ HELPERS="$E2E_DIR/scaleout"
 export E2E_RUN_ID="so$$"
 export PYTHONDONTWRITEBYTECODE=1
 
-psql_db() {
-  local db=$1
-  shift
-  psql "$PG_URL_BASE/$db" -v ON_ERROR_STOP=1 -qAt "$@"
-}
-
-# ---- processes and databases of this run, all undone at exit ---------------
-declare -A PID=() LOG=() URL=() PORT=()
-DBS=()
-FINISHED=0
-
-# Stops one process started by this script (TERM, then KILL after 5 s).
-so_stop() {
-  local name=$1
-  e2e_stop_pid "${PID[$name]:-}"
-  PID[$name]=""
-}
-
-so_cleanup() {
-  local name db
-  for name in "${!PID[@]}"; do so_stop "$name"; done
-  for db in "${DBS[@]}"; do
-    psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null ||
-      echo "cleanup: could not drop database $db" >&2
-  done
-  if [ "$E2E_FAILED" -ne 0 ] || [ "$FINISHED" != 1 ]; then
-    for name in "${!LOG[@]}"; do
-      [ -s "${LOG[$name]}" ] || continue
-      echo "---- last lines of $name's log (${LOG[$name]}) ----" >&2
-      tail -n 25 "${LOG[$name]}" >&2 || true
-    done
-  fi
-}
-e2e_at_exit so_cleanup
-
-# new_db: creates a fresh database, named in $DB (not echoed: a command
-# substitution would lose the DBS entry that cleanup needs).
-new_db() {
-  DB="auth_e2e_scaleout_$$_${#DBS[@]}"
-  DBS+=("$DB")
-  psql_admin -c "CREATE DATABASE $DB" >/dev/null
-}
-
-# start_server NAME PORT DB [flags...]: in the background; see wait_healthy.
-start_server() {
-  local name=$1 port=$2 db=$3
-  shift 3
-  LOG[$name]="$E2E_TMP/$name.log"
-  URL[$name]="http://127.0.0.1:$port"
-  PORT[$name]=$port
-  "$E2E_SERVER_BIN" \
-    --bind "127.0.0.1:$port" \
-    --database-url "$PG_URL_BASE/$db" \
-    --scrypt-log-n 10 --insecure-allow-weak-hashing \
-    --hash-queue 256 \
-    --shutdown-timeout 2s \
-    "$@" >>"${LOG[$name]}" 2>&1 &
-  PID[$name]=$!
-}
-
-# wait_healthy NAME...: until each answers GET /health (at most 30 s).
-wait_healthy() {
-  local name pending deadline=$((SECONDS + 30))
-  while :; do
-    pending=0
-    for name in "$@"; do
-      if ! kill -0 "${PID[$name]}" 2>/dev/null; then
-        echo "$name exited during start; its log:" >&2
-        tail -n 20 "${LOG[$name]}" >&2
-        return 1
-      fi
-      curl -fsS --noproxy '*' --max-time 2 "${URL[$name]}/health" >/dev/null 2>&1 || pending=1
-    done
-    [ "$pending" = 0 ] && return 0
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "not healthy within 30 s: $*" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-two_free_ports() {
-  local a b
-  a=$(e2e_free_port)
-  for _ in 1 2 3 4 5; do
-    b=$(e2e_free_port)
-    [ "$b" != "$a" ] && break
-  done
-  echo "$a $b"
-}
-
-# ---- prerequisites -----------------------------------------------------------
-command -v psql >/dev/null || {
-  e2e_fail "psql is not installed (apt-get install postgresql-client)"
-  exit 1
-}
-psql_admin -c "SELECT 1" >/dev/null 2>&1 || {
-  e2e_fail "PostgreSQL does not answer at $PG_URL_BASE (.ci/run starts it)"
-  exit 1
-}
+e2e_require_postgres
 e2e_build_server
 
 # ---- 1. concurrent start and migration ----------------------------------------
@@ -153,21 +55,21 @@ SERVER_FLAGS=(--trusted-proxies 127.0.0.1/32 --login-ip-max-failures "$IP_BUDGET
 # exactly one of the two (per their logs); the other found none pending.
 migrated_once() {
   local a=$1 b=$2 db=$3 applied version count total
-  wait_healthy "$a" "$b" || return 1
+  e2e_wait_healthy "$a" "$b" || return 1
   applied=$(psql_db "$db" -c "SELECT version FROM seaql_migrations ORDER BY version")
   if [ -z "$applied" ]; then
     echo "seaql_migrations is empty" >&2
     return 1
   fi
   for version in $applied; do
-    count=$(cat "${LOG[$a]}" "${LOG[$b]}" | grep -c "Applying migration '$version'" || true)
+    count=$(cat "${E2E_LOG[$a]}" "${E2E_LOG[$b]}" | grep -c "Applying migration '$version'" || true)
     if [ "$count" != 1 ]; then
       echo "migration $version was applied $count times (expected once over both logs)" >&2
       return 1
     fi
   done
-  total=$(cat "${LOG[$a]}" "${LOG[$b]}" | grep -c "Applying migration '" || true)
-  count=$(cat "${LOG[$a]}" "${LOG[$b]}" | grep -c "No pending migrations" || true)
+  total=$(cat "${E2E_LOG[$a]}" "${E2E_LOG[$b]}" | grep -c "Applying migration '" || true)
+  count=$(cat "${E2E_LOG[$a]}" "${E2E_LOG[$b]}" | grep -c "No pending migrations" || true)
   if [ "$total" != "$(echo "$applied" | wc -l)" ] || [ "$count" != 1 ]; then
     echo "applied $total migrations over both logs for $(echo "$applied" | wc -l) recorded;" \
       "'No pending migrations' logged $count times (expected once)" >&2
@@ -177,28 +79,28 @@ migrated_once() {
 }
 
 for round in $(seq 1 "$STARTS"); do
-  new_db
-  read -r port_a port_b <<<"$(two_free_ports)"
+  DB="auth_e2e_scaleout_$$_$round"
+  e2e_new_database "$DB"
+  read -r port_a port_b <<<"$(e2e_free_ports 2)"
   # Both at the same moment: neither waits for the other.
-  start_server "A$round" "$port_a" "$DB" "${SERVER_FLAGS[@]}"
-  start_server "B$round" "$port_b" "$DB" "${SERVER_FLAGS[@]}"
+  e2e_instance_start "A$round" "$port_a" "$PG_URL_BASE/$DB" "${SERVER_FLAGS[@]}"
+  e2e_instance_start "B$round" "$port_b" "$PG_URL_BASE/$DB" "${SERVER_FLAGS[@]}"
   e2e_step "start $round/$STARTS: two instances started at once on a fresh database" \
     migrated_once "A$round" "B$round" "$DB"
   if [ "$round" != "$STARTS" ]; then
-    so_stop "A$round"
-    so_stop "B$round"
+    e2e_stop "A$round" "B$round"
   fi
 done
 A="A$STARTS"
 B="B$STARTS"
-if ! kill -0 "${PID[$A]}" 2>/dev/null || ! kill -0 "${PID[$B]}" 2>/dev/null; then
+if ! kill -0 "${E2E_PID[$A]}" 2>/dev/null || ! kill -0 "${E2E_PID[$B]}" 2>/dev/null; then
   e2e_fail "the instances did not start; nothing more to check"
   exit 1
 fi
 
 # ---- 2. one service over two instances -------------------------------------------
 e2e_step "two instances, one database" \
-  python3 "$HELPERS/two_instances.py" --a "${URL[$A]}" --b "${URL[$B]}"
+  python3 "$HELPERS/scale_out.py" two-instances --a "${E2E_URL[$A]}" --b "${E2E_URL[$B]}"
 
 # ---- 3. purging on both -------------------------------------------------------------
 purged_on_both() {
@@ -221,7 +123,7 @@ purged_on_both() {
     fi
     sleep 0.2
   done
-  if grep -h "purge failed" "${LOG[$A]}" "${LOG[$B]}"; then
+  if grep -h "purge failed" "${E2E_LOG[$A]}" "${E2E_LOG[$B]}"; then
     echo "an instance logged a failed purge" >&2
     return 1
   fi
@@ -265,8 +167,8 @@ render_nginx_conf() {
       return 1
     fi
   done
-  sed -e "s|server 127.0.0.1:5001 |server 127.0.0.1:${PORT[$A]} |" \
-    -e "s|server 127.0.0.1:5002 |server 127.0.0.1:${PORT[$B]} |" \
+  sed -e "s|server 127.0.0.1:5001 |server 127.0.0.1:${E2E_PORT[$A]} |" \
+    -e "s|server 127.0.0.1:5002 |server 127.0.0.1:${E2E_PORT[$B]} |" \
     -e "s|listen 80;|listen 127.0.0.1:$lb_port;|" \
     -e "s|/var/log/nginx/auth-access.log|$NGX/access.log|" \
     "$sample" >"$out"
@@ -292,23 +194,22 @@ nginx_checks() {
   lb="http://127.0.0.1:$lb_port"
   render_nginx_conf "$lb_port" || { e2e_fail "rendering e2e/nginx/auth.conf"; return 0; }
   e2e_step "nginx -t accepts e2e/nginx/auth.conf" nginx -t -q -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log"
-  LOG[nginx]="$NGX/error.log"
-  nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log" >>"$NGX/nginx.out" 2>&1 &
-  PID[nginx]=$!
-  URL[nginx]=$lb
-  if ! wait_healthy nginx; then
+  # Its own output goes to its error log too: all of it is shown on failure.
+  e2e_spawn nginx "$NGX/error.log" nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log"
+  E2E_URL[nginx]=$lb
+  if ! e2e_wait_healthy nginx; then
     e2e_fail "nginx did not answer /health on $lb"
     return 0
   fi
-  e2e_log "nginx (pid ${PID[nginx]}) at $lb -> ${URL[$A]}, ${URL[$B]}"
-  e2e_step "through nginx" python3 "$HELPERS/via_nginx.py" serve --lb "$lb" --a "${URL[$A]}" \
-    --a-log "${LOG[$A]}" --b-log "${LOG[$B]}" --access-log "$NGX/access.log" --ip-budget "$IP_BUDGET"
-  so_stop "$B"
-  e2e_step "through nginx, instance B stopped" python3 "$HELPERS/via_nginx.py" failover --lb "$lb" \
-    --access-log "$NGX/access.log" --b-port "${PORT[$B]}"
-  so_stop "$A"
-  e2e_step "through nginx, both instances stopped" python3 "$HELPERS/via_nginx.py" all-down --lb "$lb"
-  so_stop nginx
+  e2e_log "nginx (pid ${E2E_PID[nginx]}) at $lb -> ${E2E_URL[$A]}, ${E2E_URL[$B]}"
+  e2e_step "through nginx" python3 "$HELPERS/scale_out.py" serve --lb "$lb" --a "${E2E_URL[$A]}" \
+    --a-log "${E2E_LOG[$A]}" --b-log "${E2E_LOG[$B]}" --access-log "$NGX/access.log" --ip-budget "$IP_BUDGET"
+  e2e_stop "$B"
+  e2e_step "through nginx, instance B stopped" python3 "$HELPERS/scale_out.py" failover --lb "$lb" \
+    --access-log "$NGX/access.log" --b-port "${E2E_PORT[$B]}"
+  e2e_stop "$A"
+  e2e_step "through nginx, both instances stopped" python3 "$HELPERS/scale_out.py" all-down --lb "$lb"
+  e2e_stop nginx
 }
 
 if [ "${E2E_SKIP_NGINX:-0}" = 1 ]; then
@@ -320,9 +221,4 @@ else
 fi
 
 # Known issues reported earlier (counted as failures unless E2E_STRICT=0).
-if cat "$E2E_TMP"/step.*.out 2>/dev/null | grep -q ': known issue: '; then
-  echo
-  echo "Known server issues seen in this run (they fail the check unless E2E_STRICT=0):"
-  cat "$E2E_TMP"/step.*.out | grep ': known issue: ' | sed 's/^/  /'
-fi
-FINISHED=1
+e2e_known_issues

@@ -247,7 +247,7 @@ def back(checks: Checks, args, state: dict) -> None:
             checks.ok(f"A refuses the session B logged out (within {stale * 1000:.0f} ms)")
             checks.known_issue("A refuses the session B logged out at once", out, after,
                                detail=f"A served it from its cache for {stale * 1000:.0f} ms more: the NOTIFY was "
-                               "not applied yet (see two_instances.py)")
+                               "not applied yet (see scale_out.py two-instances)")
         else:
             checks.fail("A refuses the session B logged out", out, after)
     state["token"] = fresh
