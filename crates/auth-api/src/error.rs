@@ -91,7 +91,7 @@ impl ApiError {
             AuthError::NotAuthenticated => unauthenticated,
             AuthError::Overloaded => Self::ServerBusy,
             AuthError::Throttled { retry_after } => Self::TooManyAttempts {
-                retry_after_secs: auth_core::throttle::retry_after_secs(retry_after),
+                retry_after_secs: auth_core::retry_after_secs(retry_after),
             },
             AuthError::UnusableStoredHash { user_id, reason } => {
                 // The user cannot log in until an admin resets the password;

@@ -2,34 +2,40 @@
 //!
 //! # Layout
 //!
-//! - [`username`], [`password`]: parsed, normalised inputs and the password policy;
-//!   [`AccountKey`], whose login failures count together.
-//! - [`hashing`]: scrypt PHC hashing on bounded, lower-priority threads; [`werkzeug`]:
-//!   verifying the hashes of users imported from the Flask service (feature `werkzeug`).
-//! - [`user`]: [`User`] and [`UserId`], what stores keep about an account.
-//! - [`session`]: tokens, their stored ids, expiry rules.
-//! - [`clock`]: time as an input.
-//! - [`cache`]: the in-process session cache and its invalidation rules.
-//! - [`throttle`]: login back-off rules (pure functions of failures and time).
-//! - [`store`]: the storage ports; [`memory`]: the reference implementation.
-//! - [`service`]: the use cases ([`Authenticator`]) and [`AuthError`].
-//! - `conformance` (feature `testing`): the contract every store runs.
+//! Every type has one path, at the crate root; the modules are private and
+//! named for the files a reader opens:
+//!
+//! - `username.rs`, `password.rs`: parsed, normalised inputs ([`Username`],
+//!   [`Password`]) and the [`PasswordPolicy`]; [`AccountKey`], whose login
+//!   failures count together.
+//! - `hashing/`: scrypt PHC hashing ([`PasswordHasher`]) on bounded,
+//!   lower-priority threads; `werkzeug.rs`: verifying the hashes of users
+//!   imported from the Flask service (feature `werkzeug`).
+//! - `user.rs`: [`User`] and [`UserId`], what stores keep about an account.
+//! - `session.rs`: tokens, their stored ids, expiry rules ([`SessionPolicy`]).
+//! - `period.rs`: [`Period`], a configured length of time, and checked time arithmetic.
+//! - `clock.rs`: time as an input ([`Clock`]).
+//! - `cache.rs`: the in-process [`SessionCache`] and its invalidation rules.
+//! - `throttle.rs`: login back-off rules ([`ThrottlePolicy`], pure functions of failures and time).
+//! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
+//! - `service.rs`: the use cases ([`Authenticator`]) and [`AuthError`].
+//! - [`conformance`] (feature `testing`): the contract every store runs.
 
-pub mod cache;
-pub mod clock;
+mod cache;
+mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
-pub mod hashing;
-pub mod memory;
-pub mod password;
+mod hashing;
+mod memory;
+mod password;
 mod period;
-pub mod service;
-pub mod session;
-pub mod store;
-pub mod throttle;
-pub mod user;
-pub mod username;
-pub mod werkzeug;
+mod service;
+mod session;
+mod store;
+mod throttle;
+mod user;
+mod username;
+mod werkzeug;
 
 pub use cache::{CacheEvent, SessionCache};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -43,6 +49,6 @@ pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{SessionStore, Store, StoreError, ThrottleStore, UserRepository};
-pub use throttle::{FailureBudget, FailureStats, ThrottlePolicy};
+pub use throttle::{FailureBudget, FailureStats, ThrottlePolicy, retry_after_secs};
 pub use user::{User, UserId};
 pub use username::{AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};

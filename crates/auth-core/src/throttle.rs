@@ -231,8 +231,8 @@ impl ThrottlePolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(auth_core::throttle::retry_after_secs(Duration::from_millis(1500)), 2);
-/// assert_eq!(auth_core::throttle::retry_after_secs(Duration::from_millis(1)), 1);
+/// assert_eq!(auth_core::retry_after_secs(Duration::from_millis(1500)), 2);
+/// assert_eq!(auth_core::retry_after_secs(Duration::from_millis(1)), 1);
 /// ```
 pub fn retry_after_secs(wait: Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

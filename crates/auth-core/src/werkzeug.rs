@@ -82,16 +82,19 @@ const SCRYPT_KEY_BYTES: usize = 64;
 /// `pbkdf2`, followed by `:` or `$`): such a string is this module's to
 /// verify or refuse, whether or not it is well-formed.
 ///
+/// Public through [`crate::PasswordHash::kind`]:
+///
 /// ```
-/// use auth_core::werkzeug::is_werkzeug_hash;
-/// assert!(is_werkzeug_hash("scrypt:32768:8:1$salt$00ff"));
-/// assert!(is_werkzeug_hash("pbkdf2:sha256:600000$salt$00ff"));
-/// assert!(is_werkzeug_hash("pbkdf2$salt$00ff"));
-/// assert!(!is_werkzeug_hash("$scrypt$ln=17,r=8,p=1$c2FsdA$aGFzaA"));
-/// assert!(!is_werkzeug_hash("sha1$salt$00ff"));
-/// assert!(!is_werkzeug_hash("plain text"));
+/// use auth_core::{HashKind, PasswordHash};
+/// let kind = |stored: &str| PasswordHash::from_stored(stored).kind();
+/// assert_eq!(kind("scrypt:32768:8:1$salt$00ff"), HashKind::Werkzeug);
+/// assert_eq!(kind("pbkdf2:sha256:600000$salt$00ff"), HashKind::Werkzeug);
+/// assert_eq!(kind("pbkdf2$salt$00ff"), HashKind::Werkzeug);
+/// assert_eq!(kind("$scrypt$ln=17,r=8,p=1$c2FsdA$aGFzaA"), HashKind::Scrypt);
+/// assert_eq!(kind("sha1$salt$00ff"), HashKind::Unknown);
+/// assert_eq!(kind("plain text"), HashKind::Unknown);
 /// ```
-pub fn is_werkzeug_hash(stored: &str) -> bool {
+pub(crate) fn is_werkzeug_hash(stored: &str) -> bool {
     ["scrypt", "pbkdf2"].iter().any(|method| {
         stored
             .strip_prefix(method)

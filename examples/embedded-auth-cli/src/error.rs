@@ -9,7 +9,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
-use auth_core::throttle::retry_after_secs;
+use auth_core::retry_after_secs;
 use auth_core::{AuthError, HashError, StoreError};
 
 /// The exit codes, as `--help` lists them.
