@@ -161,7 +161,10 @@ impl SeaStore {
             // operations that matter with their own context.
             .sqlx_logging(false);
         match backend {
-            Backend::Sqlite => configure_sqlite(&mut connect, url, options.max_connections),
+            Backend::Sqlite => {
+                keep_sqlite_file_private(url);
+                configure_sqlite(&mut connect, url, options.max_connections);
+            }
             Backend::Postgres => {
                 connect.max_connections(or_default(
                     options.max_connections,
@@ -202,6 +205,49 @@ impl SeaStore {
             tracing::debug!(%error, "closing the database pool");
         }
     }
+}
+
+/// The SQLite file holds password hashes: create it readable by its owner
+/// only (mode 0600; SQLite gives its `-wal` and `-shm` files the database
+/// file's mode), whatever the umask, and warn when an existing file or its
+/// companions can be read by the group or others. Best effort: a file that
+/// cannot be created here is left to SQLite, which reports the real error.
+fn keep_sqlite_file_private(url: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        use std::str::FromStr as _;
+
+        let Ok(options) = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url) else {
+            return;
+        };
+        let path = options.get_filename();
+        if url.contains(":memory:") || url.contains("mode=memory") || path.as_os_str().is_empty() {
+            return;
+        }
+        // create_new: never touch a file that appeared meanwhile.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
+            if let Ok(metadata) = std::fs::metadata(&file)
+                && metadata.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = format!("{:o}", metadata.permissions().mode() & 0o777),
+                    "the SQLite database holds password hashes and other local users can read it: chmod 600 it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = url;
 }
 
 /// SQLite pragmas and pool shape.

@@ -353,3 +353,22 @@ async fn an_operation_that_cannot_finish_in_time_fails_as_unavailable_instead_of
     store.create_user(&user_named("after")).await.unwrap();
     store.close().await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_file_and_its_wal_and_shm_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // With the usual umask (022) SQLite alone would create them 0644.
+    let (store, dir) = fresh_store().await;
+    store.create_user(&user_named("alice")).await.unwrap();
+
+    for name in ["auth.db", "auth.db-wal", "auth.db-shm"] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name} has mode {:o}", mode & 0o777);
+    }
+    store.close().await;
+}
