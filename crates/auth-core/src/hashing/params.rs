@@ -3,6 +3,8 @@
 //! ([`VerifyLimits::for_params`]), and what a usable configuration is
 //! ([`HashConfig::new`]).
 
+use std::time::Duration;
+
 use scrypt::Params;
 
 /// scrypt cost parameters: N = 2^`log_n`, block size `r`, parallelism `p`.
@@ -210,6 +212,13 @@ pub struct HashConfig {
     /// Nice value of the hashing threads (Unix; 0 = same as the rest of the
     /// process). Positive values let request handling preempt hashing.
     pub thread_nice: i8,
+    /// Longest a job waits for a busy hashing thread before it is answered
+    /// [`crate::HashError::Overloaded`] unrun (default
+    /// [`HashConfig::DEFAULT_QUEUE_TIMEOUT`]). A client that waited that long
+    /// has most likely given up; hashing for it would only delay those still
+    /// waiting. Checked when a thread frees up; zero refuses every job that
+    /// would wait behind another.
+    pub queue_timeout: Duration,
 }
 
 /// The range of Unix nice values.
@@ -224,11 +233,17 @@ impl Default for HashConfig {
             max_concurrent: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_queued: 32,
             thread_nice: 10,
+            queue_timeout: Self::DEFAULT_QUEUE_TIMEOUT,
         }
     }
 }
 
 impl HashConfig {
+    /// The default [`HashConfig::queue_timeout`]: 2 s, about five hashes at
+    /// the default cost (≈ 0.4 s each) behind one thread; longer than most
+    /// clients wait for a login, short enough that a retry soon finds room.
+    pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// Checks the values and builds a configuration whose limits follow from
     /// `params` ([`VerifyLimits::for_params`]).
     ///
@@ -267,11 +282,33 @@ impl HashConfig {
             max_concurrent,
             max_queued,
             thread_nice,
+            queue_timeout: Self::DEFAULT_QUEUE_TIMEOUT,
         })
     }
 
+    /// The same configuration with another [`HashConfig::queue_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_core::{HashConfig, ScryptParams};
+    ///
+    /// let config = HashConfig::new(ScryptParams::default(), 2, 32, 10)?;
+    /// assert_eq!(config.queue_timeout, HashConfig::DEFAULT_QUEUE_TIMEOUT);
+    /// let config = config.with_queue_timeout(Duration::from_millis(500));
+    /// assert_eq!(config.queue_timeout, Duration::from_millis(500));
+    /// # Ok::<(), auth_core::HashConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_queue_timeout(self, queue_timeout: Duration) -> Self {
+        Self {
+            queue_timeout,
+            ..self
+        }
+    }
+
     /// Cheap scrypt ([`ScryptParams::insecure_fast_for_tests`]), two hashing
-    /// threads and a queue no test fills: the one configuration for tests
+    /// threads, a queue no test fills and a queue timeout no test reaches
+    /// (60 s, so a slow machine is no reason for `Overloaded`): the one configuration for tests
     /// that hash but are not about the bounds. Feature `testing`. Never in
     /// production.
     ///
@@ -289,6 +326,7 @@ impl HashConfig {
             limits: VerifyLimits::for_params(&params),
             max_concurrent: 2,
             max_queued: 1024,
+            queue_timeout: Duration::from_secs(60),
             ..Self::default()
         }
     }
@@ -385,6 +423,7 @@ mod tests {
                 max_concurrent: 3,
                 max_queued: 7,
                 thread_nice: 5,
+                queue_timeout: HashConfig::DEFAULT_QUEUE_TIMEOUT,
             }
         );
     }

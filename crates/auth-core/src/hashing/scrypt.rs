@@ -10,7 +10,8 @@ use password_hash::phc::{Output, PasswordHash as PhcHash, Salt};
 use password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use scrypt::{Params, Scrypt};
 
-use super::pool::{Pool, Reservation};
+use super::pool::Pool;
+use super::slot::{HashPurpose, HashSlot};
 use super::{
     HashConfig, HashConfigError, HashError, HashKind, PasswordHash, TimingsSnapshot, Verification,
 };
@@ -71,7 +72,13 @@ impl PasswordHasher {
             NonZeroUsize::new(config.max_concurrent).ok_or(HashConfigError::ZeroConcurrency)?;
         let params = config.params.to_scrypt()?;
         let dummy = dummy_hash(params)?;
-        let pool = Pool::start("scrypt", threads, config.max_queued, config.thread_nice)?;
+        let pool = Pool::start(
+            "scrypt",
+            threads,
+            config.max_queued,
+            config.thread_nice,
+            config.queue_timeout,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 scrypt: Scrypt::new_with_params(params),
@@ -110,7 +117,11 @@ impl PasswordHasher {
     }
 
     /// Takes a place among the `max_concurrent + max_queued` admitted jobs
-    /// now, before the caller's other work, or refuses at once.
+    /// now, before the caller's other work, or refuses at once. `purpose`
+    /// decides which places are open ([`HashPurpose`]): a
+    /// [`HashPurpose::SetPassword`] job may hold at most half of them (at
+    /// least one) and starts only when no login waits, so registrations
+    /// and password changes never crowd out logins.
     ///
     /// A login reserves before it reads the database: under a flood, only
     /// the requests that will actually be hashed do database work and hold
@@ -120,12 +131,12 @@ impl PasswordHasher {
     /// job ends, or when it is dropped unused.
     ///
     /// # Errors
-    /// [`HashError::Overloaded`] when every place is taken (counted in
-    /// [`PasswordHasher::rejected`]).
+    /// [`HashError::Overloaded`] when every place open to `purpose` is
+    /// taken (counted in [`PasswordHasher::rejected`]).
     ///
     /// # Examples
     /// ```
-    /// # use auth_core::{HashConfig, HashError, Password, PasswordHasher, ScryptParams};
+    /// # use auth_core::{HashConfig, HashError, HashPurpose, Password, PasswordHasher, ScryptParams};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), HashError> {
     /// let hasher = PasswordHasher::new(HashConfig {
@@ -134,22 +145,51 @@ impl PasswordHasher {
     ///     max_queued: 0,
     ///     ..HashConfig::default()
     /// })?;
-    /// let slot = hasher.reserve()?;
-    /// assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+    /// let slot = hasher.reserve(HashPurpose::Login)?;
+    /// assert!(matches!(hasher.reserve(HashPurpose::Login), Err(HashError::Overloaded)));
     /// let hash = slot.hash(Password::new("a long secret phrase")).await?;
-    /// assert!(hasher.reserve().is_ok(), "the place is free again");
+    /// assert!(hasher.reserve(HashPurpose::Login).is_ok(), "the place is free again");
     /// # let _ = hash; Ok(()) }
     /// ```
-    pub fn reserve(&self) -> Result<HashSlot, HashError> {
-        Ok(HashSlot {
-            hasher: self.clone(),
-            reservation: self.inner.pool.reserve()?,
-        })
+    pub fn reserve(&self, purpose: HashPurpose) -> Result<HashSlot, HashError> {
+        Ok(HashSlot::new(
+            self.clone(),
+            self.inner.pool.reserve(purpose.class())?,
+        ))
     }
 
-    /// Jobs refused with [`HashError::Overloaded`] so far.
+    /// How many places (running or waiting) jobs of `purpose` may hold at
+    /// once: all `max_concurrent + max_queued` for logins, half of them (at
+    /// least one) for setting passwords.
+    ///
+    /// ```
+    /// use auth_core::{HashConfig, HashPurpose, PasswordHasher, ScryptParams};
+    ///
+    /// let hasher = PasswordHasher::new(HashConfig {
+    ///     params: ScryptParams::insecure_fast_for_tests(),
+    ///     max_concurrent: 2,
+    ///     max_queued: 8,
+    ///     ..HashConfig::default()
+    /// })?;
+    /// assert_eq!(hasher.places(HashPurpose::Login), 10);
+    /// assert_eq!(hasher.places(HashPurpose::SetPassword), 5);
+    /// # Ok::<(), auth_core::HashError>(())
+    /// ```
+    pub fn places(&self, purpose: HashPurpose) -> usize {
+        self.inner.pool.places(purpose.class())
+    }
+
+    /// Reservations refused with [`HashError::Overloaded`] so far (full
+    /// pool or full share; the queue timeout counts in
+    /// [`PasswordHasher::timed_out`]).
     pub fn rejected(&self) -> u64 {
         self.inner.pool.rejected()
+    }
+
+    /// Jobs answered [`HashError::Overloaded`] unrun so far because they
+    /// waited longer than [`HashConfig::queue_timeout`] for a thread.
+    pub fn timed_out(&self) -> u64 {
+        self.inner.pool.timed_out()
     }
 
     /// Durations of the hashing jobs so far, as a histogram.
@@ -157,18 +197,20 @@ impl PasswordHasher {
         self.inner.pool.timings()
     }
 
-    /// Hashes a new password on the bounded pool ([`PasswordHasher::reserve`]
-    /// then [`HashSlot::hash`]).
+    /// Hashes a new password on the bounded pool: a
+    /// [`HashPurpose::SetPassword`] job ([`PasswordHasher::reserve`] then
+    /// [`HashSlot::hash`]).
     ///
     /// # Errors
     /// [`HashError::Overloaded`] when the queue is full; [`HashError::Failed`] otherwise.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        self.reserve()?.hash(password).await
+        self.reserve(HashPurpose::SetPassword)?.hash(password).await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no user (`None`), so both cases do the same work
-    /// ([`PasswordHasher::reserve`] then [`HashSlot::verify`]).
+    /// there is no user (`None`), so both cases do the same work: a
+    /// [`HashPurpose::Login`] job ([`PasswordHasher::reserve`] then
+    /// [`HashSlot::verify`]).
     ///
     /// # Errors
     /// [`HashError::Overloaded`] when the queue is full; otherwise as
@@ -178,7 +220,9 @@ impl PasswordHasher {
         password: Password,
         stored: Option<&PasswordHash>,
     ) -> Result<Verification, HashError> {
-        self.reserve()?.verify(password, stored).await
+        self.reserve(HashPurpose::Login)?
+            .verify(password, stored)
+            .await
     }
 
     /// [`PasswordHasher::hash`] on the calling thread, without the queue.
@@ -389,60 +433,6 @@ impl PasswordHasher {
     }
 }
 
-/// A reserved place in the hashing queue, from [`PasswordHasher::reserve`]:
-/// the job it runs is never refused. Dropped unused, it frees the place.
-#[must_use = "a slot holds a place in the hashing queue until it is used or dropped"]
-pub struct HashSlot {
-    hasher: PasswordHasher,
-    reservation: Reservation,
-}
-
-impl fmt::Debug for HashSlot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HashSlot").finish_non_exhaustive()
-    }
-}
-
-impl HashSlot {
-    /// Hashes a new password in this slot.
-    ///
-    /// # Errors
-    /// [`HashError::Failed`] if scrypt, the OS random source or the
-    /// hashing threads fail.
-    pub async fn hash(self, password: Password) -> Result<PasswordHash, HashError> {
-        let HashSlot {
-            hasher,
-            reservation,
-        } = self;
-        reservation
-            .run(move || hasher.hash_blocking(&password))
-            .await?
-    }
-
-    /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no user (`None`), so both cases do the same work. A match on
-    /// an outdated hash also computes its replacement, in the same slot.
-    ///
-    /// # Errors
-    /// [`HashError::UnusableHash`] for a stored hash that cannot be checked
-    /// (after spending the same time as a real check); [`HashError::Failed`]
-    /// if the hashing threads fail.
-    pub async fn verify(
-        self,
-        password: Password,
-        stored: Option<&PasswordHash>,
-    ) -> Result<Verification, HashError> {
-        let HashSlot {
-            hasher,
-            reservation,
-        } = self;
-        let stored = stored.cloned();
-        reservation
-            .run(move || hasher.verify_blocking(&password, stored.as_ref()))
-            .await?
-    }
-}
-
 /// Whether `stored` is a PHC string of scrypt (`$scrypt$...`), the format
 /// this module writes; whether it is well-formed is for verifying to find out.
 pub(super) fn is_scrypt_phc(stored: &str) -> bool {
@@ -643,15 +633,18 @@ mod tests {
     #[tokio::test]
     async fn a_reserved_slot_holds_its_place_until_used_or_dropped() {
         let hasher = fast_pool(1, 1);
-        let first = hasher.reserve().unwrap();
-        let second = hasher.reserve().unwrap();
+        let first = hasher.reserve(HashPurpose::Login).unwrap();
+        let second = hasher.reserve(HashPurpose::Login).unwrap();
         assert_eq!(
             hasher.in_flight(),
             2,
             "reserved places count before any job"
         );
         assert!(hasher.is_saturated());
-        assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+        assert!(matches!(
+            hasher.reserve(HashPurpose::Login),
+            Err(HashError::Overloaded)
+        ));
         assert!(matches!(
             hasher.hash(Password::new("refused")).await,
             Err(HashError::Overloaded)
@@ -664,7 +657,7 @@ mod tests {
             1,
             "a slot dropped unused frees its place"
         );
-        let third = hasher.reserve().unwrap();
+        let third = hasher.reserve(HashPurpose::Login).unwrap();
         let hash = first
             .hash(Password::new("a long secret phrase"))
             .await
@@ -685,7 +678,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_refuses_hashes_with_overloaded() {
         let hasher = fast_pool(1, 0);
-        let slot = hasher.reserve().unwrap();
+        let slot = hasher.reserve(HashPurpose::Login).unwrap();
         assert!(matches!(
             hasher.hash(Password::new("refused")).await,
             Err(HashError::Overloaded)
@@ -705,7 +698,7 @@ mod tests {
         let name = hasher
             .inner
             .pool
-            .reserve()
+            .reserve(super::super::pool::Class::Primary)
             .unwrap()
             .run(|| std::thread::current().name().map(str::to_owned))
             .await
