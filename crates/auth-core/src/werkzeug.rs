@@ -32,7 +32,8 @@
 //!
 //! A hash is verified with its own parameters, bounded like PHC strings by
 //! [`crate::VerifyLimits`]: scrypt memory 128 · r · N ≤ `max_memory_bytes`,
-//! p ≤ `max_p`, PBKDF2 iterations ≤ `max_pbkdf2_iterations`. A malformed or
+//! p ≤ `max_p`, total work 128 · r · N · p ≤ `max_work_bytes`, PBKDF2
+//! iterations ≤ `max_pbkdf2_iterations`. A malformed or
 //! out-of-bounds hash is [`crate::HashError::UnusableHash`] (after the dummy
 //! verification, as for PHC strings), never an allocation or a panic.
 //!
@@ -301,15 +302,10 @@ fn bounded_scrypt_params(
     p: u32,
     limits: &VerifyLimits,
 ) -> Result<scrypt::Params, HashError> {
-    let memory = 128u64
-        .saturating_mul(u64::from(r))
-        .checked_shl(u32::from(log_n))
-        .filter(|memory| memory >> log_n == 128 * u64::from(r))
-        .unwrap_or(u64::MAX);
     if r == 0 || p == 0 || r.checked_mul(p).is_none() {
         return Err(unusable("invalid werkzeug scrypt parameters"));
     }
-    if memory > limits.max_memory_bytes || p > limits.max_p {
+    if !limits.admits_scrypt(log_n, r, p) {
         return Err(unusable(format!(
             "werkzeug scrypt parameters N=2^{log_n},r={r},p={p} exceed the verify limits"
         )));
@@ -497,6 +493,21 @@ mod tests {
             // Only the dummy verification (ln=4) ran: well under a second even unoptimised.
             assert!(started.elapsed() < std::time::Duration::from_secs(2));
         }
+    }
+
+    #[test]
+    fn a_scrypt_hash_within_each_bound_but_over_the_total_work_is_refused() {
+        // N=2^20, r=8 is the 1 GiB memory bound, p=2 is below max_p; the
+        // work (2 GiB) is over the bound. Refused before computing anything.
+        let key = "00".repeat(SCRYPT_KEY_BYTES);
+        let stored = PasswordHash::from_stored(format!("scrypt:1048576:8:2$salt${key}"));
+        let outcome = hasher().check_usable(&stored);
+        assert!(
+            matches!(outcome, Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")),
+            "{outcome:?}"
+        );
+        let within = PasswordHash::from_stored(format!("scrypt:1048576:8:1$salt${key}"));
+        assert!(hasher().check_usable(&within).is_ok());
     }
 
     #[test]

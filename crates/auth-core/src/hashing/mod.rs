@@ -15,8 +15,10 @@
 //! - answers [`HashError::Overloaded`] unrun to a job that waited longer
 //!   than [`HashConfig::queue_timeout`], and drops a queued job whose
 //!   caller went away, freeing its place at once,
-//! - refuses stored hashes whose parameters exceed [`VerifyLimits`], so a
-//!   row claiming N=2^30 cannot allocate gigabytes.
+//! - refuses stored hashes whose parameters exceed [`VerifyLimits`]
+//!   (memory, p, and their product, the total work), so a row claiming
+//!   N=2^30, or the largest memory with the largest p, cannot allocate
+//!   gigabytes or take minutes of CPU.
 //!
 //! With the feature `werkzeug` it also verifies werkzeug's hashes (users
 //! imported from the Flask service, [`crate::werkzeug`]) and replaces them on

@@ -407,11 +407,7 @@ impl PasswordHasher {
         }
         let params = read_params(&parsed)?;
         let limits = self.inner.config.limits;
-        let memory = 128u64
-            .saturating_mul(u64::from(params.r()))
-            .checked_shl(u32::from(params.log_n()))
-            .unwrap_or(u64::MAX);
-        if memory > limits.max_memory_bytes || params.p() > limits.max_p {
+        if !limits.admits_scrypt(params.log_n(), params.r(), params.p()) {
             return Err(HashError::UnusableHash(format!(
                 "parameters ln={},r={},p={} exceed the verify limits",
                 params.log_n(),
@@ -591,6 +587,24 @@ mod tests {
         assert!(matches!(
             hasher.verify_blocking(&Password::new("password"), Some(&many_p)),
             Err(HashError::UnusableHash(_))
+        ));
+    }
+
+    #[test]
+    fn a_stored_hash_within_each_bound_but_over_the_total_work_is_unusable() {
+        // ln=20, r=8 is the 1 GiB memory bound and p=2 is far below max_p,
+        // but 2 GiB of work is over the 1 GiB work bound.
+        let hasher = fast();
+        let heavy = PasswordHash::from_stored(
+            "$scrypt$ln=20,r=8,p=2$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        );
+        assert!(matches!(
+            hasher.check_usable(&heavy),
+            Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")
+        ));
+        assert!(matches!(
+            hasher.verify_blocking(&Password::new("password"), Some(&heavy)),
+            Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")
         ));
     }
 
