@@ -368,7 +368,7 @@ fn truncated(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{HashConfig, Password, PasswordHash, PasswordHasher, Verification};
+    use crate::{HashConfig, Password, PasswordHash, PasswordHasher, ScryptParams, Verification};
 
     // Made by werkzeug 3.1.8 (tests/fixtures/make_flask_db.py; the same rows
     // are in tests/fixtures/flask_auth.db).
@@ -508,6 +508,46 @@ mod tests {
         );
         let within = PasswordHash::from_stored(format!("scrypt:1048576:8:1$salt${key}"));
         assert!(hasher().check_usable(&within).is_ok());
+    }
+
+    #[test]
+    fn a_weaker_werkzeug_scrypt_hash_is_padded_to_the_configured_work() {
+        // Arrange: a werkzeug scrypt hash at N=16 (16 KiB of work), made the
+        // way werkzeug does; the hasher is configured at ln=6 (64 KiB).
+        let params = scrypt::Params::new(4, 8, 1).unwrap();
+        let mut key = [0u8; SCRYPT_KEY_BYTES];
+        scrypt::scrypt(b"imported phrase", b"pNiERhSKEe3aTnDC", &params, &mut key).unwrap();
+        let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+        let stored = PasswordHash::from_stored(format!("scrypt:16:8:1$pNiERhSKEe3aTnDC${hex}"));
+        let configured = ScryptParams::new(6, 8, 1).unwrap();
+        let hasher = PasswordHasher::new(HashConfig {
+            params: configured,
+            ..HashConfig::insecure_fast_for_tests()
+        })
+        .unwrap();
+        // Act
+        let outcome = hasher.verify_blocking(&Password::new("a guess"), Some(&stored));
+        // Assert
+        assert!(matches!(outcome, Ok(Verification::Mismatch)), "{outcome:?}");
+        assert_eq!(hasher.padding_work(), configured.work_bytes() - 16 * 1024);
+        assert!(matches!(
+            hasher.verify_blocking(&Password::new("imported phrase"), Some(&stored)),
+            Ok(Verification::Match { rehashed: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn a_pbkdf2_hash_is_padded_by_a_whole_configured_verification() {
+        let hasher = hasher();
+        let stored = PasswordHash::from_stored(
+            "pbkdf2:sha256:1$PKY4pKUnrGmecRgm$4325146a97537f5e8e0ae73e35806ac48701651252cb5c03e1a2860d4bf6d118",
+        );
+        let outcome = hasher.verify_blocking(&Password::new("a guess"), Some(&stored));
+        assert!(matches!(outcome, Ok(Verification::Mismatch)), "{outcome:?}");
+        assert_eq!(
+            hasher.padding_work(),
+            HashConfig::insecure_fast_for_tests().params.work_bytes()
+        );
     }
 
     #[test]

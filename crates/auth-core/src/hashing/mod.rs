@@ -15,6 +15,10 @@
 //! - answers [`HashError::Overloaded`] unrun to a job that waited longer
 //!   than [`HashConfig::queue_timeout`], and drops a queued job whose
 //!   caller went away, freeing its place at once,
+//! - pads the verification of a stored hash weaker than the configured
+//!   parameters (an old scrypt cost, an imported werkzeug hash) with the
+//!   missing work, in the same job, so it takes what an unknown user's
+//!   dummy verification takes,
 //! - refuses stored hashes whose parameters exceed [`VerifyLimits`]
 //!   (memory, p, and their product, the total work), so a row claiming
 //!   N=2^30, or the largest memory with the largest p, cannot allocate
@@ -35,6 +39,8 @@
 //! - `scrypt`: [`PasswordHasher`]: hash, verify, rehash, the dummy hash,
 //!   reading PHC strings.
 //! - `slot`: [`HashSlot`] and [`HashPurpose`], which places a job may take.
+//! - `parity`: work done only so timing says nothing: the dummy hash, and
+//!   the padding that brings a weaker stored hash up to the configured cost.
 //! - `pool`: the bounded worker threads and their admission by class; it
 //!   runs any closure and knows nothing of scrypt.
 //! - `queue`: the waiting jobs in priority order, cancellation and the
@@ -42,6 +48,7 @@
 //! - `timings`: the job-duration histogram ([`TimingsSnapshot`]).
 
 mod params;
+mod parity;
 mod pool;
 mod queue;
 mod scrypt;

@@ -1,15 +1,18 @@
 //! [`PasswordHasher`]: scrypt PHC hashes made and verified on the bounded
-//! [`Pool`], rehash decisions, the dummy hash for unknown users, and
-//! reading stored PHC strings without trusting them.
+//! [`Pool`], rehash decisions, verifying unknown users against the dummy
+//! hash and padding weaker stored hashes (the work itself is in `parity`),
+//! and reading stored PHC strings without trusting them.
 
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use password_hash::phc::{Output, PasswordHash as PhcHash, Salt};
+use password_hash::phc::PasswordHash as PhcHash;
 use password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use scrypt::{Params, Scrypt};
 
+use super::parity::{Padding, dummy_hash, work_of};
 use super::pool::Pool;
 use super::slot::{HashPurpose, HashSlot};
 use super::{
@@ -48,6 +51,9 @@ struct Inner {
     /// `max_concurrent` threads: scrypt at ln=17 takes 128 MiB, so this caps
     /// memory at threads × 128 MiB.
     pool: Pool,
+    /// Work (128 · r · N · p bytes) spent padding weaker stored hashes up to
+    /// the configured cost: the tests' evidence that it ran.
+    padding_work: AtomicU64,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -85,6 +91,7 @@ impl PasswordHasher {
                 dummy,
                 pool,
                 config,
+                padding_work: AtomicU64::new(0),
             }),
         })
     }
@@ -254,18 +261,19 @@ impl PasswordHasher {
         if stored.kind() == HashKind::Werkzeug {
             return self.verify_werkzeug(password, stored);
         }
-        let parsed = match self.parse_usable(stored.as_str()) {
+        let (parsed, params) = match self.parse_usable(stored.as_str()) {
             Ok(parsed) => parsed,
             Err(error) => {
                 self.verify_dummy(password);
                 return Err(error);
             }
         };
-        match self
+        let outcome = self
             .inner
             .scrypt
-            .verify_password(password.expose().as_bytes(), &parsed)
-        {
+            .verify_password(password.expose().as_bytes(), &parsed);
+        self.pad(password, work_of(&params));
+        match outcome {
             Ok(()) => self.matched(password, stored),
             Err(password_hash::Error::PasswordInvalid) => Ok(Verification::Mismatch),
             Err(error) => Err(HashError::UnusableHash(error.to_string())),
@@ -301,7 +309,16 @@ impl PasswordHasher {
                 return Err(error);
             }
         };
-        if !parsed.verify(password.expose().as_bytes())? {
+        let matches = parsed.verify(password.expose().as_bytes());
+        // PBKDF2 work has no scrypt equivalent: it is padded by a whole
+        // configured verification, so it never answers faster than an
+        // unknown user (it may answer slower, until its first login replaces it).
+        let done = match &parsed {
+            crate::werkzeug::WerkzeugHash::Scrypt { params, .. } => work_of(params),
+            crate::werkzeug::WerkzeugHash::Pbkdf2 { .. } => 0,
+        };
+        self.pad(password, done);
+        if !matches? {
             return Ok(Verification::Mismatch);
         }
         self.matched(password, stored)
@@ -396,7 +413,8 @@ impl PasswordHasher {
         params.log_n() < want.log_n() || params.r() < want.r() || params.p() < want.p()
     }
 
-    fn parse_usable(&self, stored: &str) -> Result<PhcHash, HashError> {
+    /// `stored` parsed, with its scrypt parameters, if it is within the limits.
+    fn parse_usable(&self, stored: &str) -> Result<(PhcHash, Params), HashError> {
         let parsed =
             PhcHash::new(stored).map_err(|_| HashError::UnusableHash("not a PHC string".into()))?;
         if parsed.algorithm.as_str() != "scrypt" {
@@ -415,7 +433,27 @@ impl PasswordHasher {
                 params.p()
             )));
         }
-        Ok(parsed)
+        Ok((parsed, params))
+    }
+
+    /// After verifying a stored hash that took `done` bytes of work
+    /// (128 · r · N · p), runs what is missing to one verification at the
+    /// configured parameters, on this (worker) thread. Otherwise a user
+    /// with an old, cheaper hash answers faster than an unknown user, whose
+    /// dummy verification costs the configured work: timing would tell
+    /// them apart.
+    fn pad(&self, password: &Password, done: u128) {
+        let padding = Padding::between(self.inner.config.params, done);
+        let work = padding.run(password.expose().as_bytes());
+        if work > 0 {
+            self.inner.padding_work.fetch_add(work, Ordering::Relaxed);
+        }
+    }
+
+    /// Work spent on padding so far ([`PasswordHasher::pad`]).
+    #[cfg(test)]
+    pub(crate) fn padding_work(&self) -> u64 {
+        self.inner.padding_work.load(Ordering::Relaxed)
     }
 
     fn verify_dummy(&self, password: &Password) {
@@ -454,23 +492,6 @@ fn read_params(parsed: &PhcHash) -> Result<Params, HashError> {
     }
     Params::try_from(parsed)
         .map_err(|_| HashError::UnusableHash("invalid scrypt parameters".into()))
-}
-
-/// A PHC string with the given parameters, a random salt and a random
-/// output: verifying against it costs a real verification and never matches.
-fn dummy_hash(params: Params) -> Result<String, HashError> {
-    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
-    let mut output = [0u8; Params::RECOMMENDED_LEN];
-    getrandom::fill(&mut salt).map_err(HashError::failed)?;
-    getrandom::fill(&mut output).map_err(HashError::failed)?;
-    let hash = PhcHash {
-        algorithm: scrypt::phc::ALG_ID,
-        version: None,
-        params: params.try_into().map_err(HashError::failed)?,
-        salt: Some(Salt::new(&salt).map_err(HashError::failed)?),
-        hash: Some(Output::new(&output).map_err(HashError::failed)?),
-    };
-    Ok(hash.to_string())
 }
 
 #[cfg(test)]
@@ -568,6 +589,47 @@ mod tests {
         assert!(!stronger.needs_rehash(&new_hash));
         // A configuration weaker than the stored hash does not downgrade it.
         assert!(!fast().needs_rehash(&new_hash));
+    }
+
+    #[tokio::test]
+    async fn verifying_a_weaker_stored_hash_pads_it_to_the_configured_work_in_the_same_job() {
+        // Arrange: stored at ln=4 (16 KiB of work), configured at ln=6 (64 KiB).
+        let old = fast()
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let stronger = hasher(ScryptParams::new(6, 8, 1).unwrap());
+        let missing = stronger.config().params.work_bytes() - fast().config().params.work_bytes();
+        // Act: a wrong password, as a guesser would send.
+        let outcome = stronger
+            .verify(Password::new("a guess"), Some(&old))
+            .await
+            .unwrap();
+        // Assert: one job, which also did the missing work.
+        assert_eq!(outcome, Verification::Mismatch);
+        assert_eq!(stronger.jobs_completed(), 1);
+        assert_eq!(stronger.padding_work(), missing);
+        // A match pads too (then rehashes).
+        let matched = stronger.verify_blocking(&Password::new("a passphrase"), Some(&old));
+        assert!(matches!(
+            matched,
+            Ok(Verification::Match { rehashed: Some(_) })
+        ));
+        assert_eq!(stronger.padding_work(), 2 * missing);
+    }
+
+    #[test]
+    fn hashes_at_the_configured_cost_and_unknown_users_need_no_padding() {
+        let current = fast()
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let stronger = hasher(ScryptParams::new(5, 8, 1).unwrap())
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let hasher = fast();
+        for stored in [Some(&current), Some(&stronger), None] {
+            let _ = hasher.verify_blocking(&Password::new("a guess"), stored);
+        }
+        assert_eq!(hasher.padding_work(), 0);
     }
 
     #[test]
