@@ -40,8 +40,8 @@ mod werkzeug;
 pub use cache::{CacheEvent, SessionCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::{
-    HashConfig, HashConfigError, HashError, HashKind, HashSlot, PasswordHash, PasswordHasher,
-    ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
+    HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
+    PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};

@@ -10,6 +10,8 @@ use crate::{
     SessionCache, SessionId, SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy, User,
     UserId, Username, Verification,
 };
+// Which hashing places a use case may take (logins keep a share).
+use crate::HashPurpose;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
 #[derive(Debug, thiserror::Error)]
@@ -206,15 +208,24 @@ impl<S: Store> Authenticator<S> {
     /// Registers a user.
     ///
     /// # Errors
-    /// [`AuthError::WeakPassword`], [`AuthError::UsernameTaken`] (decided
-    /// atomically by the store), [`AuthError::Overloaded`], [`AuthError::Storage`].
+    /// [`AuthError::WeakPassword`], [`AuthError::UsernameTaken`] (found by a
+    /// lookup before any hashing, and decided atomically by the store when
+    /// two registrations race), [`AuthError::Overloaded`] (also when
+    /// registrations hold their whole share of the hashing places, which
+    /// leaves the rest to logins), [`AuthError::Storage`].
     pub async fn register(
         &self,
         username: Username,
         password: Password,
     ) -> Result<User, AuthError> {
-        // Under a flood, refuse before the strength check and the insert.
-        let slot = self.hasher.reserve()?;
+        // A taken name costs a lookup, never a hash: a flood of taken names
+        // burns no CPU. The insert still decides races (UsernameTaken).
+        if self.store.find_user_by_username(&username).await?.is_some() {
+            return Err(AuthError::UsernameTaken);
+        }
+        // Under a flood, refuse before the strength check and the insert;
+        // registrations hold at most their share of the hashing places.
+        let slot = self.hasher.reserve(HashPurpose::SetPassword)?;
         self.passwords.check(&password, &username)?;
         let password_hash = slot.hash(password).await?;
         let now = self.clock.now();
@@ -250,8 +261,8 @@ impl<S: Store> Authenticator<S> {
         // Under a flood, refuse before any database work: a login that
         // cannot get a hashing slot would only add load. Reserving (not just
         // checking) keeps the requests doing database work to those that
-        // will be hashed.
-        let slot = self.hasher.reserve()?;
+        // will be hashed. Logins (known or not) may take every place.
+        let slot = self.hasher.reserve(HashPurpose::Login)?;
         let parsed = Username::parse(username);
         let account = match &parsed {
             Ok(name) => name.account_key(),
@@ -826,6 +837,71 @@ mod tests {
             matches!(error, AuthError::UnusableStoredHash { .. }),
             "{error:?}"
         );
+    }
+
+    /// An authenticator whose pool has 1 thread + 3 waiting places: 4 in
+    /// all, 2 of them for setting passwords.
+    fn small_pool(store: MemoryStore, clock: &ManualClock) -> Authenticator<MemoryStore> {
+        let hasher = PasswordHasher::new(HashConfig {
+            max_concurrent: 1,
+            max_queued: 3,
+            ..HashConfig::insecure_fast_for_tests()
+        })
+        .unwrap();
+        Authenticator::new(store, hasher, Arc::new(clock.clone()))
+    }
+
+    #[tokio::test]
+    async fn a_registration_flood_cannot_take_the_hashing_places_kept_for_logins() {
+        // Arrange: alice exists; registrations hold their whole share.
+        let clock = ManualClock::default();
+        let auth = small_pool(MemoryStore::new(), &clock);
+        registered(&auth, "alice").await;
+        let held: Vec<_> = (0..2)
+            .map(|_| auth.hasher().reserve(HashPurpose::SetPassword).unwrap())
+            .collect();
+        // Act
+        let registration = auth
+            .register(Username::parse("mallory").unwrap(), Password::new(PASSWORD))
+            .await;
+        let user_id = auth.login("alice", Password::new(PASSWORD), None).await;
+        // Assert: the registration is refused, the login is not.
+        assert!(matches!(registration, Err(AuthError::Overloaded)));
+        let user_id = user_id.unwrap().user.id;
+        assert!(matches!(
+            auth.set_password(user_id, Password::new("violet canyon ember 93"))
+                .await,
+            Err(AuthError::Overloaded)
+        ));
+        assert!(matches!(
+            fail(&auth, "nobody", None).await,
+            AuthError::InvalidCredentials
+        ));
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn registering_a_taken_name_answers_without_hashing_even_when_the_pool_is_full() {
+        // Arrange: alice exists; every hashing place is taken.
+        let clock = ManualClock::default();
+        let auth = small_pool(MemoryStore::new(), &clock);
+        registered(&auth, "alice").await;
+        let hashed = auth.hasher().jobs_completed();
+        let held: Vec<_> = (0..4)
+            .map(|_| auth.hasher().reserve(HashPurpose::Login).unwrap())
+            .collect();
+        // Act: the same name, in another case.
+        let outcome = auth
+            .register(Username::parse("Alice").unwrap(), Password::new(PASSWORD))
+            .await;
+        // Assert
+        assert!(
+            matches!(outcome, Err(AuthError::UsernameTaken)),
+            "{outcome:?}"
+        );
+        assert_eq!(auth.hasher().jobs_completed(), hashed, "no hash was made");
+        assert_eq!(auth.hasher().rejected(), 0, "no place was asked for");
+        drop(held);
     }
 
     #[tokio::test]

@@ -32,7 +32,8 @@
 //!
 //! A hash is verified with its own parameters, bounded like PHC strings by
 //! [`crate::VerifyLimits`]: scrypt memory 128 · r · N ≤ `max_memory_bytes`,
-//! p ≤ `max_p`, PBKDF2 iterations ≤ `max_pbkdf2_iterations`. A malformed or
+//! p ≤ `max_p`, total work 128 · r · N · p ≤ `max_work_bytes`, PBKDF2
+//! iterations ≤ `max_pbkdf2_iterations`. A malformed or
 //! out-of-bounds hash is [`crate::HashError::UnusableHash`] (after the dummy
 //! verification, as for PHC strings), never an allocation or a panic.
 //!
@@ -304,15 +305,10 @@ fn bounded_scrypt_params(
     p: u32,
     limits: &VerifyLimits,
 ) -> Result<scrypt::Params, HashError> {
-    let memory = 128u64
-        .saturating_mul(u64::from(r))
-        .checked_shl(u32::from(log_n))
-        .filter(|memory| memory >> log_n == 128 * u64::from(r))
-        .unwrap_or(u64::MAX);
     if r == 0 || p == 0 || r.checked_mul(p).is_none() {
         return Err(unusable("invalid werkzeug scrypt parameters"));
     }
-    if memory > limits.max_memory_bytes || p > limits.max_p {
+    if !limits.admits_scrypt(log_n, r, p) {
         return Err(unusable(format!(
             "werkzeug scrypt parameters N=2^{log_n},r={r},p={p} exceed the verify limits"
         )));
@@ -375,7 +371,7 @@ fn truncated(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{HashConfig, Password, PasswordHash, PasswordHasher, Verification};
+    use crate::{HashConfig, Password, PasswordHash, PasswordHasher, ScryptParams, Verification};
 
     // Made by werkzeug 3.1.8 (tests/fixtures/make_flask_db.py; the same rows
     // are in tests/fixtures/flask_auth.db).
@@ -500,6 +496,61 @@ mod tests {
             // Only the dummy verification (ln=4) ran: well under a second even unoptimised.
             assert!(started.elapsed() < std::time::Duration::from_secs(2));
         }
+    }
+
+    #[test]
+    fn a_scrypt_hash_within_each_bound_but_over_the_total_work_is_refused() {
+        // N=2^20, r=8 is the 1 GiB memory bound, p=2 is below max_p; the
+        // work (2 GiB) is over the bound. Refused before computing anything.
+        let key = "00".repeat(SCRYPT_KEY_BYTES);
+        let stored = PasswordHash::from_stored(format!("scrypt:1048576:8:2$salt${key}"));
+        let outcome = hasher().check_usable(&stored);
+        assert!(
+            matches!(outcome, Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")),
+            "{outcome:?}"
+        );
+        let within = PasswordHash::from_stored(format!("scrypt:1048576:8:1$salt${key}"));
+        assert!(hasher().check_usable(&within).is_ok());
+    }
+
+    #[test]
+    fn a_weaker_werkzeug_scrypt_hash_is_padded_to_the_configured_work() {
+        // Arrange: a werkzeug scrypt hash at N=16 (16 KiB of work), made the
+        // way werkzeug does; the hasher is configured at ln=6 (64 KiB).
+        let params = scrypt::Params::new(4, 8, 1).unwrap();
+        let mut key = [0u8; SCRYPT_KEY_BYTES];
+        scrypt::scrypt(b"imported phrase", b"pNiERhSKEe3aTnDC", &params, &mut key).unwrap();
+        let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+        let stored = PasswordHash::from_stored(format!("scrypt:16:8:1$pNiERhSKEe3aTnDC${hex}"));
+        let configured = ScryptParams::new(6, 8, 1).unwrap();
+        let hasher = PasswordHasher::new(HashConfig {
+            params: configured,
+            ..HashConfig::insecure_fast_for_tests()
+        })
+        .unwrap();
+        // Act
+        let outcome = hasher.verify_blocking(&Password::new("a guess"), Some(&stored));
+        // Assert
+        assert!(matches!(outcome, Ok(Verification::Mismatch)), "{outcome:?}");
+        assert_eq!(hasher.padding_work(), configured.work_bytes() - 16 * 1024);
+        assert!(matches!(
+            hasher.verify_blocking(&Password::new("imported phrase"), Some(&stored)),
+            Ok(Verification::Match { rehashed: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn a_pbkdf2_hash_is_padded_by_a_whole_configured_verification() {
+        let hasher = hasher();
+        let stored = PasswordHash::from_stored(
+            "pbkdf2:sha256:1$PKY4pKUnrGmecRgm$4325146a97537f5e8e0ae73e35806ac48701651252cb5c03e1a2860d4bf6d118",
+        );
+        let outcome = hasher.verify_blocking(&Password::new("a guess"), Some(&stored));
+        assert!(matches!(outcome, Ok(Verification::Mismatch)), "{outcome:?}");
+        assert_eq!(
+            hasher.padding_work(),
+            HashConfig::insecure_fast_for_tests().params.work_bytes()
+        );
     }
 
     #[test]

@@ -10,8 +10,19 @@
 //! - has exactly `max_concurrent` such threads (memory = threads × cost),
 //! - lets at most `max_queued` more wait, and answers
 //!   [`HashError::Overloaded`] beyond that instead of growing without bound,
-//! - refuses stored hashes whose parameters exceed [`VerifyLimits`], so a
-//!   row claiming N=2^30 cannot allocate gigabytes.
+//! - keeps half of those places for logins ([`HashPurpose`]): registrations
+//!   and password changes cannot take them, and waiting logins start first,
+//! - answers [`HashError::Overloaded`] unrun to a job that waited longer
+//!   than [`HashConfig::queue_timeout`], and drops a queued job whose
+//!   caller went away, freeing its place at once,
+//! - pads the verification of a stored hash weaker than the configured
+//!   parameters (an old scrypt cost, an imported werkzeug hash) with the
+//!   missing work, in the same job, so it takes what an unknown user's
+//!   dummy verification takes,
+//! - refuses stored hashes whose parameters exceed [`VerifyLimits`]
+//!   (memory, p, and their product, the total work), so a row claiming
+//!   N=2^30, or the largest memory with the largest p, cannot allocate
+//!   gigabytes or take minutes of CPU.
 //!
 //! With the feature `werkzeug` it also verifies werkzeug's hashes (users
 //! imported from the Flask service, [`crate::werkzeug`]) and replaces them on
@@ -25,21 +36,30 @@
 //!
 //! - `params`: [`ScryptParams`], [`VerifyLimits`], [`HashConfig`] and the
 //!   rules that relate them.
-//! - `scrypt`: [`PasswordHasher`] and [`HashSlot`]: hash, verify, rehash,
-//!   the dummy hash, reading PHC strings.
-//! - `pool`: the bounded worker threads and their admission; it runs any
-//!   closure and knows nothing of scrypt.
+//! - `scrypt`: [`PasswordHasher`]: hash, verify, rehash, the dummy hash,
+//!   reading PHC strings.
+//! - `slot`: [`HashSlot`] and [`HashPurpose`], which places a job may take.
+//! - `parity`: work done only so timing says nothing: the dummy hash, and
+//!   the padding that brings a weaker stored hash up to the configured cost.
+//! - `pool`: the bounded worker threads and their admission by class; it
+//!   runs any closure and knows nothing of scrypt.
+//! - `queue`: the waiting jobs in priority order, cancellation and the
+//!   queue-time bound.
 //! - `timings`: the job-duration histogram ([`TimingsSnapshot`]).
 
 mod params;
+mod parity;
 mod pool;
+mod queue;
 mod scrypt;
+mod slot;
 mod timings;
 
 use std::fmt;
 
 pub use self::params::{HashConfig, HashConfigError, ScryptParams, VerifyLimits};
-pub use self::scrypt::{HashSlot, PasswordHasher};
+pub use self::scrypt::PasswordHasher;
+pub use self::slot::{HashPurpose, HashSlot};
 pub use self::timings::TimingsSnapshot;
 
 /// A stored password hash (a PHC string for hashes this crate makes).
@@ -130,7 +150,8 @@ pub enum Verification {
 /// What went wrong while hashing or verifying (never a wrong password).
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// All hashing slots are busy and the wait queue is full; retry later.
+    /// All hashing slots open to the job's purpose are busy and the wait
+    /// queue is full, or the job waited longer than the queue timeout; retry later.
     #[error("password hashing is at capacity")]
     Overloaded,
     /// A stored hash cannot be verified: unknown format, malformed, or
@@ -156,7 +177,7 @@ impl HashError {
 impl From<pool::PoolError> for HashError {
     fn from(error: pool::PoolError) -> Self {
         match error {
-            pool::PoolError::Overloaded => Self::Overloaded,
+            pool::PoolError::Overloaded | pool::PoolError::TimedOut => Self::Overloaded,
             other => Self::failed(other),
         }
     }

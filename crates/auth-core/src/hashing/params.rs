@@ -3,6 +3,8 @@
 //! ([`VerifyLimits::for_params`]), and what a usable configuration is
 //! ([`HashConfig::new`]).
 
+use std::time::Duration;
+
 use scrypt::Params;
 
 /// scrypt cost parameters: N = 2^`log_n`, block size `r`, parallelism `p`.
@@ -107,7 +109,7 @@ impl ScryptParams {
     /// # Ok::<(), auth_core::HashConfigError>(())
     /// ```
     pub fn require_strong(self) -> Result<Self, HashConfigError> {
-        if self.memory_bytes().saturating_mul(u64::from(self.p)) < Self::MIN_WORK_BYTES {
+        if self.work_bytes() < Self::MIN_WORK_BYTES {
             let Self { log_n, r, p } = self;
             return Err(HashConfigError::TooWeak { log_n, r, p });
         }
@@ -117,6 +119,19 @@ impl ScryptParams {
     /// Memory one hash needs: 128 · r · N bytes.
     pub fn memory_bytes(&self) -> u64 {
         (128u64 * u64::from(self.r)) << self.log_n
+    }
+
+    /// Work one hash computes: p runs of 128 · r · N bytes each, the
+    /// measure [`ScryptParams::MIN_WORK_BYTES`] and
+    /// [`VerifyLimits::max_work_bytes`] use.
+    ///
+    /// ```
+    /// use auth_core::ScryptParams;
+    /// assert_eq!(ScryptParams::new(15, 8, 2)?.work_bytes(), 2 * 32 << 20);
+    /// # Ok::<(), auth_core::HashConfigError>(())
+    /// ```
+    pub fn work_bytes(&self) -> u64 {
+        self.memory_bytes().saturating_mul(u64::from(self.p))
     }
 
     /// scrypt's own parameter type; every `ScryptParams` passed its checks.
@@ -133,9 +148,15 @@ impl ScryptParams {
 
 /// Upper bounds on the parameters of a *stored* hash that will be verified.
 ///
+/// Memory and work are bounded separately: 128 · r · N is what one
+/// verification allocates, 128 · r · N · p is what it computes (p runs of
+/// that size). Bounding memory and p alone would let a row with the largest
+/// memory *and* the largest p cost 16× the memory bound in work.
+///
 /// ```
 /// use auth_core::VerifyLimits;
 /// assert_eq!(VerifyLimits::default().max_memory_bytes, 1 << 30);
+/// assert_eq!(VerifyLimits::default().max_work_bytes, 1 << 30);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyLimits {
@@ -143,6 +164,9 @@ pub struct VerifyLimits {
     pub max_memory_bytes: u64,
     /// Largest accepted p (the work multiplier).
     pub max_p: u32,
+    /// Largest accepted total work 128 · r · N · p, in bytes (default
+    /// 1 GiB = 8× the default cost): what bounds the CPU one row can take.
+    pub max_work_bytes: u64,
     /// Largest accepted PBKDF2 iteration count of an imported werkzeug hash
     /// (default 5,000,000: 5× werkzeug 3.1's default of 1,000,000).
     pub max_pbkdf2_iterations: u32,
@@ -153,6 +177,7 @@ impl Default for VerifyLimits {
         Self {
             max_memory_bytes: 1 << 30,
             max_p: 16,
+            max_work_bytes: 1 << 30,
             max_pbkdf2_iterations: 5_000_000,
         }
     }
@@ -160,15 +185,18 @@ impl Default for VerifyLimits {
 
 impl VerifyLimits {
     /// The limits for a hasher making new hashes with `params`: stored hashes
-    /// up to 8× that memory still verify, and never less than the default
-    /// allows. An operator who lowers the cost must not lock out everyone
-    /// hashed at the old one; the other bounds are the defaults.
+    /// up to 8× that memory, and up to 8× that total work (128 · r · N · p),
+    /// still verify, and never less than the default allows. An operator who
+    /// lowers the cost must not lock out everyone hashed at the old one; the
+    /// other bounds are the defaults.
     ///
     /// ```
     /// use auth_core::{ScryptParams, VerifyLimits};
     ///
     /// let heavy = ScryptParams::new(18, 8, 1)?; // 256 MiB
     /// assert_eq!(VerifyLimits::for_params(&heavy).max_memory_bytes, 8 * 256 << 20);
+    /// let parallel = ScryptParams::new(17, 8, 4)?; // 128 MiB, 4 × the work
+    /// assert_eq!(VerifyLimits::for_params(&parallel).max_work_bytes, 8 * 4 * 128 << 20);
     /// // Cheap parameters keep the default bound, not 8× their own cost.
     /// let cheap = ScryptParams::insecure_fast_for_tests();
     /// assert_eq!(VerifyLimits::for_params(&cheap), VerifyLimits::default());
@@ -181,9 +209,33 @@ impl VerifyLimits {
                 .memory_bytes()
                 .saturating_mul(8)
                 .max(defaults.max_memory_bytes),
+            max_work_bytes: params
+                .work_bytes()
+                .saturating_mul(8)
+                .max(defaults.max_work_bytes),
             ..defaults
         }
     }
+
+    /// Whether a stored scrypt hash with these parameters is within the
+    /// memory, p and total-work bounds. Computed in `u128` with checked
+    /// arithmetic: the values come from a row and may be absurd.
+    pub(crate) fn admits_scrypt(&self, log_n: u8, r: u32, p: u32) -> bool {
+        let Some((memory, work)) = scrypt_cost(log_n, r, p) else {
+            return false;
+        };
+        memory <= u128::from(self.max_memory_bytes)
+            && p <= self.max_p
+            && work <= u128::from(self.max_work_bytes)
+    }
+}
+
+/// Memory (128 · r · N) and work (that × p) of scrypt parameters, in bytes;
+/// `None` if they do not fit in `u128`.
+pub(crate) fn scrypt_cost(log_n: u8, r: u32, p: u32) -> Option<(u128, u128)> {
+    let n = 1u128.checked_shl(u32::from(log_n))?;
+    let memory = n.checked_mul(128 * u128::from(r))?;
+    Some((memory, memory.checked_mul(u128::from(p))?))
 }
 
 /// Everything [`crate::PasswordHasher`] needs to know. Build it with
@@ -210,6 +262,13 @@ pub struct HashConfig {
     /// Nice value of the hashing threads (Unix; 0 = same as the rest of the
     /// process). Positive values let request handling preempt hashing.
     pub thread_nice: i8,
+    /// Longest a job waits for a busy hashing thread before it is answered
+    /// [`crate::HashError::Overloaded`] unrun (default
+    /// [`HashConfig::DEFAULT_QUEUE_TIMEOUT`]). A client that waited that long
+    /// has most likely given up; hashing for it would only delay those still
+    /// waiting. Checked when a thread frees up; zero refuses every job that
+    /// would wait behind another.
+    pub queue_timeout: Duration,
 }
 
 /// The range of Unix nice values.
@@ -224,11 +283,17 @@ impl Default for HashConfig {
             max_concurrent: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_queued: 32,
             thread_nice: 10,
+            queue_timeout: Self::DEFAULT_QUEUE_TIMEOUT,
         }
     }
 }
 
 impl HashConfig {
+    /// The default [`HashConfig::queue_timeout`]: 2 s, about five hashes at
+    /// the default cost (≈ 0.4 s each) behind one thread; longer than most
+    /// clients wait for a login, short enough that a retry soon finds room.
+    pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// Checks the values and builds a configuration whose limits follow from
     /// `params` ([`VerifyLimits::for_params`]).
     ///
@@ -267,11 +332,33 @@ impl HashConfig {
             max_concurrent,
             max_queued,
             thread_nice,
+            queue_timeout: Self::DEFAULT_QUEUE_TIMEOUT,
         })
     }
 
+    /// The same configuration with another [`HashConfig::queue_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_core::{HashConfig, ScryptParams};
+    ///
+    /// let config = HashConfig::new(ScryptParams::default(), 2, 32, 10)?;
+    /// assert_eq!(config.queue_timeout, HashConfig::DEFAULT_QUEUE_TIMEOUT);
+    /// let config = config.with_queue_timeout(Duration::from_millis(500));
+    /// assert_eq!(config.queue_timeout, Duration::from_millis(500));
+    /// # Ok::<(), auth_core::HashConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_queue_timeout(self, queue_timeout: Duration) -> Self {
+        Self {
+            queue_timeout,
+            ..self
+        }
+    }
+
     /// Cheap scrypt ([`ScryptParams::insecure_fast_for_tests`]), two hashing
-    /// threads and a queue no test fills: the one configuration for tests
+    /// threads, a queue no test fills and a queue timeout no test reaches
+    /// (60 s, so a slow machine is no reason for `Overloaded`): the one configuration for tests
     /// that hash but are not about the bounds. Feature `testing`. Never in
     /// production.
     ///
@@ -289,6 +376,7 @@ impl HashConfig {
             limits: VerifyLimits::for_params(&params),
             max_concurrent: 2,
             max_queued: 1024,
+            queue_timeout: Duration::from_secs(60),
             ..Self::default()
         }
     }
@@ -362,12 +450,42 @@ mod tests {
     }
 
     #[test]
+    fn stored_hashes_up_to_eight_times_the_configured_work_still_verify() {
+        let params = ScryptParams::new(17, 8, 4).unwrap();
+        let limits = VerifyLimits::for_params(&params);
+        assert_eq!(limits.max_work_bytes, 8 * params.work_bytes());
+        assert!(limits.admits_scrypt(18, 8, 16), "8× the work");
+        assert!(!limits.admits_scrypt(19, 8, 16), "16× the work");
+    }
+
+    #[test]
+    fn a_hash_within_the_memory_and_p_bounds_but_over_the_total_work_is_refused() {
+        // ln=20, r=8 is exactly the 1 GiB memory bound and p=16 the p bound,
+        // but together 16 GiB of work: 16× a default-bound verification.
+        let limits = VerifyLimits::default();
+        assert!(limits.admits_scrypt(20, 8, 1));
+        assert!(limits.admits_scrypt(17, 8, 8));
+        assert!(limits.admits_scrypt(4, 8, 16));
+        assert!(!limits.admits_scrypt(20, 8, 2));
+        assert!(!limits.admits_scrypt(20, 8, 16));
+        assert!(!limits.admits_scrypt(17, 8, 16));
+        // Absurd values are refused, not overflowed.
+        assert!(!limits.admits_scrypt(255, u32::MAX, u32::MAX));
+        assert!(!limits.admits_scrypt(63, u32::MAX, u32::MAX));
+    }
+
+    #[test]
     fn lowering_the_cost_never_lowers_the_limit_below_the_default() {
         for log_n in [4, 10, 15, 17] {
             let params = ScryptParams::new(log_n, 8, 1).unwrap();
             assert_eq!(
                 VerifyLimits::for_params(&params).max_memory_bytes,
                 VerifyLimits::default().max_memory_bytes,
+                "ln={log_n}"
+            );
+            assert_eq!(
+                VerifyLimits::for_params(&params).max_work_bytes,
+                VerifyLimits::default().max_work_bytes,
                 "ln={log_n}"
             );
         }
@@ -385,6 +503,7 @@ mod tests {
                 max_concurrent: 3,
                 max_queued: 7,
                 thread_nice: 5,
+                queue_timeout: HashConfig::DEFAULT_QUEUE_TIMEOUT,
             }
         );
     }

@@ -1,16 +1,20 @@
 //! [`PasswordHasher`]: scrypt PHC hashes made and verified on the bounded
-//! [`Pool`], rehash decisions, the dummy hash for unknown users, and
-//! reading stored PHC strings without trusting them.
+//! [`Pool`], rehash decisions, verifying unknown users against the dummy
+//! hash and padding weaker stored hashes (the work itself is in `parity`),
+//! and reading stored PHC strings without trusting them.
 
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use password_hash::phc::{Output, PasswordHash as PhcHash, Salt};
+use password_hash::phc::PasswordHash as PhcHash;
 use password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use scrypt::{Params, Scrypt};
 
-use super::pool::{Pool, Reservation};
+use super::parity::{Padding, dummy_hash, work_of};
+use super::pool::Pool;
+use super::slot::{HashPurpose, HashSlot};
 use super::{
     HashConfig, HashConfigError, HashError, HashKind, PasswordHash, TimingsSnapshot, Verification,
 };
@@ -47,6 +51,9 @@ struct Inner {
     /// `max_concurrent` threads: scrypt at ln=17 takes 128 MiB, so this caps
     /// memory at threads × 128 MiB.
     pool: Pool,
+    /// Work (128 · r · N · p bytes) spent padding weaker stored hashes up to
+    /// the configured cost: the tests' evidence that it ran.
+    padding_work: AtomicU64,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -71,13 +78,20 @@ impl PasswordHasher {
             NonZeroUsize::new(config.max_concurrent).ok_or(HashConfigError::ZeroConcurrency)?;
         let params = config.params.to_scrypt()?;
         let dummy = dummy_hash(params)?;
-        let pool = Pool::start("scrypt", threads, config.max_queued, config.thread_nice)?;
+        let pool = Pool::start(
+            "scrypt",
+            threads,
+            config.max_queued,
+            config.thread_nice,
+            config.queue_timeout,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 scrypt: Scrypt::new_with_params(params),
                 dummy,
                 pool,
                 config,
+                padding_work: AtomicU64::new(0),
             }),
         })
     }
@@ -110,7 +124,11 @@ impl PasswordHasher {
     }
 
     /// Takes a place among the `max_concurrent + max_queued` admitted jobs
-    /// now, before the caller's other work, or refuses at once.
+    /// now, before the caller's other work, or refuses at once. `purpose`
+    /// decides which places are open ([`HashPurpose`]): a
+    /// [`HashPurpose::SetPassword`] job may hold at most half of them (at
+    /// least one) and starts only when no login waits, so registrations
+    /// and password changes never crowd out logins.
     ///
     /// A login reserves before it reads the database: under a flood, only
     /// the requests that will actually be hashed do database work and hold
@@ -120,12 +138,12 @@ impl PasswordHasher {
     /// job ends, or when it is dropped unused.
     ///
     /// # Errors
-    /// [`HashError::Overloaded`] when every place is taken (counted in
-    /// [`PasswordHasher::rejected`]).
+    /// [`HashError::Overloaded`] when every place open to `purpose` is
+    /// taken (counted in [`PasswordHasher::rejected`]).
     ///
     /// # Examples
     /// ```
-    /// # use auth_core::{HashConfig, HashError, Password, PasswordHasher, ScryptParams};
+    /// # use auth_core::{HashConfig, HashError, HashPurpose, Password, PasswordHasher, ScryptParams};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), HashError> {
     /// let hasher = PasswordHasher::new(HashConfig {
@@ -134,22 +152,51 @@ impl PasswordHasher {
     ///     max_queued: 0,
     ///     ..HashConfig::default()
     /// })?;
-    /// let slot = hasher.reserve()?;
-    /// assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+    /// let slot = hasher.reserve(HashPurpose::Login)?;
+    /// assert!(matches!(hasher.reserve(HashPurpose::Login), Err(HashError::Overloaded)));
     /// let hash = slot.hash(Password::new("a long secret phrase")).await?;
-    /// assert!(hasher.reserve().is_ok(), "the place is free again");
+    /// assert!(hasher.reserve(HashPurpose::Login).is_ok(), "the place is free again");
     /// # let _ = hash; Ok(()) }
     /// ```
-    pub fn reserve(&self) -> Result<HashSlot, HashError> {
-        Ok(HashSlot {
-            hasher: self.clone(),
-            reservation: self.inner.pool.reserve()?,
-        })
+    pub fn reserve(&self, purpose: HashPurpose) -> Result<HashSlot, HashError> {
+        Ok(HashSlot::new(
+            self.clone(),
+            self.inner.pool.reserve(purpose.class())?,
+        ))
     }
 
-    /// Jobs refused with [`HashError::Overloaded`] so far.
+    /// How many places (running or waiting) jobs of `purpose` may hold at
+    /// once: all `max_concurrent + max_queued` for logins, half of them (at
+    /// least one) for setting passwords.
+    ///
+    /// ```
+    /// use auth_core::{HashConfig, HashPurpose, PasswordHasher, ScryptParams};
+    ///
+    /// let hasher = PasswordHasher::new(HashConfig {
+    ///     params: ScryptParams::insecure_fast_for_tests(),
+    ///     max_concurrent: 2,
+    ///     max_queued: 8,
+    ///     ..HashConfig::default()
+    /// })?;
+    /// assert_eq!(hasher.places(HashPurpose::Login), 10);
+    /// assert_eq!(hasher.places(HashPurpose::SetPassword), 5);
+    /// # Ok::<(), auth_core::HashError>(())
+    /// ```
+    pub fn places(&self, purpose: HashPurpose) -> usize {
+        self.inner.pool.places(purpose.class())
+    }
+
+    /// Reservations refused with [`HashError::Overloaded`] so far (full
+    /// pool or full share; the queue timeout counts in
+    /// [`PasswordHasher::timed_out`]).
     pub fn rejected(&self) -> u64 {
         self.inner.pool.rejected()
+    }
+
+    /// Jobs answered [`HashError::Overloaded`] unrun so far because they
+    /// waited longer than [`HashConfig::queue_timeout`] for a thread.
+    pub fn timed_out(&self) -> u64 {
+        self.inner.pool.timed_out()
     }
 
     /// Durations of the hashing jobs so far, as a histogram.
@@ -157,18 +204,20 @@ impl PasswordHasher {
         self.inner.pool.timings()
     }
 
-    /// Hashes a new password on the bounded pool ([`PasswordHasher::reserve`]
-    /// then [`HashSlot::hash`]).
+    /// Hashes a new password on the bounded pool: a
+    /// [`HashPurpose::SetPassword`] job ([`PasswordHasher::reserve`] then
+    /// [`HashSlot::hash`]).
     ///
     /// # Errors
     /// [`HashError::Overloaded`] when the queue is full; [`HashError::Failed`] otherwise.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        self.reserve()?.hash(password).await
+        self.reserve(HashPurpose::SetPassword)?.hash(password).await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no user (`None`), so both cases do the same work
-    /// ([`PasswordHasher::reserve`] then [`HashSlot::verify`]).
+    /// there is no user (`None`), so both cases do the same work: a
+    /// [`HashPurpose::Login`] job ([`PasswordHasher::reserve`] then
+    /// [`HashSlot::verify`]).
     ///
     /// # Errors
     /// [`HashError::Overloaded`] when the queue is full; otherwise as
@@ -178,7 +227,9 @@ impl PasswordHasher {
         password: Password,
         stored: Option<&PasswordHash>,
     ) -> Result<Verification, HashError> {
-        self.reserve()?.verify(password, stored).await
+        self.reserve(HashPurpose::Login)?
+            .verify(password, stored)
+            .await
     }
 
     /// [`PasswordHasher::hash`] on the calling thread, without the queue.
@@ -210,18 +261,19 @@ impl PasswordHasher {
         if stored.kind() == HashKind::Werkzeug {
             return self.verify_werkzeug(password, stored);
         }
-        let parsed = match self.parse_usable(stored.as_str()) {
+        let (parsed, params) = match self.parse_usable(stored.as_str()) {
             Ok(parsed) => parsed,
             Err(error) => {
                 self.verify_dummy(password);
                 return Err(error);
             }
         };
-        match self
+        let outcome = self
             .inner
             .scrypt
-            .verify_password(password.expose().as_bytes(), &parsed)
-        {
+            .verify_password(password.expose().as_bytes(), &parsed);
+        self.pad(password, work_of(&params));
+        match outcome {
             Ok(()) => self.matched(password, stored),
             Err(password_hash::Error::PasswordInvalid) => Ok(Verification::Mismatch),
             Err(error) => Err(HashError::UnusableHash(error.to_string())),
@@ -257,7 +309,16 @@ impl PasswordHasher {
                 return Err(error);
             }
         };
-        if !parsed.verify(password.expose().as_bytes())? {
+        let matches = parsed.verify(password.expose().as_bytes());
+        // PBKDF2 work has no scrypt equivalent: it is padded by a whole
+        // configured verification, so it never answers faster than an
+        // unknown user (it may answer slower, until its first login replaces it).
+        let done = match &parsed {
+            crate::werkzeug::WerkzeugHash::Scrypt { params, .. } => work_of(params),
+            crate::werkzeug::WerkzeugHash::Pbkdf2 { .. } => 0,
+        };
+        self.pad(password, done);
+        if !matches? {
             return Ok(Verification::Mismatch);
         }
         self.matched(password, stored)
@@ -352,7 +413,8 @@ impl PasswordHasher {
         params.log_n() < want.log_n() || params.r() < want.r() || params.p() < want.p()
     }
 
-    fn parse_usable(&self, stored: &str) -> Result<PhcHash, HashError> {
+    /// `stored` parsed, with its scrypt parameters, if it is within the limits.
+    fn parse_usable(&self, stored: &str) -> Result<(PhcHash, Params), HashError> {
         let parsed =
             PhcHash::new(stored).map_err(|_| HashError::UnusableHash("not a PHC string".into()))?;
         if parsed.algorithm.as_str() != "scrypt" {
@@ -363,11 +425,7 @@ impl PasswordHasher {
         }
         let params = read_params(&parsed)?;
         let limits = self.inner.config.limits;
-        let memory = 128u64
-            .saturating_mul(u64::from(params.r()))
-            .checked_shl(u32::from(params.log_n()))
-            .unwrap_or(u64::MAX);
-        if memory > limits.max_memory_bytes || params.p() > limits.max_p {
+        if !limits.admits_scrypt(params.log_n(), params.r(), params.p()) {
             return Err(HashError::UnusableHash(format!(
                 "parameters ln={},r={},p={} exceed the verify limits",
                 params.log_n(),
@@ -375,7 +433,27 @@ impl PasswordHasher {
                 params.p()
             )));
         }
-        Ok(parsed)
+        Ok((parsed, params))
+    }
+
+    /// After verifying a stored hash that took `done` bytes of work
+    /// (128 · r · N · p), runs what is missing to one verification at the
+    /// configured parameters, on this (worker) thread. Otherwise a user
+    /// with an old, cheaper hash answers faster than an unknown user, whose
+    /// dummy verification costs the configured work: timing would tell
+    /// them apart.
+    fn pad(&self, password: &Password, done: u128) {
+        let padding = Padding::between(self.inner.config.params, done);
+        let work = padding.run(password.expose().as_bytes());
+        if work > 0 {
+            self.inner.padding_work.fetch_add(work, Ordering::Relaxed);
+        }
+    }
+
+    /// Work spent on padding so far ([`PasswordHasher::pad`]).
+    #[cfg(test)]
+    pub(crate) fn padding_work(&self) -> u64 {
+        self.inner.padding_work.load(Ordering::Relaxed)
     }
 
     fn verify_dummy(&self, password: &Password) {
@@ -386,60 +464,6 @@ impl PasswordHasher {
                 .scrypt
                 .verify_password(password.expose().as_bytes(), &parsed);
         }
-    }
-}
-
-/// A reserved place in the hashing queue, from [`PasswordHasher::reserve`]:
-/// the job it runs is never refused. Dropped unused, it frees the place.
-#[must_use = "a slot holds a place in the hashing queue until it is used or dropped"]
-pub struct HashSlot {
-    hasher: PasswordHasher,
-    reservation: Reservation,
-}
-
-impl fmt::Debug for HashSlot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HashSlot").finish_non_exhaustive()
-    }
-}
-
-impl HashSlot {
-    /// Hashes a new password in this slot.
-    ///
-    /// # Errors
-    /// [`HashError::Failed`] if scrypt, the OS random source or the
-    /// hashing threads fail.
-    pub async fn hash(self, password: Password) -> Result<PasswordHash, HashError> {
-        let HashSlot {
-            hasher,
-            reservation,
-        } = self;
-        reservation
-            .run(move || hasher.hash_blocking(&password))
-            .await?
-    }
-
-    /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no user (`None`), so both cases do the same work. A match on
-    /// an outdated hash also computes its replacement, in the same slot.
-    ///
-    /// # Errors
-    /// [`HashError::UnusableHash`] for a stored hash that cannot be checked
-    /// (after spending the same time as a real check); [`HashError::Failed`]
-    /// if the hashing threads fail.
-    pub async fn verify(
-        self,
-        password: Password,
-        stored: Option<&PasswordHash>,
-    ) -> Result<Verification, HashError> {
-        let HashSlot {
-            hasher,
-            reservation,
-        } = self;
-        let stored = stored.cloned();
-        reservation
-            .run(move || hasher.verify_blocking(&password, stored.as_ref()))
-            .await?
     }
 }
 
@@ -468,23 +492,6 @@ fn read_params(parsed: &PhcHash) -> Result<Params, HashError> {
     }
     Params::try_from(parsed)
         .map_err(|_| HashError::UnusableHash("invalid scrypt parameters".into()))
-}
-
-/// A PHC string with the given parameters, a random salt and a random
-/// output: verifying against it costs a real verification and never matches.
-fn dummy_hash(params: Params) -> Result<String, HashError> {
-    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
-    let mut output = [0u8; Params::RECOMMENDED_LEN];
-    getrandom::fill(&mut salt).map_err(HashError::failed)?;
-    getrandom::fill(&mut output).map_err(HashError::failed)?;
-    let hash = PhcHash {
-        algorithm: scrypt::phc::ALG_ID,
-        version: None,
-        params: params.try_into().map_err(HashError::failed)?,
-        salt: Some(Salt::new(&salt).map_err(HashError::failed)?),
-        hash: Some(Output::new(&output).map_err(HashError::failed)?),
-    };
-    Ok(hash.to_string())
 }
 
 #[cfg(test)]
@@ -584,6 +591,47 @@ mod tests {
         assert!(!fast().needs_rehash(&new_hash));
     }
 
+    #[tokio::test]
+    async fn verifying_a_weaker_stored_hash_pads_it_to_the_configured_work_in_the_same_job() {
+        // Arrange: stored at ln=4 (16 KiB of work), configured at ln=6 (64 KiB).
+        let old = fast()
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let stronger = hasher(ScryptParams::new(6, 8, 1).unwrap());
+        let missing = stronger.config().params.work_bytes() - fast().config().params.work_bytes();
+        // Act: a wrong password, as a guesser would send.
+        let outcome = stronger
+            .verify(Password::new("a guess"), Some(&old))
+            .await
+            .unwrap();
+        // Assert: one job, which also did the missing work.
+        assert_eq!(outcome, Verification::Mismatch);
+        assert_eq!(stronger.jobs_completed(), 1);
+        assert_eq!(stronger.padding_work(), missing);
+        // A match pads too (then rehashes).
+        let matched = stronger.verify_blocking(&Password::new("a passphrase"), Some(&old));
+        assert!(matches!(
+            matched,
+            Ok(Verification::Match { rehashed: Some(_) })
+        ));
+        assert_eq!(stronger.padding_work(), 2 * missing);
+    }
+
+    #[test]
+    fn hashes_at_the_configured_cost_and_unknown_users_need_no_padding() {
+        let current = fast()
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let stronger = hasher(ScryptParams::new(5, 8, 1).unwrap())
+            .hash_blocking(&Password::new("a passphrase"))
+            .unwrap();
+        let hasher = fast();
+        for stored in [Some(&current), Some(&stronger), None] {
+            let _ = hasher.verify_blocking(&Password::new("a guess"), stored);
+        }
+        assert_eq!(hasher.padding_work(), 0);
+    }
+
     #[test]
     fn absurd_stored_parameters_are_refused_without_allocating() {
         let hasher = fast();
@@ -601,6 +649,24 @@ mod tests {
         assert!(matches!(
             hasher.verify_blocking(&Password::new("password"), Some(&many_p)),
             Err(HashError::UnusableHash(_))
+        ));
+    }
+
+    #[test]
+    fn a_stored_hash_within_each_bound_but_over_the_total_work_is_unusable() {
+        // ln=20, r=8 is the 1 GiB memory bound and p=2 is far below max_p,
+        // but 2 GiB of work is over the 1 GiB work bound.
+        let hasher = fast();
+        let heavy = PasswordHash::from_stored(
+            "$scrypt$ln=20,r=8,p=2$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        );
+        assert!(matches!(
+            hasher.check_usable(&heavy),
+            Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")
+        ));
+        assert!(matches!(
+            hasher.verify_blocking(&Password::new("password"), Some(&heavy)),
+            Err(HashError::UnusableHash(ref reason)) if reason.contains("exceed")
         ));
     }
 
@@ -643,15 +709,18 @@ mod tests {
     #[tokio::test]
     async fn a_reserved_slot_holds_its_place_until_used_or_dropped() {
         let hasher = fast_pool(1, 1);
-        let first = hasher.reserve().unwrap();
-        let second = hasher.reserve().unwrap();
+        let first = hasher.reserve(HashPurpose::Login).unwrap();
+        let second = hasher.reserve(HashPurpose::Login).unwrap();
         assert_eq!(
             hasher.in_flight(),
             2,
             "reserved places count before any job"
         );
         assert!(hasher.is_saturated());
-        assert!(matches!(hasher.reserve(), Err(HashError::Overloaded)));
+        assert!(matches!(
+            hasher.reserve(HashPurpose::Login),
+            Err(HashError::Overloaded)
+        ));
         assert!(matches!(
             hasher.hash(Password::new("refused")).await,
             Err(HashError::Overloaded)
@@ -664,7 +733,7 @@ mod tests {
             1,
             "a slot dropped unused frees its place"
         );
-        let third = hasher.reserve().unwrap();
+        let third = hasher.reserve(HashPurpose::Login).unwrap();
         let hash = first
             .hash(Password::new("a long secret phrase"))
             .await
@@ -685,7 +754,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_refuses_hashes_with_overloaded() {
         let hasher = fast_pool(1, 0);
-        let slot = hasher.reserve().unwrap();
+        let slot = hasher.reserve(HashPurpose::Login).unwrap();
         assert!(matches!(
             hasher.hash(Password::new("refused")).await,
             Err(HashError::Overloaded)
@@ -705,7 +774,7 @@ mod tests {
         let name = hasher
             .inner
             .pool
-            .reserve()
+            .reserve(super::super::pool::Class::Primary)
             .unwrap()
             .run(|| std::thread::current().name().map(str::to_owned))
             .await
