@@ -121,7 +121,8 @@ impl Root {
             config.hash_queue,
             config.hash_thread_nice,
         )
-        .map_err(|error| StartError::config(hash_flag(&error), error))?;
+        .map_err(|error| StartError::config(hash_flag(&error), error))?
+        .with_queue_timeout(config.hash_queue_timeout.get());
         let cors_origins = CorsOrigins::parse(&config.cors_allowed_origins)
             .map_err(|error| StartError::config("--cors-allowed-origins", error))?;
         Ok(Self {

@@ -169,6 +169,12 @@ pub struct Config {
     #[arg(long, env = "AUTH_HASH_QUEUE", default_value_t = 32, global = true)]
     pub hash_queue: usize,
 
+    /// Longest time a login or registration waits for a hashing thread; past
+    /// it the request gets 503 `server_busy` without hashing (its client has
+    /// likely given up).
+    #[arg(long, env = "AUTH_HASH_QUEUE_TIMEOUT", default_value = "2s", value_parser = parse_period, global = true)]
+    pub hash_queue_timeout: Period,
+
     /// Nice value of the hashing threads (0-19; 0 = no change). Higher lets
     /// cheap requests (session checks) preempt password hashing.
     #[arg(long, env = "AUTH_HASH_THREAD_NICE", default_value_t = 10, value_parser = clap::value_parser!(i8).range(0..=19), global = true)]

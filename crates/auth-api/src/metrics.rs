@@ -213,6 +213,15 @@ impl Collector for PoolCollector {
                 MetricType::Counter,
             )?
             .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&rejected, None)?;
+        let timed_out = self.hasher.timed_out();
+        encoder
+            .encode_descriptor(
+                "auth_hash_timed_out",
+                "Hashing jobs answered 503 server_busy unrun: they waited longer than --hash-queue-timeout",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&timed_out, None)?;
         let timings = self.hasher.timings();
         // Raw counts, one per bucket up to +Inf: what the encoder wants.
         encoder

@@ -8,6 +8,7 @@ mod helpers;
 mod admin;
 mod errors;
 mod flask_import;
+mod hashing;
 mod instances;
 mod login;
 mod logout;

@@ -4,7 +4,8 @@
 use crate::cli::run_auth_server;
 
 /// Every flag that takes a length of time.
-const DURATION_FLAGS: [&str; 11] = [
+const DURATION_FLAGS: [&str; 12] = [
+    "--hash-queue-timeout",
     "--header-read-timeout",
     "--body-read-timeout",
     "--idle-timeout",
