@@ -42,9 +42,9 @@ pub enum TokenError {
     /// The presented value is not a token this service issues.
     #[error("malformed session token")]
     Malformed,
-    /// The operating system's random source failed.
-    #[error("no randomness available: {0}")]
-    NoRandomness(String),
+    /// The operating system's random source failed (the cause kept).
+    #[error("no randomness available")]
+    NoRandomness(#[source] getrandom::Error),
 }
 
 impl SessionToken {
@@ -55,7 +55,7 @@ impl SessionToken {
     pub fn generate() -> Result<Self, TokenError> {
         let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
         getrandom::fill(bytes.as_mut())
-            .map_err(|error| TokenError::NoRandomness(error.to_string()))?;
+            .map_err(TokenError::NoRandomness)?;
         Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
     }
 
