@@ -49,6 +49,8 @@ pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{SessionStore, Store, StoreError, ThrottleStore, UserRepository};
-pub use throttle::{FailureBudget, FailureStats, ThrottlePolicy, retry_after_secs};
+pub use throttle::{
+    FailureBudget, FailureStats, ThrottlePolicy, address_budget_key, retry_after_secs,
+};
 pub use user::{User, UserId};
 pub use username::{AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};

@@ -268,7 +268,8 @@ impl<S: Store> Authenticator<S> {
             Ok(name) => name.account_key(),
             Err(_) => AccountKey::of_unparsable(username),
         };
-        let client_ip = client_ip.map(|ip| ip.to_string());
+        // IPv6 clients share a budget per /64: one host may hold a whole /64.
+        let client_ip = client_ip.map(crate::address_budget_key);
         let now = self.clock.now();
         let failures = self
             .store
@@ -659,6 +660,37 @@ mod tests {
         auth.login("victim", Password::new(PASSWORD), ip("198.51.100.1"))
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_host_cannot_escape_its_budget_by_changing_addresses_in_its_64() {
+        let clock = ManualClock::default();
+        let auth = service(MemoryStore::new(), &clock).with_throttle_policy(ThrottlePolicy {
+            ip_max_failures: 3,
+            ..ThrottlePolicy::default()
+        });
+        registered(&auth, "victim").await;
+        for i in 0..3 {
+            let from = ip(&format!("2001:db8:1:2::{i:x}"));
+            fail(&auth, &format!("user{i}"), from).await;
+        }
+
+        let same_64 = auth
+            .login(
+                "victim",
+                Password::new(PASSWORD),
+                ip("2001:db8:1:2:ffff::1"),
+            )
+            .await;
+        let other_64 = auth
+            .login("victim", Password::new(PASSWORD), ip("2001:db8:1:3::1"))
+            .await;
+
+        assert!(
+            matches!(same_64, Err(AuthError::Throttled { .. })),
+            "{same_64:?}"
+        );
+        assert!(other_64.is_ok(), "{other_64:?}");
     }
 
     #[tokio::test]

@@ -54,8 +54,7 @@ impl SessionToken {
     /// [`TokenError::NoRandomness`] if the OS random source fails.
     pub fn generate() -> Result<Self, TokenError> {
         let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
-        getrandom::fill(bytes.as_mut())
-            .map_err(TokenError::NoRandomness)?;
+        getrandom::fill(bytes.as_mut()).map_err(TokenError::NoRandomness)?;
         Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
     }
 

@@ -227,6 +227,32 @@ impl ThrottlePolicy {
     }
 }
 
+/// The key of a client address's budget: an IPv4 address as it is, an IPv6
+/// address by its /64 network. One host is routinely given a whole /64
+/// (SLAAC, RFC 6177), so keying by /128 would give it 2^64 budgets; an
+/// IPv4-mapped address (`::ffff:a.b.c.d`) is the IPv4 address.
+///
+/// ```
+/// use auth_core::address_budget_key;
+/// let ip = |text: &str| text.parse().unwrap();
+/// assert_eq!(address_budget_key(ip("203.0.113.5")), "203.0.113.5");
+/// assert_eq!(address_budget_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+/// assert_eq!(
+///     address_budget_key(ip("2001:db8:1:2:bbbb::9")),
+///     address_budget_key(ip("2001:db8:1:2:aaaa::1"))
+/// );
+/// assert_eq!(address_budget_key(ip("::ffff:203.0.113.5")), "203.0.113.5");
+/// ```
+pub fn address_budget_key(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !u128::from(u64::MAX);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
 /// Whole seconds for a `Retry-After` header: rounded up, at least 1.
 ///
 /// ```
