@@ -131,7 +131,8 @@ impl Root {
             session_policy: SessionPolicy::new(
                 config.session_idle_timeout,
                 config.session_absolute_timeout,
-            ),
+            )
+            .with_max_sessions_per_user(config.max_sessions_per_user),
             throttle_policy: ThrottlePolicy {
                 account_max_failures: config.login_account_max_failures.get(),
                 ..ThrottlePolicy::new(

@@ -143,6 +143,15 @@ pub struct Config {
     #[arg(long, env = "AUTH_SESSION_ABSOLUTE_TIMEOUT", default_value = "7d", value_parser = parse_period, global = true)]
     pub session_absolute_timeout: Period,
 
+    /// Live sessions one user may hold; a login beyond it ends the oldest.
+    #[arg(
+        long,
+        env = "AUTH_MAX_SESSIONS_PER_USER",
+        default_value = "100",
+        global = true
+    )]
+    pub max_sessions_per_user: NonZeroU32,
+
     /// scrypt cost: log2(N). 17 is OWASP's recommendation (128 MiB per hash with r=8).
     #[arg(long, env = "AUTH_SCRYPT_LOG_N", default_value_t = 17, global = true)]
     pub scrypt_log_n: u8,

@@ -140,6 +140,27 @@ impl SessionStore for MemoryStore {
         Ok(self.state().sessions.remove(id).is_some())
     }
 
+    async fn revoke_sessions_beyond(&self, user_id: UserId, keep: u32) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let mut theirs: Vec<_> = state
+            .sessions
+            .values()
+            .filter(|session| session.user_id == user_id)
+            .map(|session| (session.created_at, *session.id.as_bytes()))
+            .collect();
+        // Newest first; the id breaks ties, as in every store.
+        theirs.sort_unstable_by(|a, b| b.cmp(a));
+        let doomed: Vec<SessionId> = theirs
+            .into_iter()
+            .skip(usize::try_from(keep).unwrap_or(usize::MAX))
+            .map(|(_, id)| SessionId::from_bytes(id))
+            .collect();
+        for id in &doomed {
+            state.sessions.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.sessions.len();

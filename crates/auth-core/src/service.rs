@@ -333,6 +333,11 @@ impl<S: Store> Authenticator<S> {
             .start(user.id, self.clock.now())
             .map_err(|error| AuthError::Internal(Box::new(error)))?;
         self.store.insert_session(&session).await?;
+        // The cap on live sessions: the new one is the newest, so it stays.
+        let keep = self.sessions.max_sessions_per_user.max(1);
+        if self.store.revoke_sessions_beyond(user.id, keep).await? > 0 {
+            self.cache.invalidate_user(user.id);
+        }
         Ok(LoginSuccess {
             token,
             session,
@@ -691,6 +696,36 @@ mod tests {
             "{same_64:?}"
         );
         assert!(other_64.is_ok(), "{other_64:?}");
+    }
+
+    #[tokio::test]
+    async fn a_login_beyond_the_session_cap_revokes_the_oldest_session() {
+        let clock = ManualClock::default();
+        let policy = SessionPolicy::default()
+            .with_max_sessions_per_user(std::num::NonZeroU32::new(3).unwrap());
+        let auth = service(MemoryStore::new(), &clock).with_session_policy(policy);
+        registered(&auth, "alice").await;
+        let mut tokens = Vec::new();
+        for _ in 0..4 {
+            let login = auth
+                .login("alice", Password::new(PASSWORD), None)
+                .await
+                .unwrap();
+            // Cached, as a session check would leave it.
+            auth.authenticate(login.token.as_str()).await.unwrap();
+            tokens.push(login.token);
+            clock.advance(Duration::from_secs(1));
+        }
+
+        let oldest = auth.authenticate(tokens[0].as_str()).await;
+
+        assert!(
+            matches!(oldest, Err(AuthError::NotAuthenticated)),
+            "{oldest:?}"
+        );
+        for token in &tokens[1..] {
+            auth.authenticate(token.as_str()).await.unwrap();
+        }
     }
 
     #[tokio::test]

@@ -212,6 +212,10 @@ pub struct SessionPolicy {
     /// Minimum time between two last-seen writes of one session: a write
     /// per request would make every authenticated request a database write.
     pub touch_interval: Duration,
+    /// Live sessions one user may hold; a login beyond it revokes the
+    /// oldest. Without a cap, a script logging in in a loop (or a stolen
+    /// password) grows one user's sessions without bound.
+    pub max_sessions_per_user: u32,
 }
 
 impl Default for SessionPolicy {
@@ -220,6 +224,7 @@ impl Default for SessionPolicy {
             idle_timeout: Duration::from_secs(24 * 3600),
             absolute_timeout: Duration::from_secs(7 * 24 * 3600),
             touch_interval: Duration::from_secs(60),
+            max_sessions_per_user: 100,
         }
     }
 }
@@ -240,6 +245,20 @@ impl SessionPolicy {
             absolute_timeout: absolute_timeout.get(),
             ..Self::default()
         }
+    }
+
+    /// Caps the live sessions of one user (default 100); at least one.
+    ///
+    /// ```
+    /// use auth_core::SessionPolicy;
+    /// use std::num::NonZeroU32;
+    /// let policy = SessionPolicy::default().with_max_sessions_per_user(NonZeroU32::MIN);
+    /// assert_eq!(policy.max_sessions_per_user, 1);
+    /// assert_eq!(SessionPolicy::default().max_sessions_per_user, 100);
+    /// ```
+    pub fn with_max_sessions_per_user(mut self, max: std::num::NonZeroU32) -> Self {
+        self.max_sessions_per_user = max.get();
+        self
     }
 
     /// Starts a session for `user_id` at `now` with a fresh token.
@@ -349,6 +368,7 @@ mod tests {
             idle_timeout: Duration::from_secs(100),
             absolute_timeout: Duration::from_secs(50),
             touch_interval: Duration::from_secs(1),
+            ..SessionPolicy::default()
         };
         let now = Utc::now();
         let (_, session) = policy.start(UserId::new(), now).unwrap();

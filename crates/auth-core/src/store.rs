@@ -123,6 +123,20 @@ pub trait SessionStore: Send + Sync {
         id: &SessionId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Deletes the sessions of `user_id` beyond its `keep` newest (by
+    /// `created_at`, then id) and returns how many: the cap on live sessions
+    /// per user. MUST leave the newest `keep` and other users' sessions
+    /// alone, and a deleted session MUST be gone for every handle (as
+    /// [`SessionStore::revoke_session`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn revoke_sessions_beyond(
+        &self,
+        user_id: UserId,
+        keep: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Deletes every session of `user_id` and returns how many. MUST leave
     /// other users' sessions alone.
     ///

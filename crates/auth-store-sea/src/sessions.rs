@@ -4,7 +4,10 @@
 use auth_core::{Session, SessionId, SessionStore, StoreError, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait, Value};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    Value,
+};
 
 use crate::entity::session;
 use crate::error::unavailable;
@@ -91,6 +94,34 @@ impl SessionStore for SeaStore {
                 .delete_and_notify(delete, Revoked::Session(*id))
                 .await?;
             Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn revoke_sessions_beyond(&self, user_id: UserId, keep: u32) -> Result<u64, StoreError> {
+        self.bounded(async {
+            // The ids first (a user has few sessions; `user_id` is indexed),
+            // then one delete; a session inserted in between is newer than
+            // all of them and stays.
+            let doomed: Vec<Vec<u8>> = session::Entity::find()
+                .select_only()
+                .column(session::Column::Id)
+                .filter(session::Column::UserId.eq(*user_id.as_uuid()))
+                .order_by_desc(session::Column::CreatedAt)
+                .order_by_desc(session::Column::Id)
+                .offset(u64::from(keep))
+                // SQLite needs a LIMIT before OFFSET; this one bounds nothing.
+                .limit(i64::MAX.unsigned_abs())
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(unavailable)?;
+            if doomed.is_empty() {
+                return Ok(0);
+            }
+            let delete = session::Entity::delete_many().filter(session::Column::Id.is_in(doomed));
+            // Other instances drop this user's cached sessions and re-read them.
+            self.delete_and_notify(delete, Revoked::User(user_id)).await
         })
         .await
     }

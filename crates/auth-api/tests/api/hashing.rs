@@ -10,17 +10,18 @@ use tokio::io::AsyncWriteExt as _;
 
 use crate::helpers::{GOOD_PASSWORD, Options, spawn_app_with};
 
-/// A real cost per hash (a few ms) on one thread, so floods queue.
-fn one_slow_thread() -> Options {
+/// A real cost per hash (ln=12: a few ms; ln=15: ~100 ms) on one thread,
+/// so floods queue.
+fn one_slow_thread(log_n: u8) -> Options {
     Options::default()
-        .with("--scrypt-log-n", 12)
+        .with("--scrypt-log-n", log_n)
         .with("--hash-concurrency", 1)
         .with("--hash-queue", 16)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_succeed_while_48_clients_flood_register() {
-    let app = spawn_app_with(one_slow_thread()).await;
+    let app = spawn_app_with(one_slow_thread(12)).await;
     let server = app.serve_on_socket().await;
     assert_eq!(
         server
@@ -78,12 +79,14 @@ async fn logins_succeed_while_48_clients_flood_register() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_abandoned_while_queued_are_never_hashed() {
-    let app = spawn_app_with(one_slow_thread()).await;
+    // ~100 ms a hash: while the clients are connected, at most one starts.
+    let app = spawn_app_with(one_slow_thread(15)).await;
     app.post_register("alice", GOOD_PASSWORD).await;
     let server = app.serve_on_socket().await;
     let hasher = app.app.auth().hasher().clone();
     let before = hasher.jobs_completed();
-    let body = json!({"username": "alice", "password": "not the password!"}).to_string();
+    // The right password: abandoned attempts must not count as failures.
+    let body = json!({"username": "alice", "password": GOOD_PASSWORD}).to_string();
     let request = format!(
         "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -96,7 +99,7 @@ async fn logins_abandoned_while_queued_are_never_hashed() {
         stream.write_all(request.as_bytes()).await.unwrap();
         streams.push(stream);
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     drop(streams);
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -191,6 +191,7 @@ macro_rules! store_conformance {
             sessions_revoke_removes_exactly_one,
             sessions_revoked_are_gone_for_every_handle,
             sessions_revoke_all_leaves_other_users_alone,
+            sessions_beyond_the_newest_are_revoked_oldest_first,
             sessions_purge_removes_idle_and_absolute_expired_only,
             sessions_concurrent_inserts_are_all_kept,
             throttle_counts_failures_per_account_and_ip_within_windows,

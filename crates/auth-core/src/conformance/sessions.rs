@@ -97,6 +97,38 @@ pub async fn sessions_revoke_all_leaves_other_users_alone<S: Store>(store: S) {
     assert_eq!(store.revoke_all_sessions(alice.id).await.unwrap(), 0);
 }
 
+/// `revoke_sessions_beyond` keeps a user's newest sessions, deletes the
+/// older ones for every handle, and leaves other users alone.
+pub async fn sessions_beyond_the_newest_are_revoked_oldest_first<S: Store>(store: S) {
+    let alice = stored_user(&store, "alice").await;
+    let bob = stored_user(&store, "bob").await;
+    let alices: Vec<_> = (0..5)
+        .map(|minute| session_of(alice.id, epoch() + TimeDelta::minutes(minute)))
+        .collect();
+    let bobs: Vec<_> = (0..2).map(|_| session_of(bob.id, epoch())).collect();
+    for session in alices.iter().chain(&bobs) {
+        store.insert_session(session).await.unwrap();
+    }
+    let other_handle = store.clone();
+
+    assert_eq!(store.revoke_sessions_beyond(alice.id, 3).await.unwrap(), 2);
+
+    for old in &alices[..2] {
+        assert_eq!(other_handle.find_session(&old.id).await.unwrap(), None);
+    }
+    for kept in &alices[2..] {
+        assert_eq!(
+            other_handle.find_session(&kept.id).await.unwrap().as_ref(),
+            Some(kept)
+        );
+    }
+    for session in &bobs {
+        assert!(store.find_session(&session.id).await.unwrap().is_some());
+    }
+    assert_eq!(store.revoke_sessions_beyond(alice.id, 3).await.unwrap(), 0);
+    assert_eq!(store.revoke_sessions_beyond(bob.id, 0).await.unwrap(), 2);
+}
+
 /// Purge deletes sessions past idle or absolute expiry (at or before `now`) and keeps the rest.
 pub async fn sessions_purge_removes_idle_and_absolute_expired_only<S: Store>(store: S) {
     let user = stored_user(&store, "alice").await;

@@ -56,6 +56,30 @@ impl SessionStore for JsonFileStore {
         .await
     }
 
+    async fn revoke_sessions_beyond(&self, user_id: UserId, keep: u32) -> Result<u64, StoreError> {
+        let user_id = *user_id.as_uuid();
+        self.update(move |contents| {
+            let mut theirs: Vec<(DateTime<Utc>, String)> = contents
+                .sessions
+                .iter()
+                .filter(|(_, session)| session.user_id == user_id)
+                .map(|(key, session)| (session.created_at, key.clone()))
+                .collect();
+            // Newest first; the id (its hex key sorts as its bytes) breaks ties.
+            theirs.sort_unstable_by(|a, b| b.cmp(a));
+            let doomed: Vec<String> = theirs
+                .into_iter()
+                .skip(usize::try_from(keep).unwrap_or(usize::MAX))
+                .map(|(_, key)| key)
+                .collect();
+            for key in &doomed {
+                contents.sessions.remove(key);
+            }
+            Ok(Outcome::of_count(doomed.len()))
+        })
+        .await
+    }
+
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
         let user_id = *user_id.as_uuid();
         self.update(move |contents| {
