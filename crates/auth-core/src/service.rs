@@ -924,7 +924,7 @@ mod tests {
         let clock = ManualClock::default();
         let auth = small_pool(MemoryStore::new(), &clock);
         registered(&auth, "alice").await;
-        let held: Vec<_> = (0..2)
+        let held: Vec<_> = (0..3)
             .map(|_| auth.hasher().reserve(HashPurpose::SetPassword).unwrap())
             .collect();
         // Act

@@ -10,7 +10,7 @@
 //! - has exactly `max_concurrent` such threads (memory = threads × cost),
 //! - lets at most `max_queued` more wait, and answers
 //!   [`HashError::Overloaded`] beyond that instead of growing without bound,
-//! - keeps half of those places for logins ([`HashPurpose`]): registrations
+//! - keeps one place per thread for logins ([`HashPurpose`]): registrations
 //!   and password changes cannot take them, and waiting logins start first,
 //! - answers [`HashError::Overloaded`] unrun to a job that waited longer
 //!   than [`HashConfig::queue_timeout`], and drops a queued job whose

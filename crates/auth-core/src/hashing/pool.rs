@@ -9,8 +9,9 @@
 //! - at most `threads + max_queued` jobs are admitted (running or waiting);
 //!   [`Pool::reserve`] refuses at once beyond that, so memory and latency stay
 //!   bounded under a flood,
-//! - [`Class::Secondary`] jobs hold at most half of those places (at least
-//!   one), so a flood of them never refuses a [`Class::Primary`] job, and a
+//! - [`Class::Secondary`] jobs hold at most those places less one per
+//!   thread (at least one), so a flood of them never refuses a
+//!   [`Class::Primary`] job, and a
 //!   waiting primary job starts before any waiting secondary one,
 //! - a job whose caller went away while it waited is taken out of the queue
 //!   at once (its place freed) and never run; a job that waited longer than
@@ -59,8 +60,10 @@ struct State {
     queue: Arc<Queue>,
     /// Jobs admitted at most at once: threads + max_queued.
     limit: usize,
-    /// Secondary jobs admitted at most at once: half of `limit`, at least
-    /// one. The rest stays open to primary jobs whatever secondary ones do.
+    /// Secondary jobs admitted at most at once: `limit` less one place per
+    /// worker thread, at least one. Those stay open to primary jobs whatever
+    /// secondary ones do; a burst of secondary jobs that fits the queue is
+    /// not refused (refusals retried at once would starve the niced workers).
     secondary_limit: usize,
     /// Jobs admitted (running + waiting), including unused reservations.
     admitted: AtomicUsize,
@@ -107,7 +110,9 @@ impl Pool {
             state: Arc::new(State {
                 queue,
                 limit,
-                secondary_limit: (limit / 2).max(1),
+                // One place per worker stays open to primary jobs: with
+                // priority, a login waits for at most the hashes already running.
+                secondary_limit: limit.saturating_sub(threads.get()).max(1),
                 admitted: AtomicUsize::new(0),
                 secondary_admitted: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
@@ -546,15 +551,15 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn secondary_jobs_hold_at_most_half_the_places_and_never_refuse_primary_ones() {
-        // Arrange: 1 thread + 3 waiting = 4 places, 2 of them for secondary jobs.
-        let pool = pool(1, 3);
+    async fn secondary_jobs_leave_one_place_per_thread_and_never_refuse_primary_ones() {
+        // Arrange: 2 threads + 3 waiting = 5 places, 3 of them for secondary jobs.
+        let pool = pool(2, 3);
         assert_eq!(
             (pool.places(Class::Primary), pool.places(Class::Secondary)),
-            (4, 2)
+            (5, 3)
         );
         // Act: a secondary flood.
-        let secondary: Vec<_> = (0..2)
+        let secondary: Vec<_> = (0..3)
             .map(|_| pool.reserve(Class::Secondary).unwrap())
             .collect();
         // Assert: the flood is capped, and primary jobs get every other place.

@@ -126,7 +126,7 @@ impl PasswordHasher {
     /// Takes a place among the `max_concurrent + max_queued` admitted jobs
     /// now, before the caller's other work, or refuses at once. `purpose`
     /// decides which places are open ([`HashPurpose`]): a
-    /// [`HashPurpose::SetPassword`] job may hold at most half of them (at
+    /// [`HashPurpose::SetPassword`] job may hold all but one per thread (at
     /// least one) and starts only when no login waits, so registrations
     /// and password changes never crowd out logins.
     ///
@@ -166,8 +166,8 @@ impl PasswordHasher {
     }
 
     /// How many places (running or waiting) jobs of `purpose` may hold at
-    /// once: all `max_concurrent + max_queued` for logins, half of them (at
-    /// least one) for setting passwords.
+    /// once: all `max_concurrent + max_queued` for logins, all but one per
+    /// thread (at least one) for setting passwords.
     ///
     /// ```
     /// use auth_core::{HashConfig, HashPurpose, PasswordHasher, ScryptParams};
@@ -179,7 +179,7 @@ impl PasswordHasher {
     ///     ..HashConfig::default()
     /// })?;
     /// assert_eq!(hasher.places(HashPurpose::Login), 10);
-    /// assert_eq!(hasher.places(HashPurpose::SetPassword), 5);
+    /// assert_eq!(hasher.places(HashPurpose::SetPassword), 8);
     /// # Ok::<(), auth_core::HashError>(())
     /// ```
     pub fn places(&self, purpose: HashPurpose) -> usize {

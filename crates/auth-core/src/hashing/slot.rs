@@ -11,8 +11,8 @@ use crate::Password;
 /// ([`PasswordHasher::reserve`]).
 ///
 /// Logins must keep working while someone floods registration: a
-/// [`HashPurpose::SetPassword`] job may hold at most half of the admitted
-/// places (at least one), and a waiting login starts before any waiting
+/// [`HashPurpose::SetPassword`] job may hold every admitted place but one per
+/// hashing thread (at least one), and a waiting login starts before any waiting
 /// password-setting job. With a pool of one thread and no queue there is
 /// one place only, and a password change can still take it.
 ///
@@ -39,7 +39,7 @@ pub enum HashPurpose {
     /// every place, and goes first.
     Login,
     /// Hashing a new password: registration, a password change or reset.
-    /// Holds at most half of the places, and waits while logins wait.
+    /// Leaves one place per hashing thread to logins, and waits while logins wait.
     SetPassword,
 }
 
@@ -125,7 +125,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn password_setting_jobs_cannot_take_the_places_kept_for_logins() {
-        // Arrange: 1 thread + 3 waiting = 4 places, 2 for setting passwords.
+        // Arrange: 1 thread + 3 waiting = 4 places, 3 for setting passwords.
         let hasher = PasswordHasher::new(HashConfig {
             max_concurrent: 1,
             max_queued: 3,
@@ -136,7 +136,7 @@ mod tests {
             .hash_blocking(&Password::new("a long secret phrase"))
             .unwrap();
         // Act: registrations take what they may.
-        let held: Vec<_> = (0..2)
+        let held: Vec<_> = (0..3)
             .map(|_| hasher.reserve(HashPurpose::SetPassword).unwrap())
             .collect();
         // Assert: the next one is refused, logins still get in and verify.
@@ -144,7 +144,7 @@ mod tests {
             hasher.hash(Password::new("one more registration")).await,
             Err(HashError::Overloaded)
         ));
-        let login = hasher.reserve(HashPurpose::Login).unwrap();
+        // The one place left is a login's.
         let outcome = hasher
             .verify(Password::new("a long secret phrase"), Some(&stored))
             .await
@@ -155,7 +155,7 @@ mod tests {
             Ok(Verification::Mismatch)
         ));
         assert_eq!(hasher.rejected(), 1);
-        drop((held, login));
+        drop(held);
         assert_eq!(hasher.in_flight(), 0);
     }
 }
