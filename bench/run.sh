@@ -219,8 +219,11 @@ start_server() {
     url="sqlite://$tmp/$name.db"
   fi
   t0=$EPOCHREALTIME
+  # The floods log one user in on every connection, hundreds of times: the
+  # per-user session cap (default 100) would end the probe's own session.
   "$bin/auth-server" --bind "$srv_addr" --database-url "$url" --log warn \
-    --shutdown-timeout 2s --scrypt-log-n "$log_n" "$@" > "$tmp/$name.log" 2>&1 &
+    --shutdown-timeout 2s --scrypt-log-n "$log_n" --max-sessions-per-user 1000000 \
+    "$@" > "$tmp/$name.log" 2>&1 &
   srv_pid=$!
   pids+=("$srv_pid")
   if ! ready=$("$bin/wait_ready" --addr "$srv_addr" --path /health --since "$t0" \
