@@ -109,6 +109,24 @@ impl UserRepository for MemoryStore {
         user.updated_at = updated_at;
         Ok(true)
     }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.users.get_mut(&id) {
+            Some(user) if user.password_hash.as_str() == current.as_str() => {
+                user.password_hash = new.clone();
+                user.updated_at = updated_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -138,6 +156,23 @@ impl SessionStore for MemoryStore {
 
     async fn revoke_session(&self, id: &SessionId) -> Result<bool, StoreError> {
         Ok(self.state().sessions.remove(id).is_some())
+    }
+
+    async fn insert_session_if_credential(
+        &self,
+        session: &Session,
+        credential: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        // One lock over users and sessions: the check and the insert are atomic.
+        let mut state = self.state();
+        let current = state
+            .users
+            .get(&session.user_id)
+            .is_some_and(|user| user.password_hash.as_str() == credential.as_str());
+        if current {
+            state.sessions.insert(session.id, session.clone());
+        }
+        Ok(current)
     }
 
     async fn revoke_sessions_beyond(&self, user_id: UserId, keep: u32) -> Result<u64, StoreError> {

@@ -297,9 +297,15 @@ impl<S: Store> Authenticator<S> {
             (Some(mut user), Ok(Verification::Match { rehashed })) => {
                 if let Some(new_hash) = rehashed {
                     let now = self.clock.now();
-                    self.store
-                        .set_password_hash(user.id, &new_hash, now)
-                        .await?;
+                    // Only over the hash just verified: a password set while
+                    // this login hashed must not be replaced by the old one.
+                    if !self
+                        .store
+                        .replace_password_hash(user.id, &user.password_hash, &new_hash, now)
+                        .await?
+                    {
+                        return Err(AuthError::InvalidCredentials);
+                    }
                     user.password_hash = new_hash;
                     user.updated_at = now;
                 }
@@ -332,7 +338,15 @@ impl<S: Store> Authenticator<S> {
             .sessions
             .start(user.id, self.clock.now())
             .map_err(|error| AuthError::Internal(Box::new(error)))?;
-        self.store.insert_session(&session).await?;
+        // Only if the credential this login verified is still the user's:
+        // after a password change, no session made with the old password.
+        if !self
+            .store
+            .insert_session_if_credential(&session, &user.password_hash)
+            .await?
+        {
+            return Err(AuthError::InvalidCredentials);
+        }
         // The cap on live sessions: the new one is the newest, so it stays.
         let keep = self.sessions.max_sessions_per_user.max(1);
         if self.store.revoke_sessions_beyond(user.id, keep).await? > 0 {

@@ -78,6 +78,21 @@ pub trait UserRepository: Send + Sync {
         hash: &PasswordHash,
         updated_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces a user's password hash with `new` only if it is still
+    /// `current` (compare-and-swap), and sets `updated_at`; returns whether
+    /// it did. A login's rehash uses it, so a password set meanwhile is
+    /// never overwritten by a rehash of the old one. MUST be atomic.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Server-side sessions, keyed by [`SessionId`] (never by the token itself).
@@ -121,6 +136,19 @@ pub trait SessionStore: Send + Sync {
     fn revoke_session(
         &self,
         id: &SessionId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores `session` only if its user's password hash is still
+    /// `credential` (the one the login verified), atomically; returns
+    /// whether it did. A password set while a login was in flight thus
+    /// leaves no session made with the old password.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn insert_session_if_credential(
+        &self,
+        session: &Session,
+        credential: &PasswordHash,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the sessions of `user_id` beyond its `keep` newest (by

@@ -1,15 +1,15 @@
 //! [`SessionStore`] for [`SeaStore`]: the `sessions` table, and on
 //! PostgreSQL the revocation notice sent with every delete.
 
-use auth_core::{Session, SessionId, SessionStore, StoreError, UserId};
+use auth_core::{PasswordHash, Session, SessionId, SessionStore, StoreError, UserId};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    Value,
+    ColumnTrait, Condition, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, Value,
 };
 
-use crate::entity::session;
+use crate::entity::{session, user};
 use crate::error::unavailable;
 use crate::revocations::{self, Revoked};
 use crate::{SeaStore, stored_instant};
@@ -94,6 +94,47 @@ impl SessionStore for SeaStore {
                 .delete_and_notify(delete, Revoked::Session(*id))
                 .await?;
             Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn insert_session_if_credential(
+        &self,
+        session: &Session,
+        credential: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        self.bounded(async {
+            // One statement, INSERT … SELECT … FROM users WHERE the hash is
+            // still `credential`: atomic on both backends, no lock held
+            // between a check and the insert.
+            let condition = Query::select()
+                .exprs([
+                    Expr::val(session.id.as_bytes().to_vec()),
+                    Expr::val(*session.user_id.as_uuid()),
+                    Expr::val(stored_instant(session.created_at)),
+                    Expr::val(stored_instant(session.last_seen_at)),
+                    Expr::val(stored_instant(session.idle_expires_at)),
+                    Expr::val(stored_instant(session.expires_at)),
+                ])
+                .from(user::Entity)
+                .and_where(user::Column::Id.eq(*session.user_id.as_uuid()))
+                .and_where(user::Column::PasswordHash.eq(credential.as_str()))
+                .to_owned();
+            let mut insert = Query::insert();
+            insert.into_table(session::Entity).columns([
+                session::Column::Id,
+                session::Column::UserId,
+                session::Column::CreatedAt,
+                session::Column::LastSeenAt,
+                session::Column::IdleExpiresAt,
+                session::Column::ExpiresAt,
+            ]);
+            // Six columns, six values: sea-query refuses only a mismatch.
+            insert
+                .select_from(condition)
+                .map_err(StoreError::unavailable)?;
+            let result = self.db.execute(&insert).await.map_err(unavailable)?;
+            Ok(result.rows_affected() == 1)
         })
         .await
     }

@@ -68,4 +68,29 @@ impl UserRepository for SeaStore {
         })
         .await
     }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.bounded(async {
+            // The condition makes the UPDATE the compare-and-swap.
+            let result = user::Entity::update_many()
+                .col_expr(user::Column::PasswordHash, Expr::value(new.as_str()))
+                .col_expr(
+                    user::Column::UpdatedAt,
+                    Expr::value(Value::from(stored_instant(updated_at))),
+                )
+                .filter(user::Column::Id.eq(*id.as_uuid()))
+                .filter(user::Column::PasswordHash.eq(current.as_str()))
+                .exec(&self.db)
+                .await
+                .map_err(unavailable)?;
+            Ok(result.rows_affected > 0)
+        })
+        .await
+    }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod connections;
+mod credentials;
 mod helpers;
 
 mod admin;

@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 
 use super::{epoch, session_of, user_named};
-use crate::{SessionId, Store, User};
+use crate::{PasswordHash, SessionId, Store, User};
 
 async fn stored_user<S: Store>(store: &S, name: &str) -> User {
     let user = user_named(name);
@@ -95,6 +95,44 @@ pub async fn sessions_revoke_all_leaves_other_users_alone<S: Store>(store: S) {
     }
     assert_eq!(store.find_session(&bobs.id).await.unwrap(), Some(bobs));
     assert_eq!(store.revoke_all_sessions(alice.id).await.unwrap(), 0);
+}
+
+/// `insert_session_if_credential` stores the session only while the user's
+/// hash is the one the login verified, and says which.
+pub async fn sessions_are_inserted_only_for_the_current_credential<S: Store>(store: S) {
+    let alice = stored_user(&store, "alice").await;
+    let verified = alice.password_hash.clone();
+    let stale = session_of(alice.id, epoch());
+    let fresh = session_of(alice.id, epoch());
+    let nobody = session_of(crate::UserId::new(), epoch());
+
+    assert!(
+        store
+            .insert_session_if_credential(&fresh, &verified)
+            .await
+            .unwrap()
+    );
+    let changed = PasswordHash::from_stored("$scrypt$ln=17,r=8,p=1$bmV3$new-password");
+    store
+        .set_password_hash(alice.id, &changed, epoch())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .insert_session_if_credential(&stale, &verified)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_session_if_credential(&nobody, &verified)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(store.find_session(&fresh.id).await.unwrap(), Some(fresh));
+    assert_eq!(store.find_session(&stale.id).await.unwrap(), None);
+    assert_eq!(store.find_session(&nobody.id).await.unwrap(), None);
 }
 
 /// `revoke_sessions_beyond` keeps a user's newest sessions, deletes the

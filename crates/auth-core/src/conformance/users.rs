@@ -143,6 +143,41 @@ pub async fn users_set_password_hash_changes_only_that_user<S: Store>(store: S) 
     assert_eq!(store.find_user_by_id(bob.id).await.unwrap().unwrap(), bob);
 }
 
+/// `replace_password_hash` swaps only while the stored hash is the given
+/// one: a rehash never overwrites a password set meanwhile.
+pub async fn users_replace_password_hash_is_a_compare_and_swap<S: Store>(store: S) {
+    let alice = user_named("alice");
+    store.create_user(&alice).await.unwrap();
+    let set_meanwhile =
+        PasswordHash::from_stored("$scrypt$ln=17,r=8,p=1$bWVhbndoaWxl$set-meanwhile");
+    let rehash = PasswordHash::from_stored("$scrypt$ln=17,r=8,p=1$cmVoYXNo$rehash-of-old");
+    let later = epoch() + TimeDelta::minutes(5);
+    store
+        .set_password_hash(alice.id, &set_meanwhile, later)
+        .await
+        .unwrap();
+
+    let stale = store
+        .replace_password_hash(alice.id, &alice.password_hash, &rehash, later)
+        .await
+        .unwrap();
+    let current = store
+        .replace_password_hash(alice.id, &set_meanwhile, &rehash, later)
+        .await
+        .unwrap();
+
+    assert!(!stale, "a stale compare must not swap");
+    assert!(current);
+    let stored = store.find_user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, rehash);
+    assert!(
+        !store
+            .replace_password_hash(UserId::new(), &rehash, &set_meanwhile, later)
+            .await
+            .unwrap()
+    );
+}
+
 /// `set_password_hash` on an unknown id is `false` and creates nothing.
 pub async fn users_set_password_hash_of_unknown_user_is_false<S: Store>(store: S) {
     let ghost = UserId::new();

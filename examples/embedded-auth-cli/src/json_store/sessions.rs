@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use auth_core::{Session, SessionId, SessionStore, StoreError, UserId};
+use auth_core::{PasswordHash, Session, SessionId, SessionStore, StoreError, UserId};
 use chrono::{DateTime, Utc};
 
 use super::contents::{StoredSession, session_key};
@@ -52,6 +52,29 @@ impl SessionStore for JsonFileStore {
                 Some(_) => Outcome::Changed(true),
                 None => Outcome::Unchanged(false),
             })
+        })
+        .await
+    }
+
+    async fn insert_session_if_credential(
+        &self,
+        session: &Session,
+        credential: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let key = session_key(&session.id);
+        let stored = StoredSession::from_domain(session);
+        let (user_id, credential) = (*session.user_id.as_uuid(), credential.as_str().to_owned());
+        // Under the store's write locks: the check and the insert are one step.
+        self.update(move |contents| {
+            let current = contents
+                .users
+                .values()
+                .any(|user| user.id == user_id && user.password_hash == credential);
+            if !current {
+                return Ok(Outcome::Unchanged(false));
+            }
+            contents.sessions.insert(key, stored);
+            Ok(Outcome::Changed(true))
         })
         .await
     }

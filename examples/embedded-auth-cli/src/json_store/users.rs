@@ -85,4 +85,27 @@ impl UserRepository for JsonFileStore {
         })
         .await
     }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let id = *id.as_uuid();
+        let (current, new) = (current.as_str().to_owned(), new.as_str().to_owned());
+        // Under the store's write locks: the compare and the swap are one step.
+        self.update(
+            move |contents| match contents.users.values_mut().find(|user| user.id == id) {
+                Some(user) if user.password_hash == current => {
+                    user.password_hash = new;
+                    user.updated_at = updated_at;
+                    Ok(Outcome::Changed(true))
+                }
+                _ => Ok(Outcome::Unchanged(false)),
+            },
+        )
+        .await
+    }
 }
