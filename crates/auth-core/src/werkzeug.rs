@@ -20,7 +20,7 @@
 //! | `scrypt:N:r:p` | `hashlib.scrypt(password, salt, n=N, r=r, p=p)`, 64 bytes |
 //! | `scrypt` | the same with werkzeug's defaults N = 2^15, r = 8, p = 1 |
 //! | `pbkdf2:sha256:iterations`, `pbkdf2:sha512:iterations` | `hashlib.pbkdf2_hmac(name, password, salt, iterations)`, digest size (32 or 64 bytes) |
-//! | `pbkdf2:sha256`, `pbkdf2` (sha256), `pbkdf2:sha512` | iterations = [`WERKZEUG_DEFAULT_PBKDF2_ITERATIONS`] |
+//! | `pbkdf2:sha256`, `pbkdf2` (sha256), `pbkdf2:sha512` | iterations = 1,000,000 (werkzeug 3.1's default) |
 //!
 //! werkzeug itself always writes the iteration count; when it is missing,
 //! werkzeug's `check_password_hash` assumes its *current* default, so we
@@ -69,7 +69,8 @@ use crate::VerifyLimits;
 /// The PBKDF2 iteration count werkzeug 3.1 assumes when a hash omits it
 /// (`DEFAULT_PBKDF2_ITERATIONS`; werkzeug 2.3 and 3.0 used 600,000, and
 /// wrote it into every hash).
-pub const WERKZEUG_DEFAULT_PBKDF2_ITERATIONS: u32 = 1_000_000;
+#[cfg(feature = "werkzeug")]
+pub(crate) const WERKZEUG_DEFAULT_PBKDF2_ITERATIONS: u32 = 1_000_000;
 
 #[cfg(feature = "werkzeug")]
 /// werkzeug's scrypt defaults: N = 2^15, r = 8, p = 1.
