@@ -382,6 +382,37 @@ mod tests {
         .unwrap()
     }
 
+    /// A job holding the pool's only worker until released.
+    struct Blocker {
+        gate: Arc<Barrier>,
+        task: tokio::task::JoinHandle<Result<(), PoolError>>,
+    }
+
+    impl Blocker {
+        async fn release(self) {
+            self.gate.wait();
+            self.task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Occupies the (one) worker thread with a job that waits for `release`.
+    async fn hold_the_worker(pool: &Pool) -> Blocker {
+        let gate = Arc::new(Barrier::new(2));
+        let task = {
+            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
+            tokio::spawn(async move {
+                pool.reserve(Class::Primary)
+                    .unwrap()
+                    .run(move || {
+                        gate.wait();
+                    })
+                    .await
+            })
+        };
+        until(|| pool.running() == 1).await;
+        Blocker { gate, task }
+    }
+
     /// Waits (yielding) until `done` holds.
     async fn until(done: impl Fn() -> bool) {
         while !done() {
@@ -393,17 +424,7 @@ mod tests {
     async fn a_full_queue_answers_overloaded_and_frees_slots_afterwards() {
         // One thread, one queue place: the third concurrent job is refused.
         let pool = pool(1, 1);
-        let gate = Arc::new(Barrier::new(2));
-        let blocker = {
-            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
-            tokio::spawn(async move {
-                pool.reserve(Class::Primary)
-                    .unwrap()
-                    .run(move || gate.wait())
-                    .await
-            })
-        };
-        until(|| pool.running() == 1).await;
+        let blocker = hold_the_worker(&pool).await;
         let queued = {
             let pool = pool.clone();
             tokio::spawn(
@@ -417,8 +438,7 @@ mod tests {
             Err(PoolError::Overloaded)
         ));
         assert_eq!(pool.rejected(), 1);
-        gate.wait();
-        blocker.await.unwrap().unwrap();
+        blocker.release().await;
         assert_eq!(queued.await.unwrap().unwrap(), "queued");
         assert_eq!(pool.in_flight(), 0);
         assert_eq!(
@@ -482,17 +502,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_queued_job_whose_caller_went_away_is_not_run() {
         let pool = pool(1, 4);
-        let gate = Arc::new(Barrier::new(2));
-        let blocker = {
-            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
-            tokio::spawn(async move {
-                pool.reserve(Class::Primary)
-                    .unwrap()
-                    .run(move || gate.wait())
-                    .await
-            })
-        };
-        until(|| pool.running() == 1).await;
+        let blocker = hold_the_worker(&pool).await;
         let ran = Arc::new(AtomicBool::new(false));
         let abandoned = {
             let (pool, ran) = (pool.clone(), Arc::clone(&ran));
@@ -507,8 +517,7 @@ mod tests {
         assert!(!pool.is_saturated());
         abandoned.abort();
         let _ = abandoned.await;
-        gate.wait();
-        blocker.await.unwrap().unwrap();
+        blocker.release().await;
         // The next job runs after the abandoned one was dropped unrun.
         assert!(
             pool.reserve(Class::Primary)
@@ -591,15 +600,7 @@ mod tests {
     async fn a_waiting_primary_job_starts_before_an_older_waiting_secondary_one() {
         // Arrange: the only thread is held; a secondary job queues, then a primary one.
         let pool = pool(1, 4);
-        let gate = Arc::new(Barrier::new(2));
-        let blocker = {
-            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
-            tokio::spawn(async move {
-                let reservation = pool.reserve(Class::Primary).unwrap();
-                reservation.run(move || gate.wait()).await
-            })
-        };
-        until(|| pool.running() == 1).await;
+        let blocker = hold_the_worker(&pool).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (class, label) in [(Class::Secondary, "secondary"), (Class::Primary, "primary")] {
@@ -614,8 +615,7 @@ mod tests {
             until(|| pool.state.queue.waiting() == queued + 1).await;
         }
         // Act
-        gate.wait();
-        blocker.await.unwrap().unwrap();
+        blocker.release().await;
         for task in tasks {
             task.await.unwrap().unwrap();
         }
@@ -627,15 +627,7 @@ mod tests {
     async fn dropping_the_future_of_a_queued_job_frees_its_place_and_the_job_never_runs() {
         // Arrange: the only thread is held, the one queue place is taken by a job.
         let pool = pool(1, 1);
-        let gate = Arc::new(Barrier::new(2));
-        let blocker = {
-            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
-            tokio::spawn(async move {
-                let reservation = pool.reserve(Class::Primary).unwrap();
-                reservation.run(move || gate.wait()).await
-            })
-        };
-        until(|| pool.running() == 1).await;
+        let blocker = hold_the_worker(&pool).await;
         let runs = Arc::new(AtomicUsize::new(0));
         let counted = {
             let runs = Arc::clone(&runs);
@@ -657,8 +649,7 @@ mod tests {
         assert_eq!(pool.state.queue.waiting(), 0);
         assert_eq!(pool.in_flight(), 1);
         let next = pool.reserve(Class::Primary).unwrap();
-        gate.wait();
-        blocker.await.unwrap().unwrap();
+        blocker.release().await;
         next.run(|| ()).await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 0, "the dropped job never ran");
         assert_eq!(pool.completed(), 2);
@@ -668,15 +659,7 @@ mod tests {
     async fn a_job_that_waited_past_the_queue_timeout_is_refused_unrun() {
         // Arrange: a zero timeout: no job may wait behind a busy thread.
         let pool = Pool::start("test", NonZeroUsize::MIN, 4, 0, Duration::ZERO).unwrap();
-        let gate = Arc::new(Barrier::new(2));
-        let blocker = {
-            let (pool, gate) = (pool.clone(), Arc::clone(&gate));
-            tokio::spawn(async move {
-                let reservation = pool.reserve(Class::Primary).unwrap();
-                reservation.run(move || gate.wait()).await
-            })
-        };
-        until(|| pool.running() == 1).await;
+        let blocker = hold_the_worker(&pool).await;
         let runs = Arc::new(AtomicUsize::new(0));
         let late = {
             let (pool, runs) = (pool.clone(), Arc::clone(&runs));
@@ -689,8 +672,7 @@ mod tests {
         };
         until(|| pool.state.queue.waiting() == 1).await;
         // Act: the thread frees up after the late job waited.
-        gate.wait();
-        blocker.await.unwrap().unwrap();
+        blocker.release().await;
         let outcome = late.await.unwrap();
         // Assert
         assert!(matches!(outcome, Err(PoolError::TimedOut)), "{outcome:?}");
