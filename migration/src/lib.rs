@@ -16,6 +16,9 @@
 //!   shared by every instance.
 //! - `m20261124_000004_create_flask_user_ids`: the Flask user id each
 //!   imported user had (`auth-server import-flask`).
+//! - `m20261201_000006_create_throttle_state`: login reservations (the
+//!   atomic back-off), their per-account locks, rate-limit budgets and
+//!   device cookies.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -23,6 +26,7 @@ mod m20261124_000001_create_users;
 mod m20261124_000002_create_sessions;
 mod m20261124_000003_create_login_failures;
 mod m20261124_000004_create_flask_user_ids;
+mod m20261201_000006_create_throttle_state;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -36,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_sessions::Migration),
             Box::new(m20261124_000003_create_login_failures::Migration),
             Box::new(m20261124_000004_create_flask_user_ids::Migration),
+            Box::new(m20261201_000006_create_throttle_state::Migration),
         ]
     }
 }

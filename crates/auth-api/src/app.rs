@@ -14,10 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Authenticator, Clock, HashConfig, HashConfigError, HashError, PasswordHasher, ScryptParams,
-    SessionCache, SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
+    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, PasswordHasher,
+    RateLimit, RegisterLimits, ScryptParams, SessionCache, SessionPolicy, StoreError, SystemClock,
+    ThrottlePolicy,
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
+
+/// How much longer than the hash-queue timeout a login's reserved place is
+/// held if the login never gives it back: enough for the hash itself (a
+/// second at the default cost; verify work is bounded to 8×).
+const RESERVATION_MARGIN: Duration = Duration::from_secs(15);
 use poem::endpoint::BoxEndpoint;
 use poem::{EndpointExt as _, Response};
 
@@ -86,6 +92,8 @@ pub struct Root {
     hash: HashConfig,
     session_policy: SessionPolicy,
     throttle_policy: ThrottlePolicy,
+    device_policy: DevicePolicy,
+    register_limits: RegisterLimits,
     cors_origins: CorsOrigins,
     clock: Arc<dyn Clock>,
 }
@@ -125,6 +133,8 @@ impl Root {
         .with_queue_timeout(config.hash_queue_timeout.get());
         let cors_origins = CorsOrigins::parse(&config.cors_allowed_origins)
             .map_err(|error| StartError::config("--cors-allowed-origins", error))?;
+        // More attempts of one account in flight than hashing threads would only queue.
+        let in_flight = u32::try_from(hash.max_concurrent).unwrap_or(u32::MAX);
         Ok(Self {
             backend,
             hash,
@@ -135,12 +145,26 @@ impl Root {
             .with_max_sessions_per_user(config.max_sessions_per_user),
             throttle_policy: ThrottlePolicy {
                 account_max_failures: config.login_account_max_failures.get(),
+                in_flight,
+                // Longer than any attempt can take: its wait in the queue and its hash.
+                reservation_ttl: config.hash_queue_timeout.get() + RESERVATION_MARGIN,
                 ..ThrottlePolicy::new(
                     config.login_free_failures,
                     config.login_max_delay,
                     config.login_ip_max_failures,
                     config.login_ip_window,
                 )
+            },
+            device_policy: DevicePolicy {
+                lifetime: config.device_cookie_lifetime.get(),
+                attempts: RateLimit::new(
+                    config.login_device_max_attempts,
+                    config.login_device_window,
+                ),
+            },
+            register_limits: RegisterLimits {
+                per_address: RateLimit::new(config.register_ip_max, config.register_ip_window),
+                global: RateLimit::new(config.register_max, config.register_window),
             },
             cors_origins,
             clock: Arc::new(SystemClock),
@@ -225,6 +249,8 @@ impl Root {
         Ok(Authenticator::new(store, hasher, self.clock.clone())
             .with_session_policy(self.session_policy)
             .with_throttle_policy(self.throttle_policy)
+            .with_device_policy(self.device_policy)
+            .with_register_limits(self.register_limits)
             .with_session_cache(cache))
     }
 
@@ -255,6 +281,7 @@ impl Root {
                 cookie: CookieSettings {
                     secure: self.config.cookie_secure,
                     max_age: self.session_policy.absolute_timeout,
+                    device_max_age: self.device_policy.lifetime,
                 },
                 max_body_bytes: self.config.max_body_bytes,
                 body_read_timeout: self.config.body_read_timeout.get(),
@@ -451,10 +478,25 @@ mod tests {
             "7",
             "--login-ip-max-failures",
             "9",
+            "--hash-concurrency",
+            "3",
+            "--register-ip-max",
+            "4",
+            "--register-window",
+            "2h",
+            "--login-device-max-attempts",
+            "6",
         ])
         .unwrap();
         assert_eq!(root.session_policy.idle_timeout, Duration::from_secs(1800));
         assert_eq!(root.throttle_policy.account_max_failures, 7);
-        assert_eq!(root.throttle_policy.ip_max_failures, 9);
+        assert_eq!(root.throttle_policy.address.burst(), 9);
+        assert_eq!(root.throttle_policy.in_flight, 3);
+        assert_eq!(root.register_limits.per_address.burst(), 4);
+        assert_eq!(
+            root.register_limits.global.interval(),
+            Duration::from_secs(7200) / 6000
+        );
+        assert_eq!(root.device_policy.attempts.burst(), 6);
     }
 }

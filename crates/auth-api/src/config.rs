@@ -281,7 +281,11 @@ pub struct Config {
     )]
     pub login_account_max_failures: NonZeroU32,
 
-    /// Failed logins allowed per client address per `--login-ip-window`.
+    /// Failed logins per client address (IPv6 per /64), across accounts,
+    /// allowed at once; the budget refills at this many per
+    /// `--login-ip-window`, so after tripping it the wait is one interval
+    /// (18 s by default). Clients with a device cookie for the account are
+    /// not counted.
     #[arg(
         long,
         env = "AUTH_LOGIN_IP_MAX_FAILURES",
@@ -290,9 +294,52 @@ pub struct Config {
     )]
     pub login_ip_max_failures: NonZeroU32,
 
-    /// The window of the per-address budget.
+    /// The time in which the per-address budget refills completely.
     #[arg(long, env = "AUTH_LOGIN_IP_WINDOW", default_value = "15m", value_parser = parse_period, global = true)]
     pub login_ip_window: Period,
+
+    /// Login attempts one device cookie may make on its account at once; it
+    /// refills at this many per `--login-device-window`, and a success
+    /// refills it.
+    #[arg(
+        long,
+        env = "AUTH_LOGIN_DEVICE_MAX_ATTEMPTS",
+        default_value = "10",
+        global = true
+    )]
+    pub login_device_max_attempts: NonZeroU32,
+
+    /// The time in which a device's budget refills completely.
+    #[arg(long, env = "AUTH_LOGIN_DEVICE_WINDOW", default_value = "1h", value_parser = parse_period, global = true)]
+    pub login_device_window: Period,
+
+    /// How long a device cookie vouches for its account after the login
+    /// that issued it (its `Max-Age`).
+    #[arg(long, env = "AUTH_DEVICE_COOKIE_LIFETIME", default_value = "180d", value_parser = parse_period, global = true)]
+    pub device_cookie_lifetime: Period,
+
+    /// Registrations per client address (IPv6 per /64) allowed at once;
+    /// refilled at this many per `--register-ip-window`.
+    #[arg(
+        long,
+        env = "AUTH_REGISTER_IP_MAX",
+        default_value = "20",
+        global = true
+    )]
+    pub register_ip_max: NonZeroU32,
+
+    /// The time in which the per-address registration budget refills.
+    #[arg(long, env = "AUTH_REGISTER_IP_WINDOW", default_value = "1h", value_parser = parse_period, global = true)]
+    pub register_ip_window: Period,
+
+    /// Registrations from all clients together allowed at once, shared by
+    /// every instance; refilled at this many per `--register-window`.
+    #[arg(long, env = "AUTH_REGISTER_MAX", default_value = "6000", global = true)]
+    pub register_max: NonZeroU32,
+
+    /// The time in which the global registration budget refills.
+    #[arg(long, env = "AUTH_REGISTER_WINDOW", default_value = "1h", value_parser = parse_period, global = true)]
+    pub register_window: Period,
 
     /// Sessions kept in the in-process cache (0 disables it). Logout stays
     /// immediate: local revocations drop entries at once, and on PostgreSQL

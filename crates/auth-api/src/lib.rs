@@ -169,6 +169,7 @@ pub fn openapi_json() -> String {
                 cookie: CookieSettings {
                     secure: false,
                     max_age: std::time::Duration::from_secs(1),
+                    device_max_age: std::time::Duration::from_secs(1),
                 },
                 max_body_bytes: 0,
                 body_read_timeout: std::time::Duration::from_secs(1),

@@ -16,15 +16,20 @@
 //! - `period.rs`: [`Period`], a configured length of time, and checked time arithmetic.
 //! - `clock.rs`: time as an input ([`Clock`]).
 //! - `cache.rs`: the in-process [`SessionCache`] and its invalidation rules.
-//! - `throttle.rs`: login back-off rules ([`ThrottlePolicy`], pure functions of failures and time).
+//! - `throttle/`: login back-off rules ([`ThrottlePolicy`], pure functions
+//!   of failures and time), rate limits as rate plus burst ([`RateLimit`],
+//!   [`RegisterLimits`]) and address keys.
+//! - `device.rs`: device cookies ([`DeviceToken`], [`DevicePolicy`]), which
+//!   exempt a known client from the address budget and the account back-off.
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
-//! - `service.rs`: the use cases ([`Authenticator`]) and [`AuthError`].
+//! - `service/`: the use cases ([`Authenticator`]), [`AuthError`] and [`Client`].
 //! - [`conformance`] (feature `testing`): the contract every store runs.
 
 mod cache;
 mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod device;
 mod hashing;
 mod memory;
 mod password;
@@ -39,6 +44,7 @@ mod werkzeug;
 
 pub use cache::{CacheEvent, SessionCache};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
 pub use hashing::{
     HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
@@ -46,11 +52,14 @@ pub use hashing::{
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
-pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
+pub use service::{AuthError, Authenticated, Authenticator, Client, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
-pub use store::{SessionStore, Store, StoreError, ThrottleStore, UserRepository};
+pub use store::{
+    DeviceStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore, UserRepository,
+};
 pub use throttle::{
-    FailureBudget, FailureStats, ThrottlePolicy, address_budget_key, retry_after_secs,
+    FailureStats, IN_FLIGHT_WAIT, RateKey, RateLimit, RegisterLimits, Reservation, ThrottlePolicy,
+    address_budget_key, retry_after_secs,
 };
 pub use user::{User, UserId};
 pub use username::{AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};

@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountKey, FailureBudget, FailureStats, PasswordHash, Session, SessionId, SessionStore,
-    StoreError, ThrottleStore, User, UserId, UserRepository, Username,
+    AccountKey, Device, DeviceId, DeviceStore, FailureStats, PasswordHash, RateKey, RateLimit,
+    RateLimitStore, Reservation, Session, SessionId, SessionStore, StoreError, ThrottlePolicy,
+    ThrottleStore, User, UserId, UserRepository, Username,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -48,12 +50,16 @@ struct State {
     by_canonical: HashMap<String, UserId>,
     sessions: HashMap<SessionId, Session>,
     login_failures: Vec<LoginFailure>,
+    /// Places held by logins being evaluated: holder and expiry.
+    reservations: HashMap<Reservation, (AccountKey, DateTime<Utc>)>,
+    /// Rate-limit states (theoretical arrival times).
+    rates: HashMap<RateKey, DateTime<Utc>>,
+    devices: HashMap<DeviceId, Device>,
 }
 
 #[derive(Debug)]
 struct LoginFailure {
     account: AccountKey,
-    client_ip: Option<String>,
     at: DateTime<Utc>,
 }
 
@@ -219,12 +225,11 @@ impl ThrottleStore for MemoryStore {
     async fn record_login_failure(
         &self,
         account: &AccountKey,
-        client_ip: Option<&str>,
+        _client_ip: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.state().login_failures.push(LoginFailure {
             account: account.clone(),
-            client_ip: client_ip.map(str::to_owned),
             at,
         });
         Ok(())
@@ -233,22 +238,39 @@ impl ThrottleStore for MemoryStore {
     async fn login_failure_stats(
         &self,
         account: &AccountKey,
-        client_ip: Option<&str>,
-        account_since: DateTime<Utc>,
-        ip_since: DateTime<Utc>,
+        since: DateTime<Utc>,
     ) -> Result<FailureStats, StoreError> {
-        let state = self.state();
-        let mut stats = FailureStats::default();
-        for failure in &state.login_failures {
-            let at = failure.at;
-            if failure.account == *account && at >= account_since {
-                stats.record(FailureBudget::Account, 1, at..=at);
-            }
-            if client_ip.is_some() && failure.client_ip.as_deref() == client_ip && at >= ip_since {
-                stats.record(FailureBudget::ClientIp, 1, at..=at);
-            }
+        Ok(self.state().failure_stats(account, since))
+    }
+
+    async fn reserve_login_attempt(
+        &self,
+        account: &AccountKey,
+        policy: &ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Reservation, Duration>, StoreError> {
+        // One lock over failures and reservations: the decision is atomic.
+        let mut state = self.state();
+        let stats = state.failure_stats(account, policy.account_since(now));
+        let held = state
+            .reservations
+            .values()
+            .filter(|(holder, expires_at)| holder == account && *expires_at > now)
+            .count() as u64;
+        if let Err(wait) = policy.admit(&stats, held, now) {
+            return Ok(Err(wait));
         }
-        Ok(stats)
+        let reservation = Reservation::new();
+        state.reservations.insert(
+            reservation,
+            (account.clone(), policy.reservation_expiry(now)),
+        );
+        Ok(Ok(reservation))
+    }
+
+    async fn release_login_attempt(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        self.state().reservations.remove(reservation);
+        Ok(())
     }
 
     async fn clear_login_failures(&self, account: &AccountKey) -> Result<u64, StoreError> {
@@ -260,10 +282,95 @@ impl ThrottleStore for MemoryStore {
         Ok((before - state.login_failures.len()) as u64)
     }
 
-    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn purge_login_failures(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let mut state = self.state();
-        let count = state.login_failures.len();
+        let count = state.login_failures.len() + state.reservations.len();
         state.login_failures.retain(|failure| failure.at >= before);
-        Ok((count - state.login_failures.len()) as u64)
+        state
+            .reservations
+            .retain(|_, (_, expires_at)| *expires_at > now);
+        Ok((count - state.login_failures.len() - state.reservations.len()) as u64)
+    }
+}
+
+impl State {
+    fn failure_stats(&self, account: &AccountKey, since: DateTime<Utc>) -> FailureStats {
+        let mut stats = FailureStats::default();
+        for failure in &self.login_failures {
+            if failure.account == *account && failure.at >= since {
+                stats.record(1, failure.at..=failure.at);
+            }
+        }
+        stats
+    }
+}
+
+impl RateLimitStore for MemoryStore {
+    async fn take_rate(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let mut state = self.state();
+        let current = state.rates.get(key).copied();
+        Ok(limit.take(current, now).map(|next| {
+            state.rates.insert(key.clone(), next);
+        }))
+    }
+
+    async fn charge_rate(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let current = state.rates.get(key).copied();
+        state.rates.insert(key.clone(), limit.charge(current, now));
+        Ok(())
+    }
+
+    async fn rate_wait(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Duration>, StoreError> {
+        Ok(limit.wait(self.state().rates.get(key).copied(), now))
+    }
+
+    async fn clear_rate(&self, key: &RateKey) -> Result<(), StoreError> {
+        self.state().rates.remove(key);
+        Ok(())
+    }
+
+    async fn purge_rates(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.rates.len();
+        state.rates.retain(|_, tat| *tat > now);
+        Ok((before - state.rates.len()) as u64)
+    }
+}
+
+impl DeviceStore for MemoryStore {
+    async fn insert_device(&self, device: &Device) -> Result<(), StoreError> {
+        self.state().devices.insert(device.id, device.clone());
+        Ok(())
+    }
+
+    async fn find_device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
+        Ok(self.state().devices.get(id).cloned())
+    }
+
+    async fn purge_expired_devices(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.devices.len();
+        state.devices.retain(|_, device| device.expires_at > now);
+        Ok((before - state.devices.len()) as u64)
     }
 }

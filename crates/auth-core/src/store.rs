@@ -8,10 +8,14 @@
 //! still write `async fn`.
 
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::{AccountKey, FailureStats, PasswordHash, Session, SessionId, User, UserId, Username};
+use crate::{
+    AccountKey, Device, DeviceId, FailureStats, PasswordHash, RateKey, RateLimit, Reservation,
+    Session, SessionId, ThrottlePolicy, User, UserId, Username,
+};
 
 /// What a store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -186,11 +190,14 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// Failed logins, recorded so that back-off is shared by every instance on
-/// the same database. Accounts are identified by their [`AccountKey`]
-/// (stored as [`AccountKey::as_str`]), IPs by their text form.
+/// Failed logins and the attempts being evaluated, recorded so that
+/// back-off is shared by every instance on the same database. Accounts are
+/// identified by their [`AccountKey`] (stored as [`AccountKey::as_str`]),
+/// client addresses by their budget key ([`crate::address_budget_key`]).
 pub trait ThrottleStore: Send + Sync {
     /// Records one failed login. Concurrent records MUST all be counted.
+    /// `client_ip` is kept for the record; the address budget is a
+    /// [`RateLimitStore`] budget.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
@@ -201,22 +208,50 @@ pub trait ThrottleStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Counts the account's failures at or after `account_since` (with the
-    /// oldest and newest of them) and the IP's failures at or after `ip_since`
-    /// (with the oldest), across all accounts. `client_ip = None` counts no IP failures.
+    /// Counts the account's failures at or after `since`, with the oldest
+    /// and newest of them.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
     fn login_failure_stats(
         &self,
         account: &AccountKey,
-        client_ip: Option<&str>,
-        account_since: DateTime<Utc>,
-        ip_since: DateTime<Utc>,
+        since: DateTime<Utc>,
     ) -> impl Future<Output = Result<FailureStats, StoreError>> + Send;
 
+    /// Holds a place for one attempt on `account` if `policy` admits it:
+    /// reads the failures since [`ThrottlePolicy::account_since`] and the
+    /// reservations of the account that have not expired at `now`, asks
+    /// [`ThrottlePolicy::admit`], and on `Ok` stores a reservation expiring at
+    /// [`ThrottlePolicy::reservation_expiry`]. The read, the decision and the
+    /// write MUST be atomic per account across every handle and instance (a
+    /// lock on the account, never a check-then-insert), so that of a burst
+    /// of concurrent calls exactly as many succeed as the policy allows one
+    /// at a time. Other accounts MUST NOT wait on it for long.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only; a refusal is `Ok(Err(wait))`.
+    fn reserve_login_attempt(
+        &self,
+        account: &AccountKey,
+        policy: &ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Reservation, Duration>, StoreError>> + Send;
+
+    /// Gives a place back (the attempt was evaluated and its failure, if
+    /// any, recorded; or it never ran). Releasing an unknown or expired
+    /// reservation is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn release_login_attempt(
+        &self,
+        reservation: &Reservation,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Deletes every failure recorded for `account` (after a successful
-    /// login, or by an admin) and returns how many. MUST leave other accounts alone.
+    /// login, or by an admin) and returns how many. MUST leave other
+    /// accounts and every reservation alone.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
@@ -225,18 +260,117 @@ pub trait ThrottleStore: Send + Sync {
         account: &AccountKey,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Deletes failures recorded before `before` and returns how many.
+    /// Deletes failures recorded before `before`, and reservations expired
+    /// at `now`, and returns how many rows went.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
     fn purge_login_failures(
         &self,
         before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Rate-limit budgets ([`RateLimit`]), one state per [`RateKey`], shared by
+/// every instance on the same database.
+pub trait RateLimitStore: Send + Sync {
+    /// Takes one event from the budget `key` under `limit` at `now` and
+    /// returns whether it could ([`RateLimit::take`]). The read and the
+    /// write MUST be atomic per key across every handle and instance, so
+    /// that of a burst of concurrent takes exactly `limit.burst()` succeed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only; a refusal is `Ok(Err(wait))`.
+    fn take_rate(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<(), Duration>, StoreError>> + Send;
+
+    /// Charges an event that already happened ([`RateLimit::charge`]).
+    /// Concurrent charges MUST all be counted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn charge_rate(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// How long an event at `now` would wait ([`RateLimit::wait`]), taking nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn rate_wait(
+        &self,
+        key: &RateKey,
+        limit: &RateLimit,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Duration>, StoreError>> + Send;
+
+    /// Forgets the budget `key` (it is full again). MUST leave other keys alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn clear_rate(&self, key: &RateKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the budgets that are full at `now` (their state is at or
+    /// before it: the same as no state) and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn purge_rates(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Device cookies ([`Device`]), keyed by [`DeviceId`] (never the token).
+pub trait DeviceStore: Send + Sync {
+    /// Stores a new device. Every field MUST read back exactly.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn insert_device(&self, device: &Device)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Finds a device by id, expired or not (expiry is the caller's rule).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_device(
+        &self,
+        id: &DeviceId,
+    ) -> impl Future<Output = Result<Option<Device>, StoreError>> + Send;
+
+    /// Deletes devices that expired at or before `now` and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn purge_expired_devices(
+        &self,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Everything the [`crate::Authenticator`] needs from storage. Clones are
 /// handles on the same data (as a connection pool is).
-pub trait Store: UserRepository + SessionStore + ThrottleStore + Clone + 'static {}
+pub trait Store:
+    UserRepository + SessionStore + ThrottleStore + RateLimitStore + DeviceStore + Clone + 'static
+{
+}
 
-impl<T> Store for T where T: UserRepository + SessionStore + ThrottleStore + Clone + 'static {}
+impl<T> Store for T where
+    T: UserRepository
+        + SessionStore
+        + ThrottleStore
+        + RateLimitStore
+        + DeviceStore
+        + Clone
+        + 'static
+{
+}

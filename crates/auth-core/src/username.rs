@@ -198,6 +198,20 @@ impl AccountKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Rebuilds a key a store kept ([`AccountKey::as_str`]), for records
+    /// that name their account ([`crate::Device`]). Only compared, never
+    /// parsed: a key that was never issued matches no account.
+    ///
+    /// ```
+    /// use auth_core::{AccountKey, Username};
+    /// let key = Username::parse("Alice")?.account_key();
+    /// assert_eq!(AccountKey::from_stored(key.as_str().to_owned()), key);
+    /// # Ok::<(), auth_core::UsernameError>(())
+    /// ```
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
 }
 
 /// NFKC(casefold(NFKC(s))): folding can produce characters that need

@@ -59,6 +59,12 @@ pub(crate) enum CorruptRow {
         /// The stored length.
         len: usize,
     },
+    /// A device id that is not a 32-byte SHA-256 digest.
+    #[error("devices row: the id is {len} bytes, expected 32")]
+    DeviceIdLength {
+        /// The stored length.
+        len: usize,
+    },
 }
 
 impl From<CorruptRow> for StoreError {

@@ -1,12 +1,12 @@
 //! `auth-core`'s storage ports over SeaORM, on SQLite and PostgreSQL.
 //!
-//! [`SeaStore`] implements [`auth_core::UserRepository`],
-//! [`auth_core::SessionStore`] and [`auth_core::ThrottleStore`] (so it is an
-//! [`auth_core::Store`]) with one code path for both backends: every query
-//! is built with SeaORM/SeaQuery, and each port method is a single statement
-//! on an indexed column (`login_failure_stats`: one aggregate per budget; on
+//! [`SeaStore`] implements every port of [`auth_core::Store`] with one code
+//! path for both backends: every query is built with SeaORM/SeaQuery, and
+//! most port methods are a single statement on an indexed column (on
 //! PostgreSQL a revocation also sends its notice in the same transaction),
-//! with no read-modify-write and no check-before-insert. The schema comes
+//! with no check-before-insert. The read-modify-writes the back-off needs
+//! (a login reservation, a rate-limit take) run in a transaction that first
+//! locks one row by an upsert: the row on PostgreSQL, the write lock on SQLite. The schema comes
 //! from the `migration` crate; [`SeaStore::migrate`] applies it.
 //!
 //! ```no_run
@@ -27,8 +27,9 @@
 //! - `connect.rs`: [`SeaStore::connect`], [`StoreOptions`], and which
 //!   [`Backend`] a URL names ([`Backend::of_url`]).
 //! - `migrate.rs`: [`SeaStore::migrate`], once even when instances start together.
-//! - `users.rs`, `sessions.rs`, `throttle.rs`: the three ports, as
-//!   `auth_core::conformance` checks them (`users`, `sessions`, `throttle`).
+//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`: the ports, as
+//!   `auth_core::conformance` checks them (`users`, `sessions`, `throttle`;
+//!   `limits.rs`: rate limits and device cookies).
 //! - `revocations.rs`: the PostgreSQL revocation feed
 //!   ([`SeaStore::follow_revocations`]), the only backend-specific SQL.
 //! - `entity/`: one SeaORM entity per table, with its mapping to the domain.
@@ -50,6 +51,7 @@ mod connect;
 mod entity;
 mod error;
 pub mod import;
+mod limits;
 mod listing;
 mod migrate;
 mod revocations;

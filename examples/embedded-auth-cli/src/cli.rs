@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_core::{
-    Authenticator, Clock, HashConfig, HashConfigError, Password, PasswordHasher, ScryptParams,
-    Store, Username,
+    Authenticator, Client, Clock, HashConfig, HashConfigError, Password, PasswordHasher,
+    ScryptParams, Store, Username,
 };
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
@@ -156,7 +156,10 @@ pub async fn run<S: Store>(
     match command {
         Command::Register { username } => {
             let password = Password::new(read_line(input, "password")?);
-            let user = auth.register(username.clone(), password).await?;
+            // A local user: no address budget applies, and no device cookie is kept.
+            let user = auth
+                .register(username.clone(), password, &Client::default())
+                .await?;
             Ok(Output {
                 stdout: format!("registered {} (user id {})\n", user.username, user.id),
                 stderr: String::new(),
@@ -164,7 +167,7 @@ pub async fn run<S: Store>(
         }
         Command::Login { username } => {
             let password = Password::new(read_line(input, "password")?);
-            let login = auth.login(username, password, None).await?;
+            let login = auth.login(username, password, &Client::default()).await?;
             let mut stderr = format!(
                 "logged in as {}; the session ends after {} h without use, and at {} at the latest\n",
                 login.user.username,
@@ -208,8 +211,8 @@ pub async fn run<S: Store>(
             let purged = auth.purge_expired().await?;
             Ok(Output {
                 stdout: format!(
-                    "deleted {} expired sessions and {} old failed logins\n",
-                    purged.sessions, purged.login_failures
+                    "deleted {} expired sessions, {} old failed logins, {} refilled rate limits and {} expired devices\n",
+                    purged.sessions, purged.login_failures, purged.rate_limits, purged.devices
                 ),
                 stderr: String::new(),
             })

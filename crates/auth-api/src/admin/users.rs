@@ -76,7 +76,7 @@ pub async fn execute(
             let name = parse(&username)?;
             let password = read_password(input, prompt, &username)?;
             let user = auth
-                .register(name, password)
+                .create_user(name, password)
                 .await
                 .map_err(|error| AdminError::from_auth(error, &username))?;
             format!("created user {} (id {})", user.username.as_str(), user.id)

@@ -1,14 +1,16 @@
 //! `POST /login`.
 
-use auth_core::{Authenticator, Password, Store};
+use auth_core::{Authenticator, Client, Password, Store};
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem::Request;
+use poem::http::header::SET_COOKIE;
+use poem::web::Data;
+use poem_openapi::payload::{Json, Response};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, Credentials};
-use poem::web::Data;
-
 use crate::client_ip::ClientIp;
-use crate::cookie::CookieSettings;
+use crate::cookie::{CookieSettings, device_token};
 use crate::error::{ApiError, ErrorResponse};
 
 /// Login.
@@ -16,7 +18,7 @@ use crate::error::{ApiError, ErrorResponse};
 pub struct LoginApi<S> {
     /// The service.
     pub auth: Authenticator<S>,
-    /// How the session cookie is set.
+    /// How the cookies are set.
     pub cookie: CookieSettings,
 }
 
@@ -47,6 +49,10 @@ pub enum LoginResponse {
     Ok(
         Json<LoggedInBody>,
         /// `session=<token>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<absolute lifetime>` (+ `Secure` when configured).
+        /// On a client's first login to the account, a second `Set-Cookie`
+        /// follows: `device=<token>; HttpOnly; SameSite=Strict; Path=/login;
+        /// Max-Age=<device lifetime>`, which spares the client's later logins
+        /// other people's failures (the address budget, the account's back-off).
         #[oai(header = "Set-Cookie")]
         String,
     ),
@@ -59,8 +65,13 @@ impl<S: Store> LoginApi<S> {
     /// Starts a new session (never reusing an old token) and returns its token
     /// in the body and as the `session` cookie. Unknown users and wrong passwords
     /// get the same `401 invalid_credentials`, in the same time. After repeated
-    /// failures for an account (by default 5 free, then 1 s doubling to 15 min) or
-    /// from one address (by default 50 per 15 min), `429 too_many_attempts` with `Retry-After`.
+    /// failures for an account (by default 5 free, then 1 s doubling to 15 min; at
+    /// most 7 attempts of one account evaluated at once) or from one address (by
+    /// default a burst of 50, then one per 18 s), `429 too_many_attempts` with
+    /// `Retry-After`. A client that presents the `device` cookie a previous login
+    /// to this account set is not held back by the address budget or by the
+    /// account's back-off; it has its own budget (by default 10 attempts, then
+    /// one per 6 minutes, refilled by a success).
     #[oai(
         path = "/login",
         method = "post",
@@ -71,23 +82,36 @@ impl<S: Store> LoginApi<S> {
         &self,
         body: Json<Credentials>,
         client: Data<&ClientIp>,
-    ) -> Result<LoginResponse, ErrorResponse> {
+        request: &Request,
+    ) -> Result<Response<LoginResponse>, ErrorResponse> {
         let Credentials { username, password } = body.0;
+        let client = Client {
+            ip: client.0.0,
+            device: device_token(request.headers()),
+        };
         let login = self
             .auth
-            .login(&username, Password::new(password), client.0.0)
+            .login(&username, Password::new(password), &client)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %login.user.id, "login succeeded");
-        let cookie = self.cookie.session(login.token.as_str());
-        Ok(LoginResponse::Ok(
+        let session = self.cookie.session(login.token.as_str());
+        let answer = Response::new(LoginResponse::Ok(
             Json(LoggedInBody {
                 message: "Login successful".into(),
                 token: login.token.as_str().to_owned(),
                 expires_at: login.session.expires_at,
                 password_change_recommended: login.password_change_recommended,
             }),
-            cookie,
-        ))
+            session.clone(),
+        ));
+        let Some(device) = &login.device else {
+            return Ok(answer);
+        };
+        // The wrapper's headers replace the response's own `Set-Cookie`, so
+        // both cookies are given here, as two headers.
+        Ok(answer
+            .header(SET_COOKIE, session)
+            .header(SET_COOKIE, self.cookie.device(device)))
     }
 }

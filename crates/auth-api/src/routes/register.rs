@@ -1,10 +1,12 @@
 //! `POST /register`.
 
-use auth_core::{Authenticator, Password, Store, Username};
+use auth_core::{Authenticator, Client, Password, Store, Username};
+use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::{ApiTags, Credentials};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorResponse};
 
 /// Registration.
@@ -47,19 +49,30 @@ impl<S: Store> RegisterApi<S> {
     ///
     /// Creates an account. Errors: `invalid_request` (malformed body),
     /// `invalid_username`, `weak_password` (the message says what to change),
-    /// `username_taken` (409, also for case variants of an existing name).
+    /// `username_taken` (409, also for case variants of an existing name),
+    /// `too_many_attempts` (429 with `Retry-After`: by default 20 registrations
+    /// per client address per hour, 6,000 per hour in all; a taken name or a
+    /// weak password spends none).
     #[oai(
         path = "/register",
         method = "post",
         operation_id = "register",
         tag = "ApiTags::Auth"
     )]
-    async fn register(&self, body: Json<Credentials>) -> Result<RegisterResponse, ErrorResponse> {
+    async fn register(
+        &self,
+        body: Json<Credentials>,
+        client: Data<&ClientIp>,
+    ) -> Result<RegisterResponse, ErrorResponse> {
         let Credentials { username, password } = body.0;
         let username = Username::parse(&username).map_err(ApiError::InvalidUsername)?;
         let user = self
             .auth
-            .register(username, Password::new(password))
+            .register(
+                username,
+                Password::new(password),
+                &Client::from_ip(client.0.0),
+            )
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %user.id, "user registered");

@@ -28,10 +28,12 @@
 //! });
 //! ```
 
+mod limits;
 mod sessions;
 mod throttle;
 mod users;
 
+pub use limits::*;
 pub use sessions::*;
 pub use throttle::*;
 pub use users::*;
@@ -196,11 +198,21 @@ macro_rules! store_conformance {
             sessions_are_inserted_only_for_the_current_credential,
             sessions_purge_removes_idle_and_absolute_expired_only,
             sessions_concurrent_inserts_are_all_kept,
-            throttle_counts_failures_per_account_and_ip_within_windows,
-            throttle_unknown_account_and_no_ip_have_no_failures,
+            throttle_counts_failures_per_account_within_the_window,
+            throttle_unknown_account_has_no_failures,
             throttle_clear_removes_only_that_account,
-            throttle_purge_removes_old_failures_only,
+            throttle_purge_removes_old_failures_and_expired_reservations_only,
             throttle_concurrent_failures_are_all_counted_for_every_handle,
+            throttle_concurrent_reservations_get_exactly_the_places_allowed,
+            throttle_released_and_expired_reservations_free_their_places,
+            throttle_reservations_apply_the_back_off,
+            rates_concurrent_takes_get_exactly_the_burst,
+            rates_state_reads_back_exactly,
+            rates_concurrent_charges_are_all_counted,
+            rates_keys_are_independent_and_cleared_one_at_a_time,
+            rates_purge_removes_full_budgets_only,
+            devices_round_trip_every_field,
+            devices_purge_removes_expired_only,
         );
     };
 }

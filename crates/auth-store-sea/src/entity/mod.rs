@@ -5,7 +5,11 @@
 //! (`auth_core::User`, `auth_core::Session`) are what leaves it. The schema
 //! itself is owned by the `migration` crate, which never imports these.
 
+pub(crate) mod device;
 pub(crate) mod flask_user_id;
 pub(crate) mod login_failure;
+pub(crate) mod login_reservation;
+pub(crate) mod rate_limit;
 pub(crate) mod session;
+pub(crate) mod throttle_lock;
 pub(crate) mod user;

@@ -1,5 +1,6 @@
 //! What the file holds: its format version and the stored forms of users,
-//! sessions and failures, with their mapping to the domain types.
+//! sessions, failures, reservations, rate limits and devices, with their
+//! mapping to the domain types.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,16 @@ pub(super) struct Contents {
     /// By session id, in hex (the id is already a hash of the token).
     pub(super) sessions: BTreeMap<String, StoredSession>,
     pub(super) login_failures: Vec<StoredFailure>,
+    // Added after the first files were written: absent there, empty.
+    /// Places held by logins being evaluated, by reservation id.
+    #[serde(default)]
+    pub(super) reservations: BTreeMap<Uuid, StoredReservation>,
+    /// Rate-limit states by `RateKey::as_str`.
+    #[serde(default)]
+    pub(super) rates: BTreeMap<String, DateTime<Utc>>,
+    /// Device cookies by id, in hex.
+    #[serde(default)]
+    pub(super) devices: BTreeMap<String, StoredDevice>,
 }
 
 impl Default for Contents {
@@ -31,6 +42,9 @@ impl Default for Contents {
             users: BTreeMap::new(),
             sessions: BTreeMap::new(),
             login_failures: Vec::new(),
+            reservations: BTreeMap::new(),
+            rates: BTreeMap::new(),
+            devices: BTreeMap::new(),
         }
     }
 }
@@ -63,6 +77,21 @@ pub(super) struct StoredFailure {
     pub(super) account: String,
     pub(super) client_ip: Option<String>,
     pub(super) at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredReservation {
+    pub(super) account: String,
+    pub(super) expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredDevice {
+    pub(super) account: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) expires_at: DateTime<Utc>,
 }
 
 impl StoredUser {

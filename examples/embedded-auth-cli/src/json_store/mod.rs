@@ -35,11 +35,13 @@
 //!   operation reaches the file (`read`, `update`).
 //! - `file.rs`: the file itself: loading, the locks, writing whole.
 //! - `contents.rs`: what the file holds, and its mapping to the domain.
-//! - `users.rs`, `sessions.rs`, `throttle.rs`: the three ports, as
-//!   `auth_core::conformance` checks them.
+//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`: the ports, as
+//!   `auth_core::conformance` checks them (`limits.rs`: rate limits and
+//!   device cookies).
 
 mod contents;
 mod file;
+mod limits;
 mod sessions;
 mod throttle;
 mod users;

@@ -232,7 +232,7 @@ async fn a_session_unused_for_a_day_is_refused_and_purge_deletes_old_ones() {
     // alice's session was deleted when found expired; bob's is purged now.
     assert_eq!(
         purged.stdout,
-        "deleted 1 expired sessions and 0 old failed logins\n"
+        "deleted 1 expired sessions, 0 old failed logins, 1 refilled rate limits and 0 expired devices\n"
     );
 }
 

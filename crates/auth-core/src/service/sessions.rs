@@ -1,0 +1,110 @@
+//! Sessions in use: authenticating a token, logging out.
+
+use chrono::{DateTime, Utc};
+
+use super::{AuthError, Authenticated, Authenticator};
+use crate::{Session, SessionId, SessionToken, Store, UserId};
+
+impl<S: Store> Authenticator<S> {
+    /// Resolves a presented token to its user and session, applying idle
+    /// and absolute expiry. Writes last-seen at most once per touch interval.
+    ///
+    /// # Errors
+    /// [`AuthError::NotAuthenticated`] for a malformed, unknown, expired or
+    /// revoked token; [`AuthError::Storage`].
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let token = SessionToken::parse(token).map_err(|_| AuthError::NotAuthenticated)?;
+        let id = token.id();
+        let now = self.clock.now();
+        // Read once, before the cache and the store: an invalidation racing
+        // this lookup then always wins over the insert at the end.
+        let generation = self.cache.generation();
+        if let Some(mut hit) = self.cache.get(&id) {
+            if self.cache.validates_hits() {
+                // Another process may have revoked it a moment ago.
+                let Some(session) = self.store.find_session(&id).await? else {
+                    self.cache.invalidate_session(&id);
+                    return Err(AuthError::NotAuthenticated);
+                };
+                hit.session = session;
+            }
+            if !hit.session.is_active(now) {
+                return self.drop_expired(&id).await;
+            }
+            if self.touch_if_due(&mut hit.session, now).await? {
+                self.cache.insert(id, hit.clone(), generation);
+            }
+            return Ok(hit);
+        }
+        let Some(mut session) = self.store.find_session(&id).await? else {
+            return Err(AuthError::NotAuthenticated);
+        };
+        if !session.is_active(now) {
+            return self.drop_expired(&id).await;
+        }
+        self.touch_if_due(&mut session, now).await?;
+        let Some(user) = self.store.find_user_by_id(session.user_id).await? else {
+            return Err(AuthError::NotAuthenticated);
+        };
+        let authenticated = Authenticated { user, session };
+        self.cache.insert(id, authenticated.clone(), generation);
+        Ok(authenticated)
+    }
+
+    /// An expired session can never be used again: delete it now.
+    async fn drop_expired(&self, id: &SessionId) -> Result<Authenticated, AuthError> {
+        self.cache.invalidate_session(id);
+        self.store.revoke_session(id).await?;
+        Err(AuthError::NotAuthenticated)
+    }
+
+    /// Writes last-seen when due (at most once per touch interval). Returns
+    /// whether it wrote. A session gone from the store is not authenticated.
+    async fn touch_if_due(
+        &self,
+        session: &mut Session,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let Some((last_seen_at, idle_expires_at)) = self.sessions.touch(session, now) else {
+            return Ok(false);
+        };
+        if !self
+            .store
+            .touch_session(&session.id, last_seen_at, idle_expires_at)
+            .await?
+        {
+            self.cache.invalidate_session(&session.id);
+            return Err(AuthError::NotAuthenticated);
+        }
+        session.last_seen_at = last_seen_at;
+        session.idle_expires_at = idle_expires_at;
+        Ok(true)
+    }
+
+    /// Ends the session of `token`, for every copy of it.
+    ///
+    /// # Errors
+    /// [`AuthError::NotAuthenticated`] if it is not a live session; [`AuthError::Storage`].
+    pub async fn logout(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let authenticated = self.authenticate(token).await?;
+        let revoked = self.store.revoke_session(&authenticated.session.id).await;
+        // Dropped from the cache whatever the store said: never serve a
+        // session this instance may have revoked.
+        self.cache.invalidate_session(&authenticated.session.id);
+        if !revoked? {
+            // Revoked concurrently by another request: this one did not log out.
+            return Err(AuthError::NotAuthenticated);
+        }
+        Ok(authenticated)
+    }
+
+    /// Ends every session of a user ("log out everywhere") and returns how many.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn logout_everywhere(&self, user_id: UserId) -> Result<u64, AuthError> {
+        let revoked = self.store.revoke_all_sessions(user_id).await;
+        self.cache.invalidate_user(user_id);
+        Ok(revoked?)
+    }
+}

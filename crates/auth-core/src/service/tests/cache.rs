@@ -1,0 +1,142 @@
+//! The session cache and the session cap: revocations that must be seen at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::{SessionCache, SessionPolicy};
+
+fn instance(
+    store: &MemoryStore,
+    clock: &ManualClock,
+    cache: SessionCache,
+) -> Authenticator<MemoryStore> {
+    let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests()).unwrap();
+    Authenticator::new(store.clone(), hasher, Arc::new(clock.clone())).with_session_cache(cache)
+}
+
+#[tokio::test]
+async fn a_local_logout_is_immediate_with_the_cache() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let auth = instance(
+        &store,
+        &clock,
+        SessionCache::new(100, Duration::from_secs(60)),
+    );
+    auth.register(
+        Username::parse("alice").unwrap(),
+        Password::new(PASSWORD),
+        &Client::default(),
+    )
+    .await
+    .unwrap();
+    let login = auth
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    auth.authenticate(login.token.as_str()).await.unwrap();
+    assert!(
+        auth.session_cache().get(&login.session.id).is_some(),
+        "cached"
+    );
+    auth.logout(login.token.as_str()).await.unwrap();
+    assert!(matches!(
+        auth.authenticate(login.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn a_validated_cache_sees_another_instances_logout_at_once_without_any_feed() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let a = instance(
+        &store,
+        &clock,
+        SessionCache::validated(100, Duration::from_secs(60)),
+    );
+    let b = instance(
+        &store,
+        &clock,
+        SessionCache::validated(100, Duration::from_secs(60)),
+    );
+    a.register(
+        Username::parse("alice").unwrap(),
+        Password::new(PASSWORD),
+        &Client::default(),
+    )
+    .await
+    .unwrap();
+    let login = a
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    b.authenticate(login.token.as_str()).await.unwrap();
+    b.authenticate(login.token.as_str()).await.unwrap(); // served from b's cache
+    a.logout(login.token.as_str()).await.unwrap();
+    assert!(matches!(
+        b.authenticate(login.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn an_unvalidated_cache_needs_the_feed_for_other_instances_revocations() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let a = instance(&store, &clock, SessionCache::disabled());
+    let b = instance(
+        &store,
+        &clock,
+        SessionCache::new(100, Duration::from_secs(60)),
+    );
+    a.register(
+        Username::parse("alice").unwrap(),
+        Password::new(PASSWORD),
+        &Client::default(),
+    )
+    .await
+    .unwrap();
+    let login = a
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let me = b.authenticate(login.token.as_str()).await.unwrap();
+    a.logout(login.token.as_str()).await.unwrap();
+    // Without validation, b trusts its cache until the feed reports the revocation.
+    assert!(b.authenticate(login.token.as_str()).await.is_ok());
+    b.session_cache()
+        .apply(crate::CacheEvent::SessionRevoked(me.session.id));
+    assert!(matches!(
+        b.authenticate(login.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn a_login_beyond_the_session_cap_revokes_the_oldest_session() {
+    let clock = ManualClock::default();
+    let policy =
+        SessionPolicy::default().with_max_sessions_per_user(std::num::NonZeroU32::new(3).unwrap());
+    let auth = service(MemoryStore::new(), &clock).with_session_policy(policy);
+    registered(&auth, "alice").await;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        let login = auth
+            .login("alice", Password::new(PASSWORD), &Client::default())
+            .await
+            .unwrap();
+        // Cached, as a session check would leave it.
+        auth.authenticate(login.token.as_str()).await.unwrap();
+        tokens.push(login.token);
+        clock.advance(Duration::from_secs(1));
+    }
+
+    let oldest = auth.authenticate(tokens[0].as_str()).await;
+
+    assert!(
+        matches!(oldest, Err(AuthError::NotAuthenticated)),
+        "{oldest:?}"
+    );
+    for token in &tokens[1..] {
+        auth.authenticate(token.as_str()).await.unwrap();
+    }
+}
