@@ -334,6 +334,17 @@ impl Served {
         extra_headers: &[(&str, &str)],
         body: &Value,
     ) -> (u16, Value) {
+        let reply = self.post_json_raw(path, extra_headers, body).await;
+        (reply.status, reply.body)
+    }
+
+    /// [`Served::post_json`], with the response headers too.
+    pub async fn post_json_raw(
+        &self,
+        path: &str,
+        extra_headers: &[(&str, &str)],
+        body: &Value,
+    ) -> RawReply {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let body = body.to_string();
         let mut request = format!(
@@ -351,7 +362,44 @@ impl Served {
         let mut raw = String::new();
         stream.read_to_string(&mut raw).await.unwrap();
         let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-        let (_, payload) = raw.split_once("\r\n\r\n").unwrap();
-        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap();
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        RawReply {
+            status,
+            headers,
+            body: serde_json::from_str(payload).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A reply read off the socket: every header, in order, names lower-cased.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl RawReply {
+    /// Every value of header `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// The `Set-Cookie` header setting cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        let prefix = format!("{name}=");
+        self.all("set-cookie")
+            .into_iter()
+            .find(|cookie| cookie.starts_with(&prefix))
     }
 }

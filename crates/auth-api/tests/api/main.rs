@@ -11,6 +11,7 @@ mod errors;
 mod flask_import;
 mod hashing;
 mod instances;
+mod limits;
 mod login;
 mod logout;
 mod openapi;
