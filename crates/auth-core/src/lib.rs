@@ -22,10 +22,12 @@
 //! - `device.rs`: device cookies ([`DeviceToken`], [`DevicePolicy`]), which
 //!   exempt a known client from the address budget and the account back-off.
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
-//! - `service/`: the use cases ([`Authenticator`]), [`AuthError`] and [`Client`].
+//! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
+//!   `client.rs`: who is asking ([`Client`], [`UserAgent`]).
 //! - [`conformance`] (feature `testing`): the contract every store runs.
 
 mod cache;
+mod client;
 mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -43,6 +45,7 @@ mod username;
 mod werkzeug;
 
 pub use cache::{CacheEvent, SessionCache};
+pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
 pub use hashing::{
@@ -52,7 +55,7 @@ pub use hashing::{
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
-pub use service::{AuthError, Authenticated, Authenticator, Client, LoginSuccess, Purged};
+pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{
     DeviceStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore, UserRepository,

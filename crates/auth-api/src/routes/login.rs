@@ -86,8 +86,8 @@ impl<S: Store> LoginApi<S> {
     ) -> Result<Response<LoginResponse>, ErrorResponse> {
         let Credentials { username, password } = body.0;
         let client = Client {
-            ip: client.0.0,
             device: device_token(request.headers()),
+            ..Client::from_ip(client.0.0)
         };
         let login = self
             .auth

@@ -10,14 +10,13 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Clock, DevicePolicy, DeviceToken, HashError, PasswordError, PasswordHasher, PasswordPolicy,
+    Client, Clock, DevicePolicy, DeviceToken, HashError, PasswordError, PasswordHasher, PasswordPolicy,
     RegisterLimits, Session, SessionCache, SessionPolicy, SessionToken, Store, StoreError,
     ThrottlePolicy, User, UserId, Username,
 };
@@ -94,29 +93,6 @@ pub struct Purged {
     pub rate_limits: u64,
     /// Expired device cookies.
     pub devices: u64,
-}
-
-/// Who is asking, as far as the limits care: the client address (the
-/// address budgets; IPv6 per /64) and the device cookie it presented, if any.
-///
-/// ```
-/// use auth_core::Client;
-/// let client = Client::from_ip("203.0.113.5".parse().ok());
-/// assert!(client.device.is_none());
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    /// The client's address, if known.
-    pub ip: Option<IpAddr>,
-    /// The device cookie presented with the request, if it parses.
-    pub device: Option<DeviceToken>,
-}
-
-impl Client {
-    /// A client known by its address only.
-    pub fn from_ip(ip: Option<IpAddr>) -> Self {
-        Self { ip, device: None }
-    }
 }
 
 /// A successful login.

@@ -28,8 +28,8 @@ async fn device_of(auth: &Authenticator<MemoryStore>, name: &str) -> DeviceToken
 
 fn with_device(token: &DeviceToken) -> Client {
     Client {
-        ip: ip(NAT),
         device: Some(token.clone()),
+        ..Client::from_ip(ip(NAT))
     }
 }
 
