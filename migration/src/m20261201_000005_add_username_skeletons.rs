@@ -140,7 +140,7 @@ struct Backfill {
 /// skeleton keeps it. Sorted here rather than by SQL: SQLite compares the
 /// timestamps as text.
 fn assign_skeletons(mut users: Vec<StoredUser>) -> Backfill {
-    users.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    users.sort_by_key(|user| (user.created_at, user.id));
     let mut holder: HashMap<String, Uuid> = HashMap::new();
     let mut backfill = Backfill::default();
     for user in users {
