@@ -4,7 +4,7 @@
 //! each expand [`adapter_rules!`] with their own factory.
 
 use auth_core::conformance::{epoch, session_of, user_named};
-use auth_core::{SessionStore as _, StoreError, User, UserId, UserRepository as _};
+use auth_core::{SessionStore as _, StoreError, User, UserId, UserRepository as _, Username};
 use auth_store_sea::SeaStore;
 use chrono::TimeDelta;
 use migration::{Migrator, MigratorTrait as _, SchemaManager};
@@ -143,9 +143,12 @@ pub async fn the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_ho
         user.updated_at = user.created_at;
         user
     });
-    for user in [&latin, &modern, &alice, &rnodern, &cyrillic] {
-        insert_without_skeleton(db, user).await;
-    }
+    // And more users than one backfill statement takes.
+    let fillers: Vec<User> = (0..1_200)
+        .map(|i| user_named(&format!("filler-{i}")))
+        .collect();
+    let look_alikes = [&latin, &modern, &alice, &rnodern, &cyrillic];
+    insert_without_skeleton(db, look_alikes.into_iter().chain(&fillers)).await;
 
     // Act
     Migrator::up(db, None).await.unwrap();
@@ -169,6 +172,20 @@ pub async fn the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_ho
         let found = store.find_user_by_username(&user.username).await.unwrap();
         assert_eq!(found.as_ref(), Some(user), "{}", user.username);
     }
+    let all = Query::select()
+        .columns([("users", "username"), ("users", "skeleton")])
+        .from("users")
+        .to_owned();
+    let mut assigned = 0;
+    for row in db.query_all(&all).await.unwrap() {
+        let name: String = row.try_get("", "username").unwrap();
+        if let Some(skeleton) = row.try_get::<Option<String>>("", "skeleton").unwrap() {
+            let computed = Username::parse(&name).unwrap().skeleton();
+            assert_eq!(skeleton, computed.as_str(), "{name}");
+            assigned += 1;
+        }
+    }
+    assert_eq!(assigned, fillers.len() + 3);
     // From now on the index refuses look-alikes, of the NULL rows too
     // (`adrnin` looks like `admin`; `modern` and `rnodern` look alike).
     for look_alike in ["adrnin", "rn\u{43e}dern"] {
@@ -186,27 +203,31 @@ pub async fn the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_ho
     );
 }
 
-/// `user` as a row of the `users` table before it had a `skeleton` column.
-async fn insert_without_skeleton(db: &impl ConnectionTrait, user: &User) {
-    let statement = Query::insert()
-        .into_table("users")
-        .columns([
-            "id",
-            "username",
-            "username_canonical",
-            "password_hash",
-            "created_at",
-            "updated_at",
-        ])
-        .values_panic([
+/// `users` as rows of the `users` table before it had a `skeleton` column,
+/// in one statement (six values each: keep it under 5,000 users).
+async fn insert_without_skeleton<'a>(
+    db: &impl ConnectionTrait,
+    users: impl IntoIterator<Item = &'a User>,
+) {
+    let mut statement = Query::insert();
+    statement.into_table("users").columns([
+        "id",
+        "username",
+        "username_canonical",
+        "password_hash",
+        "created_at",
+        "updated_at",
+    ]);
+    for user in users {
+        statement.values_panic([
             (*user.id.as_uuid()).into(),
             user.username.as_str().into(),
             user.username.canonical().into(),
             user.password_hash.as_str().into(),
             user.created_at.into(),
             user.updated_at.into(),
-        ])
-        .to_owned();
+        ]);
+    }
     db.execute(&statement).await.unwrap();
 }
 
