@@ -16,6 +16,10 @@
 //!   shared by every instance.
 //! - `m20261124_000004_create_flask_user_ids`: the Flask user id each
 //!   imported user had (`auth-server import-flask`).
+//! - `m20261201_000005_add_username_skeletons`: `users.skeleton`, unique, so
+//!   look-alike names (`аdmin`, `admin`) cannot both register; backfilled
+//!   with `auth_core::Username::skeleton`, the oldest of existing look-alikes
+//!   keeping it. The one migration that calls `auth-core` (no entities).
 //! - `m20261201_000006_create_throttle_state`: login reservations (the
 //!   atomic back-off), their per-account locks, rate-limit budgets and
 //!   device cookies.
@@ -26,6 +30,7 @@ mod m20261124_000001_create_users;
 mod m20261124_000002_create_sessions;
 mod m20261124_000003_create_login_failures;
 mod m20261124_000004_create_flask_user_ids;
+mod m20261201_000005_add_username_skeletons;
 mod m20261201_000006_create_throttle_state;
 
 /// Every migration, oldest first.
@@ -40,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_sessions::Migration),
             Box::new(m20261124_000003_create_login_failures::Migration),
             Box::new(m20261124_000004_create_flask_user_ids::Migration),
+            Box::new(m20261201_000005_add_username_skeletons::Migration),
             Box::new(m20261201_000006_create_throttle_state::Migration),
         ]
     }

@@ -16,8 +16,8 @@ pub const USER_AGENT_MAX_CHARS: usize = 256;
 ///
 /// ```
 /// use auth_core::UserAgent;
-/// let agent = UserAgent::new("curl/8.5\n").ok_or("empty")?;
-/// assert_eq!(agent.as_str(), "curl/8.5?");
+/// let agent = UserAgent::new("curl/8.5\u{7}x").ok_or("empty")?;
+/// assert_eq!(agent.as_str(), "curl/8.5?x");
 /// assert_eq!(UserAgent::new("x".repeat(1000).as_str()).map(|a| a.as_str().len()), Some(256));
 /// assert_eq!(UserAgent::new("   "), None);
 /// # Ok::<(), &str>(())

@@ -7,7 +7,7 @@
 //!
 //! - `username.rs`, `password.rs`: parsed, normalised inputs ([`Username`],
 //!   [`Password`]) and the [`PasswordPolicy`]; [`AccountKey`], whose login
-//!   failures count together.
+//!   failures count together; [`UsernameSkeleton`], which names look alike.
 //! - `hashing/`: scrypt PHC hashing ([`PasswordHasher`]) on bounded,
 //!   lower-priority threads; `werkzeug.rs`: verifying the hashes of users
 //!   imported from the Flask service (feature `werkzeug`).
@@ -65,4 +65,6 @@ pub use throttle::{
     address_budget_key, retry_after_secs,
 };
 pub use user::{User, UserId};
-pub use username::{AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError};
+pub use username::{
+    AccountKey, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username, UsernameError, UsernameSkeleton,
+};

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     AccountKey, Device, DeviceId, DeviceStore, FailureStats, PasswordHash, RateKey, RateLimit,
     RateLimitStore, Reservation, Session, SessionId, SessionStore, StoreError, ThrottlePolicy,
-    ThrottleStore, User, UserId, UserRepository, Username,
+    ThrottleStore, User, UserId, UserRepository, Username, UsernameSkeleton,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -48,6 +48,8 @@ struct State {
     users: HashMap<UserId, User>,
     /// canonical username -> id: the uniqueness index.
     by_canonical: HashMap<String, UserId>,
+    /// skeleton -> id: no two users' names look alike.
+    by_skeleton: HashMap<UsernameSkeleton, UserId>,
     sessions: HashMap<SessionId, Session>,
     login_failures: Vec<LoginFailure>,
     /// Places held by logins being evaluated: holder and expiry.
@@ -80,10 +82,13 @@ impl UserRepository for MemoryStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let mut state = self.state();
         let key = user.username.canonical().to_owned();
-        if state.by_canonical.contains_key(&key) {
+        let skeleton = user.username.skeleton();
+        // Both checks and both inserts under one lock: atomic.
+        if state.by_canonical.contains_key(&key) || state.by_skeleton.contains_key(&skeleton) {
             return Err(StoreError::UsernameTaken);
         }
         state.by_canonical.insert(key, user.id);
+        state.by_skeleton.insert(skeleton, user.id);
         state.users.insert(user.id, user.clone());
         Ok(())
     }

@@ -20,7 +20,8 @@ use crate::{
 /// What a store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Another user already has this canonical username.
+    /// Another user already has this canonical username, or one that looks
+    /// like it (the same [`Username::skeleton`]).
     #[error("username is taken")]
     UsernameTaken,
     /// The store could not answer: unreachable, failing, or holding data
@@ -42,15 +43,18 @@ impl StoreError {
     }
 }
 
-/// Users, keyed by id and by canonical username.
+/// Users, keyed by id and by canonical username; their skeletons are unique too.
 pub trait UserRepository: Send + Sync {
     /// Stores a new user.
     ///
     /// # Errors
     /// MUST return [`StoreError::UsernameTaken`], atomically, if a user with
-    /// the same canonical username exists: decided by the store (a unique
-    /// constraint, a lock), never by a check-then-insert, so two racing
-    /// registrations give exactly one success.
+    /// the same canonical username exists, or a user whose name has the same
+    /// confusable skeleton ([`Username::skeleton`]: `аdmin` with a Cyrillic
+    /// `а` when `admin` exists): decided by the store (a unique constraint
+    /// on each key, a lock), never by a check-then-insert, so two racing
+    /// registrations, of one name or of two look-alikes, give exactly one
+    /// success.
     fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Finds a user by `username.canonical()`.

@@ -5,6 +5,10 @@
 //! folding) that stores use for uniqueness and lookup. `John.Doe` and
 //! `john.doe` therefore name the same account.
 //!
+//! A name also has a confusable skeleton (a [`UsernameSkeleton`], Unicode
+//! UTS #39): stores keep it unique too, so `аdmin` with a Cyrillic `а`
+//! cannot register beside `admin`, though it stays a different name.
+//!
 //! The same key names the account whose failed logins are counted (an
 //! [`AccountKey`]); a name that does not parse gets a key of its own here
 //! too, so every rule about what names one account sits in this file.
@@ -157,6 +161,45 @@ impl Username {
     /// ```
     pub fn account_key(&self) -> AccountKey {
         AccountKey(self.canonical.clone())
+    }
+
+    /// The confusable skeleton of the canonical key (Unicode UTS #39,
+    /// `unicode_security::skeleton`): names that look alike map to one
+    /// skeleton, and stores keep skeletons unique as well as canonical keys.
+    /// It is taken of the canonical key, so `Admin`, `admin` and `аdmin`
+    /// (Cyrillic `а`, U+0430) share one.
+    ///
+    /// ```
+    /// use auth_core::Username;
+    ///
+    /// let latin = Username::parse("Admin")?;
+    /// let cyrillic = Username::parse("\u{430}dmin")?; // аdmin
+    /// assert_ne!(latin, cyrillic); // two names: logging in as one is not the other
+    /// assert_eq!(latin.skeleton(), cyrillic.skeleton()); // but only one may exist
+    /// // A key, not a name: UTS #39 maps `m` to `rn` (they look alike).
+    /// assert_eq!(cyrillic.skeleton().as_str(), "adrnin");
+    /// # Ok::<(), auth_core::UsernameError>(())
+    /// ```
+    pub fn skeleton(&self) -> UsernameSkeleton {
+        UsernameSkeleton(unicode_security::skeleton(&self.canonical).collect())
+    }
+}
+
+/// What a name looks like: the UTS #39 skeleton of a canonical key, unique
+/// among stored users. Only this module builds one ([`Username::skeleton`]),
+/// so a store cannot be handed a skeleton computed some other way.
+///
+/// The skeleton is a key, not a name: it may hold characters the name does
+/// not (`m` becomes `rn`, the digit `0` a capital `O`). A change to the
+/// function (a new Unicode confusables table) changes stored keys, so it
+/// needs a migration that recomputes them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsernameSkeleton(String);
+
+impl UsernameSkeleton {
+    /// The skeleton as stores keep it.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -339,6 +382,80 @@ mod tests {
         );
     }
 
+    fn name(input: &str) -> Username {
+        Username::parse(input).unwrap()
+    }
+
+    fn skeleton_of(input: &str) -> String {
+        Username::parse(input)
+            .unwrap()
+            .skeleton()
+            .as_str()
+            .to_owned()
+    }
+
+    #[test]
+    fn look_alike_letters_of_other_scripts_share_the_latin_skeleton() {
+        for (latin, look_alike) in [
+            ("admin", "\u{430}dmin"),                             // Cyrillic а
+            ("google", "g\u{3bf}\u{3bf}gle"),                     // Greek ο ο
+            ("paypal", "\u{440}\u{430}y\u{440}\u{430}\u{4cf}"),   // Cyrillic р а р а ӏ
+            ("example", "\u{435}\u{445}\u{430}m\u{440}l\u{435}"), // Cyrillic е х а р е
+        ] {
+            let (latin, look_alike) = (name(latin), name(look_alike));
+            assert_ne!(latin.canonical(), look_alike.canonical(), "two names");
+            assert_eq!(latin.skeleton(), look_alike.skeleton(), "{look_alike:?}");
+        }
+    }
+
+    #[test]
+    fn case_and_compatibility_variants_share_one_skeleton() {
+        // Taken of the canonical key: the Cyrillic capital А folds to а first.
+        for variant in ["Admin", "ADMIN", "ＡＤＭＩＮ", "\u{410}DMIN", "\u{430}dmin"] {
+            assert_eq!(skeleton_of(variant), skeleton_of("admin"), "{variant}");
+        }
+    }
+
+    #[test]
+    fn rn_and_m_share_a_skeleton() {
+        assert_eq!(skeleton_of("modern"), "rnodern");
+        assert_eq!(skeleton_of("rnodern"), "rnodern");
+        assert_eq!(skeleton_of("admin"), "adrnin");
+    }
+
+    #[test]
+    fn the_digit_one_looks_like_l_but_zero_and_capital_i_are_folded_away_first() {
+        // UTS #39 maps 1 to l: `admin1` and `adminl` are one skeleton.
+        assert_eq!(skeleton_of("admin1"), skeleton_of("adminl"));
+        // It maps 0 to a capital O, and the canonical key has no capitals:
+        // `b0b` and `bob` stay two names.
+        assert_eq!(skeleton_of("b0b"), "bOb");
+        assert_eq!(skeleton_of("BOB"), "bob");
+        // Capital I (a look-alike of l) is folded to i before the skeleton.
+        assert_eq!(skeleton_of("AIice"), "aiice");
+        assert_ne!(skeleton_of("AIice"), skeleton_of("alice"));
+    }
+
+    #[test]
+    fn names_the_table_does_not_map_together_keep_distinct_skeletons() {
+        let names = [
+            "alice",
+            "alice2",
+            "bob",
+            "Zoë",
+            "zoe",
+            "名前です",
+            "a.b_c-d@e+f",
+            "avvw",
+            "aww",
+            "cldog",
+            "ddog",
+        ];
+        let skeletons: std::collections::HashSet<String> =
+            names.iter().map(|n| skeleton_of(n)).collect();
+        assert_eq!(skeletons.len(), names.len(), "{skeletons:?}");
+    }
+
     #[test]
     fn error_messages_are_actionable() {
         let message = Username::parse("jo hn").unwrap_err().to_string();
@@ -360,6 +477,15 @@ mod tests {
                     prop_assert_eq!(again.canonical(), name.canonical());
                 }
                 prop_assert_eq!(canonicalize(name.canonical()), name.canonical());
+            }
+        }
+
+        #[test]
+        fn the_skeleton_depends_on_the_canonical_key_only(input in "[\\p{L}\\p{N}._@+-]{3,64}") {
+            if let Ok(name) = Username::parse(&input)
+                && let Ok(folded) = Username::parse(name.canonical())
+            {
+                prop_assert_eq!(folded.skeleton(), name.skeleton());
             }
         }
 

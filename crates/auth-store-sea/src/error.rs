@@ -21,9 +21,9 @@ pub(crate) fn unavailable(error: DbErr) -> StoreError {
     StoreError::unavailable(error)
 }
 
-/// A failed `INSERT INTO users`. The only unique key a new user can hit in
-/// practice is `username_canonical` (the other is a fresh UUID v7), so a
-/// unique violation means the name is taken.
+/// A failed `INSERT INTO users`. The unique keys a new user can hit in
+/// practice are `username_canonical` and `skeleton` (the id is a fresh UUID
+/// v7), so a unique violation means the name, or a look-alike, is taken.
 pub(crate) fn create_user_failed(error: DbErr) -> StoreError {
     if is_unique_violation(&error) {
         StoreError::UsernameTaken

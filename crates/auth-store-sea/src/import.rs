@@ -6,13 +6,13 @@
 //! is the caller's business; this module reads and writes in bulk. The
 //! importer loads what the target holds once ([`SeaStore::flask_import_state`]),
 //! then writes batches ([`SeaStore::insert_flask_users`]), each one
-//! transaction of two multi-row INSERTs: 100,000 users are a hundred commits,
-//! not two hundred thousand.
+//! transaction of a few multi-row INSERTs: 100,000 users are a hundred
+//! commits, not two hundred thousand.
 //!
-//! The database still decides uniqueness: a name registered, or a Flask id
-//! imported, by someone else between the load and the write makes that batch
-//! fall back to one transaction per user, and the rows that lost are
-//! reported, not lost.
+//! The database still decides uniqueness: a name (or a look-alike of it)
+//! registered, or a Flask id imported, by someone else between the load and
+//! the write makes that batch fall back to one transaction per user, and the
+//! rows that lost are reported, not lost.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -162,6 +162,10 @@ pub struct ExistingUser {
 pub struct FlaskImportState {
     /// Every user, by canonical username.
     pub by_canonical: HashMap<String, ExistingUser>,
+    /// Every user holding a skeleton, by skeleton
+    /// ([`auth_core::UsernameSkeleton::as_str`]): a Flask name with one of
+    /// these looks like that user's and cannot be imported.
+    pub by_skeleton: HashMap<String, ExistingUser>,
     /// Every Flask id imported so far, and the user it became.
     pub imported: HashMap<i64, UserId>,
     /// `false` when the schema is not there yet (a dry run on a database
@@ -183,15 +187,16 @@ pub struct FlaskImport {
 pub struct FlaskBatchOutcome {
     /// Written, with their Flask id.
     pub inserted: Vec<i64>,
-    /// Not written: the canonical name was taken meanwhile.
+    /// Not written: the canonical name, or a look-alike (the same
+    /// skeleton), was taken meanwhile.
     pub name_taken: Vec<i64>,
     /// Not written: the Flask id was imported meanwhile (a concurrent run).
     pub already_imported: Vec<i64>,
 }
 
 impl SeaStore {
-    /// Loads every canonical username and every imported Flask id, in two
-    /// queries.
+    /// Loads every canonical username and skeleton, and every imported Flask
+    /// id, in two queries.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`].
@@ -210,24 +215,32 @@ impl SeaStore {
             .iter()
             .map(|(flask_id, user_id)| (*user_id, *flask_id))
             .collect();
-        let names: Vec<(String, uuid::Uuid)> = user::Entity::find()
+        let names: Vec<(String, Option<String>, uuid::Uuid)> = user::Entity::find()
             .select_only()
             .column(user::Column::UsernameCanonical)
+            .column(user::Column::Skeleton)
             .column(user::Column::Id)
             .into_tuple()
             .all(&self.db)
             .await
             .map_err(unavailable)?;
-        let by_canonical = names
-            .into_iter()
-            .map(|(canonical, id)| {
-                let id = UserId::from_uuid(id);
-                let flask_id = flask_id_of.get(&id).copied();
-                (canonical, ExistingUser { id, flask_id })
-            })
-            .collect();
+        let mut by_canonical = HashMap::with_capacity(names.len());
+        let mut by_skeleton = HashMap::with_capacity(names.len());
+        for (canonical, skeleton, id) in names {
+            let id = UserId::from_uuid(id);
+            let existing = ExistingUser {
+                id,
+                flask_id: flask_id_of.get(&id).copied(),
+            };
+            by_canonical.insert(canonical, existing);
+            // NULL: a look-alike of an older user, who holds the skeleton.
+            if let Some(skeleton) = skeleton {
+                by_skeleton.insert(skeleton, existing);
+            }
+        }
         Ok(FlaskImportState {
             by_canonical,
+            by_skeleton,
             imported,
             schema_present: true,
         })
@@ -259,8 +272,9 @@ impl SeaStore {
     /// started, the batch is retried one user per transaction and the rows
     /// that lost are reported in the outcome.
     ///
-    /// Keep batches to a few thousand rows: the statement binds six values
-    /// per user (SQLite allows 32,766, PostgreSQL 65,535).
+    /// Keep batches to a few thousand rows: they are one transaction. (The
+    /// users are inserted [`USERS_PER_STATEMENT`] per statement, whatever
+    /// the batch size.)
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] for anything but a unique violation.
@@ -332,18 +346,24 @@ impl SeaStore {
     }
 }
 
+/// Users per multi-row INSERT: each binds seven values, and SQLite allows
+/// 32,766 per statement (PostgreSQL 65,535), so `--batch-size 5000` is two
+/// statements.
+pub const USERS_PER_STATEMENT: usize = 4_000;
+
 async fn insert_rows(
     transaction: &DatabaseTransaction,
     batch: &[FlaskImport],
     imported_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    user::Entity::insert_many(
-        batch
-            .iter()
-            .map(|row| user::ActiveModel::from_domain(&row.user)),
-    )
-    .exec_without_returning(transaction)
-    .await?;
+    for rows in batch.chunks(USERS_PER_STATEMENT) {
+        user::Entity::insert_many(
+            rows.iter()
+                .map(|row| user::ActiveModel::from_domain(&row.user)),
+        )
+        .exec_without_returning(transaction)
+        .await?;
+    }
     insert_mappings(transaction, batch, imported_at).await
 }
 

@@ -13,8 +13,9 @@ use crate::{SeaStore, stored_instant};
 impl UserRepository for SeaStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         self.bounded(async {
-            // A plain INSERT: the unique index on username_canonical decides,
-            // atomically, and its violation becomes UsernameTaken.
+            // A plain INSERT: the unique indexes on username_canonical and
+            // skeleton decide, atomically, and a violation of either becomes
+            // UsernameTaken.
             user::Entity::insert(user::ActiveModel::from_domain(user))
                 .exec_without_returning(&self.db)
                 .await

@@ -12,8 +12,9 @@ mod adapter_rules;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use auth_core::conformance::{create_concurrently, session_of, user_named};
+use auth_core::conformance::{create_concurrently, epoch, session_of, user_named};
 use auth_core::{SessionStore as _, StoreError, UserId, UserRepository as _, Username};
+use auth_store_sea::import::FlaskImport;
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use chrono::TimeDelta;
 use sea_orm::{ConnectionTrait as _, Database, TransactionTrait as _};
@@ -147,6 +148,27 @@ async fn a_write_waits_for_another_connections_write_transaction_instead_of_fail
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(count(&store, "users").await, 2);
     other.close().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_flask_import_batch_over_one_statements_bound_values_is_written_whole() {
+    // Arrange: 4,700 users bind 32,900 values, over SQLite's 32,766 per statement.
+    let (store, _dir) = fresh_store().await;
+    let batch: Vec<FlaskImport> = (0..4_700)
+        .map(|flask_id| FlaskImport {
+            flask_id,
+            user: user_named(&format!("flask-user-{flask_id}")),
+        })
+        .collect();
+
+    // Act
+    let outcome = store.insert_flask_users(&batch, epoch()).await.unwrap();
+
+    // Assert
+    assert_eq!(outcome.inserted.len(), 4_700);
+    assert_eq!(count(&store, "users").await, 4_700);
+    assert_eq!(count(&store, "flask_user_ids").await, 4_700);
     store.close().await;
 }
 

@@ -49,7 +49,9 @@ impl<S: Store> RegisterApi<S> {
     ///
     /// Creates an account. Errors: `invalid_request` (malformed body),
     /// `invalid_username`, `weak_password` (the message says what to change),
-    /// `username_taken` (409, also for case variants of an existing name),
+    /// `username_taken` (409, also for case variants of an existing name and
+    /// for look-alikes of it, such as `аdmin` with a Cyrillic `а` beside
+    /// `admin`: Unicode UTS #39 confusable skeletons are unique too),
     /// `too_many_attempts` (429 with `Retry-After`: by default 20 registrations
     /// per client address per hour, 6,000 per hour in all; a taken name or a
     /// weak password spends none).

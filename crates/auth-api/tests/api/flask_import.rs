@@ -4,7 +4,8 @@
 //! through the HTTP API. Each scenario runs on SQLite, and on PostgreSQL
 //! when `AUTH_TEST_DATABASE_URL` is set.
 
-use auth_core::{UserRepository as _, Username};
+use auth_core::conformance::user_named;
+use auth_core::{StoreError, UserRepository as _, Username};
 use auth_store_sea::{SeaStore, StoreOptions};
 use poem::http::StatusCode;
 use sea_orm::{ConnectionTrait as _, Database};
@@ -43,12 +44,17 @@ fn import(db: &TestDatabase, extra: &[&str]) -> String {
         .ok()
 }
 
-/// The report without its first line (it names the temporary path) and
-/// its last (a duration).
+/// The report of the fixture's import without its first line (it names the
+/// temporary path) and its last (a duration).
 fn report_body(report: &str) -> Vec<&str> {
+    report_body_of(report, 16)
+}
+
+/// [`report_body`] of an import that read `rows` users.
+fn report_body_of(report: &str, rows: usize) -> Vec<&str> {
     let lines: Vec<&str> = report.lines().collect();
     assert!(
-        lines[0].starts_with("import-flask: read 16 users from "),
+        lines[0].starts_with(&format!("import-flask: read {rows} users from ")),
         "{report}"
     );
     assert!(
@@ -79,6 +85,7 @@ on_every_backend!(
     every_imported_user_logs_in_over_http_and_is_rehashed_to_scrypt,
     a_dry_run_writes_nothing,
     a_name_taken_in_the_target_is_a_conflict_naming_that_user,
+    look_alike_names_are_conflicts_and_imported_users_hold_their_skeleton,
 );
 
 async fn importing_the_fixture_reports_every_outcome_and_a_second_run_skips_what_it_imported(
@@ -224,10 +231,57 @@ async fn a_name_taken_in_the_target_is_a_conflict_naming_that_user(db: &TestData
     );
 }
 
-#[tokio::test]
-async fn thousands_of_users_import_in_batches() {
-    // Arrange: a Flask database of 2,345 users (one werkzeug hash shared).
-    let db = TestDatabase::sqlite();
+async fn look_alike_names_are_conflicts_and_imported_users_hold_their_skeleton(db: &TestDatabase) {
+    // Arrange: `rnodern` registered here; in Flask, `admin` and `аdmin`
+    // (Cyrillic а), `modern` (looks like `rnodern`) and `erin`.
+    let created = db
+        .run(
+            &["user", "create", "rnodern"],
+            &format!("{GOOD_PASSWORD}\n"),
+        )
+        .ok();
+    let id = created
+        .trim()
+        .rsplit("(id ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    let names = ["admin", "\u{430}dmin", "modern", "erin"];
+    let flask = make_flask_db(db, (1..).zip(names.map(str::to_owned))).await;
+
+    // Act
+    let report = db.run(&["import-flask", &flask], "").ok();
+
+    // Assert: a conflict's header quotes the name as stored (the second is
+    // the Cyrillic one); the look-alike reason escapes it.
+    let body = report_body_of(&report, 4);
+    assert_eq!(body[0], "imported: 1", "{report}");
+    assert_eq!(
+        body[3..],
+        [
+            r#"conflict: flask id 1 "admin": looks like flask id 2 "\u{430}dmin" (same skeleton "adrnin")"#.to_owned(),
+            r#"conflict: flask id 2 "аdmin": looks like flask id 1 "admin" (same skeleton "adrnin")"#.to_owned(),
+            format!(
+                r#"conflict: flask id 3 "modern": looks like the name of user {id} in the target database (same skeleton "rnodern")"#
+            ),
+        ],
+        "{report}"
+    );
+    // The imported user holds its skeleton: a look-alike cannot register.
+    let store = SeaStore::connect(&db.url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let look_alike = store.create_user(&user_named("\u{435}rin")).await; // Cyrillic е
+    assert!(
+        matches!(look_alike, Err(StoreError::UsernameTaken)),
+        "{look_alike:?}"
+    );
+    store.close().await;
+}
+
+/// `flask.db` in the test's directory: Flask's `users` table holding
+/// `rows` (id, name), all with one werkzeug hash. Returns its path.
+async fn make_flask_db(db: &TestDatabase, rows: impl IntoIterator<Item = (i64, String)>) -> String {
     let flask = db.dir.path().join("flask.db");
     let flask_url = format!("sqlite://{}?mode=rwc", flask.display());
     let connection = Database::connect(&flask_url).await.unwrap();
@@ -239,15 +293,24 @@ async fn thousands_of_users_import_in_batches() {
         .await
         .unwrap();
     let hash = "pbkdf2:sha256:600000$bdd5ubwS0klUps5K$4e9e425f1c2fc731740590800341e0ef6d2a5cd5d137ea715ee967fca6c3df6e";
-    let values: Vec<String> = (1..=2345)
-        .map(|id| format!("({id}, 'user{id:05}', '{hash}')"))
+    let values: Vec<String> = rows
+        .into_iter()
+        .map(|(id, name)| format!("({id}, '{name}', '{hash}')"))
         .collect();
     connection
         .execute_unprepared(&format!("INSERT INTO users VALUES {}", values.join(",")))
         .await
         .unwrap();
     connection.close().await.unwrap();
-    let flask = flask.to_str().unwrap();
+    flask.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn thousands_of_users_import_in_batches() {
+    // Arrange: a Flask database of 2,345 users (one werkzeug hash shared).
+    let db = TestDatabase::sqlite();
+    let flask = make_flask_db(&db, (1..=2345).map(|id| (id, format!("user{id:05}")))).await;
+    let flask = flask.as_str();
 
     // Act
     let report = db

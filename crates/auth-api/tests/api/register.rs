@@ -31,6 +31,47 @@ async fn case_variant_of_a_taken_name_is_409_username_taken() {
 }
 
 #[tokio::test]
+async fn a_look_alike_of_a_taken_name_is_409_username_taken_like_the_name_itself() {
+    // Arrange
+    let app = spawn_app().await;
+    assert_eq!(
+        app.post_register("admin", GOOD_PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post_register("\u{440}aypal", GOOD_PASSWORD)
+            .await
+            .status, // Cyrillic р
+        StatusCode::CREATED
+    );
+    let taken = app
+        .post_register("admin", "another fine passphrase here")
+        .await;
+
+    // Act: Cyrillic а after the Latin name, and the Latin name after a Cyrillic one.
+    let cyrillic = app
+        .post_register("\u{430}dmin", "another fine passphrase here")
+        .await;
+    let latin = app
+        .post_register("paypal", "another fine passphrase here")
+        .await;
+
+    // Assert: the same answer as for the taken name itself, body and all.
+    taken.assert_error(409, "username_taken");
+    for look_alike in [&cyrillic, &latin] {
+        look_alike.assert_error(409, "username_taken");
+        assert_eq!(look_alike.body, taken.body);
+    }
+    // The first registrant still logs in; the look-alike name is no account.
+    let login = app.post_login("admin", GOOD_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    app.post_login("\u{430}dmin", GOOD_PASSWORD)
+        .await
+        .assert_error(401, "invalid_credentials");
+    app.assert_healthy().await;
+}
+
+#[tokio::test]
 async fn invalid_usernames_are_400_invalid_username_with_the_reason() {
     let app = spawn_app().await;
     let reply = app.post_register("jo hn", GOOD_PASSWORD).await;

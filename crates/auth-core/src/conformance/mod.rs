@@ -181,6 +181,8 @@ macro_rules! store_conformance {
             users_case_variants_collide,
             users_unicode_compatibility_forms_collide,
             users_concurrent_creates_of_one_name_have_exactly_one_winner,
+            users_confusable_names_collide,
+            users_concurrent_creates_of_confusable_names_have_exactly_one_winner,
             users_distinct_names_coexist,
             users_missing_are_none,
             users_set_password_hash_changes_only_that_user,

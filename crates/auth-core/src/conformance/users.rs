@@ -77,6 +77,78 @@ pub async fn users_unicode_compatibility_forms_collide<S: Store>(store: S) {
     ));
 }
 
+/// A name with the skeleton of a taken one (`аdmin`, Cyrillic `а`, beside
+/// `admin`) is `UsernameTaken`, either way round; it is not stored, and a
+/// lookup by it finds no one (the look-alike never names the other account).
+pub async fn users_confusable_names_collide<S: Store>(store: S) {
+    for (first, look_alike) in [
+        ("admin", "\u{430}dmin"),         // Cyrillic а
+        ("g\u{3bf}\u{3bf}gle", "Google"), // Greek ο ο, registered first
+        ("modern", "rnodern"),            // r n looks like m
+    ] {
+        let first = user_named(first);
+        store.create_user(&first).await.unwrap();
+        let second = user_named(look_alike);
+        let result = store.create_user(&second).await;
+        assert!(
+            matches!(result, Err(StoreError::UsernameTaken)),
+            "{look_alike}: {result:?}"
+        );
+        assert_eq!(store.find_user_by_id(second.id).await.unwrap(), None);
+        assert_eq!(
+            store.find_user_by_username(&second.username).await.unwrap(),
+            None,
+            "{look_alike} must not find {:?}",
+            first.username
+        );
+        let found = store.find_user_by_username(&first.username).await.unwrap();
+        assert_eq!(found, Some(first));
+    }
+}
+
+/// Racing creates of look-alike names, each a different canonical name:
+/// exactly one `Ok`, so the skeleton is decided atomically too (not by a
+/// lookup before the insert). First two racers, then sixteen.
+pub async fn users_concurrent_creates_of_confusable_names_have_exactly_one_winner<S: Store>(
+    store: S,
+) {
+    let pair = ["admin", "\u{430}dmin"].map(|n| (store.clone(), user_named(n)));
+    assert_eq!(create_concurrently(pair).await.len(), 1, "admin / аdmin");
+
+    // `paypal` with Latin or Cyrillic p and a in each of four places:
+    // sixteen canonical keys, one skeleton.
+    let racers: Vec<_> = (0..16u8)
+        .map(|mask| {
+            let pick = |bit: u8, latin: char, cyrillic: char| {
+                if mask & (1 << bit) == 0 {
+                    latin
+                } else {
+                    cyrillic
+                }
+            };
+            let name: String = [
+                pick(0, 'p', '\u{440}'),
+                pick(1, 'a', '\u{430}'),
+                'y',
+                pick(2, 'p', '\u{440}'),
+                pick(3, 'a', '\u{430}'),
+                'l',
+            ]
+            .into_iter()
+            .collect();
+            (store.clone(), user_named(&name))
+        })
+        .collect();
+    let winners = create_concurrently(racers).await;
+    assert_eq!(winners.len(), 1, "exactly one of sixteen look-alikes wins");
+    let found = store
+        .find_user_by_id(winners[0])
+        .await
+        .unwrap()
+        .expect("the winner is stored");
+    assert_eq!(found.username.skeleton(), name("paypal").skeleton());
+}
+
 /// 50 concurrent creates of one canonical name: exactly one `Ok`, the rest `UsernameTaken`.
 pub async fn users_concurrent_creates_of_one_name_have_exactly_one_winner<S: Store>(store: S) {
     let winners = create_concurrently((0..50).map(|i| {

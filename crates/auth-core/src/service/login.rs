@@ -15,15 +15,49 @@ use crate::{
 };
 
 /// How an attempt got past the limits, and so what its outcome updates.
-enum Gate {
+enum Gate<S: Store> {
     /// A device cookie vouched for the account: its budget was spent up front.
     Device(DeviceId),
     /// Any other client: a reserved place on the account, the address's budget.
     Stranger {
-        reservation: Reservation,
+        place: HeldPlace<S>,
         address: Option<RateKey>,
         stats: FailureStats,
     },
+}
+
+/// A reserved place on an account, given back when the login ends however
+/// it ends: awaited on the normal path, and if the login's future is
+/// dropped (the client hung up while it waited for a hash), from a task
+/// spawned on the current Tokio runtime. Without a runtime the place is
+/// freed when the reservation expires.
+struct HeldPlace<S: Store> {
+    store: S,
+    reservation: Option<Reservation>,
+}
+
+impl<S: Store> HeldPlace<S> {
+    /// Gives the place back now. If the store cannot take it back, the
+    /// place is freed when the reservation expires.
+    async fn release(mut self) {
+        if let Some(reservation) = self.reservation.take() {
+            let _ = self.store.release_login_attempt(&reservation).await;
+        }
+    }
+}
+
+impl<S: Store> Drop for HeldPlace<S> {
+    fn drop(&mut self) {
+        let Some(reservation) = self.reservation.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = self.store.clone();
+            runtime.spawn(async move {
+                let _ = store.release_login_attempt(&reservation).await;
+            });
+        }
+    }
 }
 
 /// What the hash said.
@@ -74,16 +108,14 @@ impl<S: Store> Authenticator<S> {
         let outcome = self
             .judge(slot, parsed.ok(), password, &account, client, &gate)
             .await;
-        if let Gate::Stranger { reservation, .. } = &gate {
-            // Whatever happened. If the store cannot take it back now, the
-            // place is freed when the reservation expires.
-            let _ = self.store.release_login_attempt(reservation).await;
+        if let Gate::Stranger { place, .. } = gate {
+            place.release().await;
         }
         outcome
     }
 
     /// The limits an attempt must be within before it is hashed.
-    async fn pass_gate(&self, account: &AccountKey, client: &Client) -> Result<Gate, AuthError> {
+    async fn pass_gate(&self, account: &AccountKey, client: &Client) -> Result<Gate<S>, AuthError> {
         let now = self.clock.now();
         if let Some(device) = self
             .vouching_device(account, client.device.as_ref(), now)
@@ -117,8 +149,12 @@ impl<S: Store> Authenticator<S> {
             .reserve_login_attempt(account, &self.throttle, now)
             .await?
             .map_err(throttled)?;
+        let place = HeldPlace {
+            store: self.store.clone(),
+            reservation: Some(reservation),
+        };
         Ok(Gate::Stranger {
-            reservation,
+            place,
             address,
             stats,
         })
@@ -149,7 +185,7 @@ impl<S: Store> Authenticator<S> {
         password: Password,
         account: &AccountKey,
         client: &Client,
-        gate: &Gate,
+        gate: &Gate<S>,
     ) -> Result<LoginSuccess, AuthError> {
         match self.verify(slot, name, password).await? {
             Verdict::Mismatch(error) => {

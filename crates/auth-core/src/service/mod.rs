@@ -16,9 +16,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Client, Clock, DevicePolicy, DeviceToken, HashError, PasswordError, PasswordHasher, PasswordPolicy,
-    RegisterLimits, Session, SessionCache, SessionPolicy, SessionToken, Store, StoreError,
-    ThrottlePolicy, User, UserId, Username,
+    Client, Clock, DevicePolicy, DeviceToken, HashError, PasswordError, PasswordHasher,
+    PasswordPolicy, RegisterLimits, Session, SessionCache, SessionPolicy, SessionToken, Store,
+    StoreError, ThrottlePolicy, User, UserId, Username,
 };
 
 /// Why a use case failed. The API maps each variant to a status and a code.

@@ -19,6 +19,13 @@ pub struct Model {
     pub username_canonical: String,
     /// PHC string.
     pub password_hash: String,
+    /// `Username::skeleton` of the canonical name; carries a unique index, so
+    /// look-alike names cannot both register. NULL only for users the
+    /// skeleton migration found to look like an older user (and for names
+    /// that no longer parse): they keep their account, and the older user
+    /// holds the skeleton for both.
+    #[sea_orm(unique)]
+    pub skeleton: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -58,6 +65,7 @@ impl ActiveModel {
             username: Set(user.username.as_str().to_owned()),
             username_canonical: Set(user.username.canonical().to_owned()),
             password_hash: Set(user.password_hash.as_str().to_owned()),
+            skeleton: Set(Some(user.username.skeleton().as_str().to_owned())),
             created_at: Set(crate::stored_instant(user.created_at)),
             updated_at: Set(crate::stored_instant(user.updated_at)),
         }
@@ -70,8 +78,8 @@ impl Model {
     /// # Errors
     /// [`CorruptRow::Username`] if the stored name no longer parses: written
     /// by something other than this store, or by a version with other rules.
-    /// The canonical key is recomputed from the display form rather than
-    /// trusted.
+    /// The canonical key (and the skeleton, when needed) is recomputed from
+    /// the display form rather than trusted.
     pub(crate) fn into_domain(self) -> Result<User, CorruptRow> {
         let username = Username::parse(&self.username).map_err(|source| CorruptRow::Username {
             id: self.id,
@@ -101,6 +109,7 @@ mod tests {
             username: user.username.as_str().to_owned(),
             username_canonical: user.username.canonical().to_owned(),
             password_hash: user.password_hash.as_str().to_owned(),
+            skeleton: Some(user.username.skeleton().as_str().to_owned()),
             created_at: user.created_at,
             updated_at: user.updated_at,
         };

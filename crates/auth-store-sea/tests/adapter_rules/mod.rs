@@ -4,9 +4,11 @@
 //! each expand [`adapter_rules!`] with their own factory.
 
 use auth_core::conformance::{epoch, session_of, user_named};
-use auth_core::{SessionStore as _, StoreError, UserId, UserRepository as _};
+use auth_core::{SessionStore as _, StoreError, User, UserId, UserRepository as _, Username};
 use auth_store_sea::SeaStore;
+use chrono::TimeDelta;
 use migration::{Migrator, MigratorTrait as _, SchemaManager};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{ConnectionTrait, Statement, TryGetable};
 
 /// One `#[tokio::test]` per rule below, each on a fresh store from
@@ -19,6 +21,7 @@ macro_rules! adapter_rules {
             migrations_go_down_and_up_again,
             deleting_a_user_deletes_their_sessions,
             a_session_of_an_unknown_user_is_rejected,
+            the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_holds_the_skeleton,
         );
     };
     ($factory:expr; $($rule:ident),+ $(,)?) => {$(
@@ -100,4 +103,142 @@ pub async fn a_session_of_an_unknown_user_is_rejected(store: &SeaStore) {
         matches!(result, Err(StoreError::Unavailable(_))),
         "{result:?}"
     );
+}
+
+/// The migration that added `users.skeleton`.
+const SKELETON_MIGRATION: &str = "m20261201_000005_add_username_skeletons";
+
+/// The skeleton migration on a database that already holds look-alikes
+/// (registered before it, or imported from Flask): every user keeps their
+/// account, the oldest of each group holds the skeleton and later ones get
+/// NULL, and each stored skeleton is the one `Username::skeleton` computes.
+pub async fn the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_holds_the_skeleton(
+    store: &SeaStore,
+) {
+    // Arrange: the schema as it was before that migration, with look-alikes
+    // inserted newest first, so neither row order nor id decides.
+    let db = store.connection();
+    let migrations: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let position = migrations
+        .iter()
+        .position(|name| name == SKELETON_MIGRATION)
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - position).unwrap();
+    Migrator::down(db, Some(steps)).await.unwrap();
+    let schema = SchemaManager::new(db);
+    assert!(!schema.has_column("users", "skeleton").await.unwrap());
+    let [latin, modern, alice, rnodern, cyrillic] = [
+        ("admin", 60),
+        ("Modern", 120),
+        ("alice", 90),
+        ("rnodern", 30),
+        ("\u{430}dmin", 0), // аdmin, the oldest
+    ]
+    .map(|(name, minutes)| {
+        let mut user = user_named(name);
+        user.created_at = epoch() + TimeDelta::minutes(minutes);
+        user.updated_at = user.created_at;
+        user
+    });
+    // And more users than one backfill statement takes.
+    let fillers: Vec<User> = (0..1_200)
+        .map(|i| user_named(&format!("filler-{i}")))
+        .collect();
+    let look_alikes = [&latin, &modern, &alice, &rnodern, &cyrillic];
+    insert_without_skeleton(db, look_alikes.into_iter().chain(&fillers)).await;
+
+    // Act
+    Migrator::up(db, None).await.unwrap();
+
+    // Assert
+    for (user, holds_the_skeleton) in [
+        (&cyrillic, true),
+        (&latin, false),
+        (&rnodern, true),
+        (&modern, false),
+        (&alice, true),
+    ] {
+        let expected = holds_the_skeleton.then(|| user.username.skeleton().as_str().to_owned());
+        assert_eq!(
+            stored_skeleton(db, user.id).await,
+            expected,
+            "{}",
+            user.username
+        );
+        // Nobody lost an account or a login: found by name, hash intact.
+        let found = store.find_user_by_username(&user.username).await.unwrap();
+        assert_eq!(found.as_ref(), Some(user), "{}", user.username);
+    }
+    let all = Query::select()
+        .columns([("users", "username"), ("users", "skeleton")])
+        .from("users")
+        .to_owned();
+    let mut assigned = 0;
+    for row in db.query_all(&all).await.unwrap() {
+        let name: String = row.try_get("", "username").unwrap();
+        if let Some(skeleton) = row.try_get::<Option<String>>("", "skeleton").unwrap() {
+            let computed = Username::parse(&name).unwrap().skeleton();
+            assert_eq!(skeleton, computed.as_str(), "{name}");
+            assigned += 1;
+        }
+    }
+    assert_eq!(assigned, fillers.len() + 3);
+    // From now on the index refuses look-alikes, of the NULL rows too
+    // (`adrnin` looks like `admin`; `modern` and `rnodern` look alike).
+    for look_alike in ["adrnin", "rn\u{43e}dern"] {
+        let result = store.create_user(&user_named(look_alike)).await;
+        assert!(
+            matches!(result, Err(StoreError::UsernameTaken)),
+            "{look_alike}: {result:?}"
+        );
+    }
+    let newcomer = user_named("newcomer");
+    store.create_user(&newcomer).await.unwrap();
+    assert_eq!(
+        stored_skeleton(db, newcomer.id).await.as_deref(),
+        Some(newcomer.username.skeleton().as_str())
+    );
+}
+
+/// `users` as rows of the `users` table before it had a `skeleton` column,
+/// in one statement (six values each: keep it under 5,000 users).
+async fn insert_without_skeleton<'a>(
+    db: &impl ConnectionTrait,
+    users: impl IntoIterator<Item = &'a User>,
+) {
+    let mut statement = Query::insert();
+    statement.into_table("users").columns([
+        "id",
+        "username",
+        "username_canonical",
+        "password_hash",
+        "created_at",
+        "updated_at",
+    ]);
+    for user in users {
+        statement.values_panic([
+            (*user.id.as_uuid()).into(),
+            user.username.as_str().into(),
+            user.username.canonical().into(),
+            user.password_hash.as_str().into(),
+            user.created_at.into(),
+            user.updated_at.into(),
+        ]);
+    }
+    db.execute(&statement).await.unwrap();
+}
+
+async fn stored_skeleton(db: &impl ConnectionTrait, id: UserId) -> Option<String> {
+    // Qualified: SQLite reads an unqualified "skeleton" as a string literal
+    // on a pooled connection that has not seen the new column yet.
+    let statement = Query::select()
+        .column(("users", "skeleton"))
+        .from("users")
+        .and_where(Expr::col("id").eq(*id.as_uuid()))
+        .to_owned();
+    let row = db.query_one(&statement).await.unwrap().unwrap();
+    row.try_get("", "skeleton").unwrap()
 }

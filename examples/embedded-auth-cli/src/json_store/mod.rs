@@ -7,8 +7,9 @@
 //!   in-process `Mutex` (threads of this process) and then an exclusive OS
 //!   lock on `<file>.lock` (other processes: two `register`s started at once
 //!   from two shells), reads the file, changes it and writes it back. Whether
-//!   a canonical name is taken is decided under both locks, so two racing
-//!   registrations give exactly one success, never a check-then-insert race.
+//!   a canonical name, or a look-alike of it (the same skeleton), is taken is
+//!   decided under both locks, so two racing registrations give exactly one
+//!   success, never a check-then-insert race.
 //! - **Writes appear whole.** New contents go to `<file>.tmp`, are flushed to
 //!   disk and then renamed over the file. A rename is atomic, so a reader (or
 //!   a crash) sees the old file or the new one, never half of one. Reads

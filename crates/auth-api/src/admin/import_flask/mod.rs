@@ -8,9 +8,12 @@
 //! reasons:
 //!
 //! - two or more Flask names with the same canonical form (`John.Doe`,
-//!   `john.doe`): none of them is imported, and every member is listed;
+//!   `john.doe`), or that look alike (the same skeleton: `admin`, `аdmin`
+//!   with a Cyrillic `а`): none of them is imported, and every member is
+//!   listed (look-alikes with non-ASCII characters escaped, `\u{430}dmin`);
 //! - a name the `Username` rules refuse (or no name);
-//! - a canonical name taken in the target by a user not from this Flask id;
+//! - a canonical name taken in the target by a user not from this Flask id,
+//!   or a name that looks like such a user's;
 //! - a password hash that could never verify (not werkzeug scrypt/pbkdf2
 //!   nor scrypt PHC, malformed, or beyond the verify limits).
 //!
@@ -147,7 +150,8 @@ async fn import_rows(
                 .map_err(AdminError::Storage)?;
             imported.extend(&outcome.inserted);
             plan.skipped.extend(&outcome.already_imported);
-            // Registered by someone else since the names were loaded.
+            // Registered by someone else since the names were loaded (the
+            // name or a look-alike: the unique violation does not say which).
             for flask_id in outcome.name_taken {
                 if let Some(row) = batch.iter().find(|row| row.flask_id == flask_id) {
                     plan.conflicts.push(Conflict {

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use auth_core::{HashError, HashKind, PasswordHash, PasswordHasher, User, UserId, Username};
+use auth_core::{
+    HashError, HashKind, PasswordHash, PasswordHasher, User, UserId, Username, UsernameSkeleton,
+};
 use auth_store_sea::import::{FlaskImport, FlaskImportState, FlaskUser};
 use chrono::{DateTime, Utc};
 
@@ -25,11 +27,6 @@ pub(super) fn plan(
     hasher: &PasswordHasher,
     now: DateTime<Utc>,
 ) -> Plan {
-    struct Candidate {
-        row: FlaskUser,
-        name: Option<Username>,
-        reasons: Vec<ConflictReason>,
-    }
     let mut plan = Plan::default();
     let mut candidates = Vec::with_capacity(rows.len());
     for row in rows {
@@ -47,7 +44,10 @@ pub(super) fn plan(
                 reasons.push(ConflictReason::InvalidUsername(reason));
                 None
             }
-            Some(Ok(name)) => Some(name),
+            Some(Ok(name)) => {
+                let skeleton = name.skeleton();
+                Some((name, skeleton))
+            }
         };
         match row.password.as_deref() {
             None => reasons.push(ConflictReason::MissingPassword),
@@ -60,52 +60,28 @@ pub(super) fn plan(
         candidates.push(Candidate { row, name, reasons });
     }
 
-    // Every name that parses counts in its canonical group, whatever else
-    // is wrong with its row: importing one member would pick a winner.
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (index, candidate) in candidates.iter().enumerate() {
-        if let Some(name) = &candidate.name {
-            groups.entry(name.canonical()).or_default().push(index);
-        }
-    }
-    let mut duplicates: BTreeMap<usize, ConflictReason> = BTreeMap::new();
-    for (canonical, members) in &groups {
-        if members.len() < 2 {
-            continue;
-        }
-        for &member in members {
-            let others = members
-                .iter()
-                .filter(|&&other| other != member)
-                .map(|&other| {
-                    let row = &candidates[other].row;
-                    (row.id, row.username.clone().unwrap_or_default())
-                })
-                .collect();
-            duplicates.insert(
-                member,
-                ConflictReason::DuplicateCanonical {
-                    canonical: (*canonical).to_owned(),
-                    others,
-                },
-            );
-        }
-    }
-
+    let mut duplicates = duplicates(&candidates);
     for (index, mut candidate) in candidates.into_iter().enumerate() {
-        if let Some(duplicate) = duplicates.remove(&index) {
-            candidate.reasons.push(duplicate);
+        candidate
+            .reasons
+            .extend(duplicates.remove(&index).unwrap_or_default());
+        if let Some((name, skeleton)) = &candidate.name {
+            // A taken canonical name has the same skeleton: say the first only.
+            if let Some(existing) = state.by_canonical.get(name.canonical()) {
+                candidate.reasons.push(ConflictReason::NameTaken {
+                    canonical: name.canonical().to_owned(),
+                    by: Some(existing.id),
+                    by_flask_id: existing.flask_id,
+                });
+            } else if let Some(existing) = state.by_skeleton.get(skeleton.as_str()) {
+                candidate.reasons.push(ConflictReason::LookAlikeTaken {
+                    skeleton: skeleton.as_str().to_owned(),
+                    by: existing.id,
+                    by_flask_id: existing.flask_id,
+                });
+            }
         }
-        if let Some(name) = &candidate.name
-            && let Some(existing) = state.by_canonical.get(name.canonical())
-        {
-            candidate.reasons.push(ConflictReason::NameTaken {
-                canonical: name.canonical().to_owned(),
-                by: Some(existing.id),
-                by_flask_id: existing.flask_id,
-            });
-        }
-        match (candidate.name, candidate.row.password) {
+        match (candidate.name.map(|(name, _)| name), candidate.row.password) {
             (Some(username), Some(hash)) if candidate.reasons.is_empty() => {
                 plan.import.push(FlaskImport {
                     flask_id: candidate.row.id,
@@ -126,6 +102,78 @@ pub(super) fn plan(
         }
     }
     plan
+}
+
+/// A row being planned: its name (parsed) and skeleton, and what is wrong.
+struct Candidate {
+    row: FlaskUser,
+    name: Option<(Username, UsernameSkeleton)>,
+    reasons: Vec<ConflictReason>,
+}
+
+/// The rows that share a canonical name or a skeleton with other rows, by
+/// index into `candidates`, with those reasons.
+fn duplicates(candidates: &[Candidate]) -> BTreeMap<usize, Vec<ConflictReason>> {
+    // Every name that parses counts in its canonical group and in its
+    // skeleton group, whatever else is wrong with its row: importing one
+    // member would pick a winner.
+    let mut canonical_groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut skeleton_groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, candidate) in candidates.iter().enumerate() {
+        if let Some((name, skeleton)) = &candidate.name {
+            canonical_groups
+                .entry(name.canonical())
+                .or_default()
+                .push(index);
+            skeleton_groups
+                .entry(skeleton.as_str())
+                .or_default()
+                .push(index);
+        }
+    }
+    let canonical_of = |index: usize| candidates[index].name.as_ref().map(|(n, _)| n.canonical());
+    let stored_name = |index: usize| {
+        let row = &candidates[index].row;
+        (row.id, row.username.clone().unwrap_or_default())
+    };
+    let mut duplicates: BTreeMap<usize, Vec<ConflictReason>> = BTreeMap::new();
+    for (canonical, members) in &canonical_groups {
+        if members.len() < 2 {
+            continue;
+        }
+        for &member in members {
+            let others = members.iter().filter(|&&other| other != member);
+            duplicates
+                .entry(member)
+                .or_default()
+                .push(ConflictReason::DuplicateCanonical {
+                    canonical: (*canonical).to_owned(),
+                    others: others.map(|&other| stored_name(other)).collect(),
+                });
+        }
+    }
+    // Look-alikes with another canonical name: those with the same one are
+    // listed above already.
+    for (skeleton, members) in &skeleton_groups {
+        for &member in members {
+            let others: Vec<_> = members
+                .iter()
+                .filter(|&&other| canonical_of(other) != canonical_of(member))
+                .map(|&other| stored_name(other))
+                .collect();
+            if !others.is_empty() {
+                duplicates
+                    .entry(member)
+                    .or_default()
+                    .push(ConflictReason::DuplicateSkeleton {
+                        skeleton: (*skeleton).to_owned(),
+                        others,
+                    });
+            }
+        }
+    }
+
+    duplicates
 }
 
 /// Why `stored` could never verify, or `Ok`. The reason never quotes the
@@ -222,6 +270,7 @@ mod tests {
                     },
                 ),
             ]),
+            by_skeleton: HashMap::new(),
             imported: HashMap::from([(1, UserId::new())]),
             schema_present: true,
         };
@@ -238,6 +287,80 @@ mod tests {
             [format!(
                 r#"canonical name "mallory" is taken in the target database by user {mallory}"#
             )]
+        );
+    }
+
+    #[test]
+    fn look_alikes_in_flask_are_imported_not_at_all_and_each_names_the_others() {
+        let plan = plan(
+            vec![
+                row(1, "admin", SCRYPT),
+                row(2, "\u{430}dmin", SCRYPT), // Cyrillic а
+                row(3, "Admin", SCRYPT),
+                row(4, "alice", SCRYPT),
+            ],
+            &FlaskImportState::default(),
+            &hasher(),
+            Utc::now(),
+        );
+
+        let imported: Vec<i64> = plan.import.iter().map(|row| row.flask_id).collect();
+        assert_eq!(imported, [4]);
+        assert_eq!(
+            reasons(&plan, 1),
+            [
+                r#"same canonical name "admin" as flask id 3 "Admin""#,
+                r#"looks like flask id 2 "\u{430}dmin" (same skeleton "adrnin")"#,
+            ]
+        );
+        assert_eq!(
+            reasons(&plan, 2),
+            [r#"looks like flask id 1 "admin", flask id 3 "Admin" (same skeleton "adrnin")"#]
+        );
+        assert_eq!(reasons(&plan, 3).len(), 2, "{:?}", reasons(&plan, 3));
+    }
+
+    #[test]
+    fn a_look_alike_of_a_target_user_is_a_conflict_naming_that_user() {
+        let holder = UserId::new();
+        let existing = ExistingUser {
+            id: holder,
+            flask_id: Some(7),
+        };
+        let state = FlaskImportState {
+            by_canonical: HashMap::from([("rnodern".to_owned(), existing)]),
+            by_skeleton: HashMap::from([("rnodern".to_owned(), existing)]),
+            imported: HashMap::from([(7, holder)]),
+            schema_present: true,
+        };
+
+        let plan = plan(
+            vec![row(1, "Modern", SCRYPT), row(2, "rnodern", SCRYPT)],
+            &state,
+            &hasher(),
+            Utc::now(),
+        );
+
+        assert!(plan.import.is_empty());
+        // The two rows also look like each other; a taken canonical name is
+        // not said twice as a look-alike.
+        assert_eq!(
+            reasons(&plan, 1),
+            [
+                r#"looks like flask id 2 "rnodern" (same skeleton "rnodern")"#.to_owned(),
+                format!(
+                    r#"looks like the name of user {holder} in the target database (same skeleton "rnodern") (imported from flask id 7)"#
+                ),
+            ]
+        );
+        assert_eq!(
+            reasons(&plan, 2),
+            [
+                r#"looks like flask id 1 "Modern" (same skeleton "rnodern")"#.to_owned(),
+                format!(
+                    r#"canonical name "rnodern" is taken in the target database by user {holder} (imported from flask id 7)"#
+                ),
+            ]
         );
     }
 

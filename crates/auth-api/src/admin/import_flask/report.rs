@@ -21,13 +21,34 @@ pub enum ConflictReason {
         /// The other rows: Flask id and name as stored.
         others: Vec<(i64, String)>,
     },
+    /// Other rows have names that look like this one (the same skeleton,
+    /// another canonical name: `admin`, `аdmin` with a Cyrillic `а`); none
+    /// of them is imported.
+    DuplicateSkeleton {
+        /// The shared skeleton.
+        skeleton: String,
+        /// The other rows: Flask id and name as stored.
+        others: Vec<(i64, String)>,
+    },
     /// A user of the target database, not imported from this Flask id, has
     /// the canonical name.
     NameTaken {
         /// The canonical form.
         canonical: String,
-        /// That user, when known (unknown if it appeared during the import).
+        /// That user, when known (unknown if it appeared during the import:
+        /// then the name or a look-alike of it was taken, the database did
+        /// not say which).
         by: Option<UserId>,
+        /// The Flask id that user was imported from, if any.
+        by_flask_id: Option<i64>,
+    },
+    /// A user of the target database, not imported from this Flask id, has
+    /// a name that looks like this one (the same skeleton).
+    LookAlikeTaken {
+        /// The shared skeleton.
+        skeleton: String,
+        /// That user.
+        by: UserId,
         /// The Flask id that user was imported from, if any.
         by_flask_id: Option<i64>,
     },
@@ -50,26 +71,55 @@ impl fmt::Display for ConflictReason {
                 }
                 Ok(())
             }
+            Self::DuplicateSkeleton { skeleton, others } => {
+                // Escaped: look-alikes print alike, which is the problem.
+                write!(f, "looks like ")?;
+                for (index, (id, name)) in others.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { ", " };
+                    write!(f, "{separator}flask id {id} \"{}\"", name.escape_default())?;
+                }
+                write!(f, " (same skeleton {skeleton:?})")
+            }
             Self::NameTaken {
                 canonical,
+                by: None,
+                ..
+            } => write!(
+                f,
+                "canonical name {canonical:?}, or a look-alike, was taken in the target database during the import"
+            ),
+            Self::NameTaken {
+                canonical,
+                by: Some(by),
+                by_flask_id,
+            } => {
+                write!(
+                    f,
+                    "canonical name {canonical:?} is taken in the target database by user {by}"
+                )?;
+                imported_from(f, *by_flask_id)
+            }
+            Self::LookAlikeTaken {
+                skeleton,
                 by,
                 by_flask_id,
             } => {
                 write!(
                     f,
-                    "canonical name {canonical:?} is taken in the target database"
+                    "looks like the name of user {by} in the target database (same skeleton {skeleton:?})"
                 )?;
-                if let Some(by) = by {
-                    write!(f, " by user {by}")?;
-                }
-                if let Some(flask_id) = by_flask_id {
-                    write!(f, " (imported from flask id {flask_id})")?;
-                }
-                Ok(())
+                imported_from(f, *by_flask_id)
             }
             Self::MissingPassword => f.write_str("no password hash"),
             Self::UnsupportedHash(reason) => write!(f, "unsupported password hash: {reason}"),
         }
+    }
+}
+
+fn imported_from(f: &mut fmt::Formatter<'_>, flask_id: Option<i64>) -> fmt::Result {
+    match flask_id {
+        Some(flask_id) => write!(f, " (imported from flask id {flask_id})"),
+        None => Ok(()),
     }
 }
 

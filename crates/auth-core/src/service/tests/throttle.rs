@@ -337,3 +337,44 @@ async fn concurrent_right_passwords_all_pass_within_the_places_and_leave_none_he
             .all(|outcome| matches!(outcome, Err(AuthError::InvalidCredentials)))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_dropped_while_it_waits_for_its_hash_gives_its_place_back() {
+    // One place on the account, and a hash slow enough to abandon.
+    let clock = ManualClock::default();
+    let hasher = PasswordHasher::new(HashConfig {
+        params: ScryptParams::new(14, 8, 1).unwrap(),
+        max_concurrent: 1,
+        ..HashConfig::insecure_fast_for_tests()
+    })
+    .unwrap();
+    let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(clock.clone()))
+        .with_throttle_policy(ThrottlePolicy {
+            free_failures: 1,
+            in_flight: 0,
+            ..ThrottlePolicy::default()
+        });
+    registered(&auth, "alice").await;
+
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(2),
+        auth.login("alice", Password::new(PASSWORD), &Client::default()),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the login was still hashing");
+    // The release runs on a spawned task: give it a moment.
+    let mut next = auth
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await;
+    for _ in 0..50 {
+        if next.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        next = auth
+            .login("alice", Password::new(PASSWORD), &Client::default())
+            .await;
+    }
+
+    assert!(next.is_ok(), "{next:?}");
+}
