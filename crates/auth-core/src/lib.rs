@@ -12,7 +12,8 @@
 //!   lower-priority threads; `werkzeug.rs`: verifying the hashes of users
 //!   imported from the Flask service (feature `werkzeug`).
 //! - `user.rs`: [`User`] and [`UserId`], what stores keep about an account.
-//! - `session.rs`: tokens, their stored ids, expiry rules ([`SessionPolicy`]).
+//! - `session/`: sessions and their expiry rules ([`SessionPolicy`]);
+//!   `session/token.rs`: tokens, their stored ids and public handles.
 //! - `period.rs`: [`Period`], a configured length of time, and checked time arithmetic.
 //! - `clock.rs`: time as an input ([`Clock`]).
 //! - `cache.rs`: the in-process [`SessionCache`] and its invalidation rules.
@@ -56,7 +57,9 @@ pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
-pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenError};
+pub use session::{
+    Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError,
+};
 pub use store::{
     DeviceStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore, UserRepository,
 };

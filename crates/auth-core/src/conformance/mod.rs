@@ -80,6 +80,8 @@ pub fn session_of(user_id: UserId, created: DateTime<Utc>) -> Session {
         last_seen_at: created,
         idle_expires_at: created + TimeDelta::hours(1),
         expires_at: created + TimeDelta::days(1),
+        user_agent: crate::UserAgent::new("Mozilla/5.0 (X11; Linux x86_64) conformance/1"),
+        client_ip: Some("2001:db8::7".to_owned()),
     }
 }
 

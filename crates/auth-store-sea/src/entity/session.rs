@@ -1,6 +1,6 @@
 //! The `sessions` table, and its mapping to [`auth_core::Session`].
 
-use auth_core::{Session, SessionId, UserId};
+use auth_core::{Session, SessionId, UserAgent, UserId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 
@@ -18,9 +18,9 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     pub idle_expires_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
-    /// Reserved for a "list my sessions" feature; not written yet.
+    /// The login's `User-Agent`, bounded (`auth_core::UserAgent`).
     pub user_agent: Option<String>,
-    /// Reserved for a "list my sessions" feature; not written yet.
+    /// The login's client address, canonical text.
     pub client_ip: Option<String>,
 }
 
@@ -68,8 +68,8 @@ impl ActiveModel {
             last_seen_at: Set(crate::stored_instant(session.last_seen_at)),
             idle_expires_at: Set(crate::stored_instant(session.idle_expires_at)),
             expires_at: Set(crate::stored_instant(session.expires_at)),
-            user_agent: Set(None),
-            client_ip: Set(None),
+            user_agent: Set(session.user_agent.as_ref().map(|agent| agent.as_str().to_owned())),
+            client_ip: Set(session.client_ip.clone()),
         }
     }
 }
@@ -95,6 +95,8 @@ impl Model {
             last_seen_at: self.last_seen_at,
             idle_expires_at: self.idle_expires_at,
             expires_at: self.expires_at,
+            user_agent: self.user_agent.map(UserAgent::from_stored),
+            client_ip: self.client_ip,
         })
     }
 }

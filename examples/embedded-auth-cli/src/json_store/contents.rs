@@ -69,6 +69,11 @@ pub(super) struct StoredSession {
     pub(super) last_seen_at: DateTime<Utc>,
     pub(super) idle_expires_at: DateTime<Utc>,
     pub(super) expires_at: DateTime<Utc>,
+    // Added later: absent in older files.
+    #[serde(default)]
+    pub(super) user_agent: Option<String>,
+    #[serde(default)]
+    pub(super) client_ip: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -114,6 +119,8 @@ impl StoredSession {
             last_seen_at: session.last_seen_at,
             idle_expires_at: session.idle_expires_at,
             expires_at: session.expires_at,
+            user_agent: session.user_agent.as_ref().map(|agent| agent.as_str().to_owned()),
+            client_ip: session.client_ip.clone(),
         }
     }
 
@@ -125,6 +132,8 @@ impl StoredSession {
             last_seen_at: self.last_seen_at,
             idle_expires_at: self.idle_expires_at,
             expires_at: self.expires_at,
+            user_agent: self.user_agent.map(auth_core::UserAgent::from_stored),
+            client_ip: self.client_ip,
         }
     }
 
