@@ -115,6 +115,8 @@ impl SessionStore for SeaStore {
                     Expr::val(stored_instant(session.last_seen_at)),
                     Expr::val(stored_instant(session.idle_expires_at)),
                     Expr::val(stored_instant(session.expires_at)),
+                    Expr::val(session.user_agent.as_ref().map(|agent| agent.as_str().to_owned())),
+                    Expr::val(session.client_ip.clone()),
                 ])
                 .from(user::Entity)
                 .and_where(user::Column::Id.eq(*session.user_id.as_uuid()))
@@ -128,8 +130,10 @@ impl SessionStore for SeaStore {
                 session::Column::LastSeenAt,
                 session::Column::IdleExpiresAt,
                 session::Column::ExpiresAt,
+                session::Column::UserAgent,
+                session::Column::ClientIp,
             ]);
-            // Six columns, six values: sea-query refuses only a mismatch.
+            // As many columns as values: sea-query refuses only a mismatch.
             insert
                 .select_from(condition)
                 .map_err(StoreError::unavailable)?;
