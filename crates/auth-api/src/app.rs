@@ -285,6 +285,7 @@ impl Root {
                 },
                 max_body_bytes: self.config.max_body_bytes,
                 body_read_timeout: self.config.body_read_timeout.get(),
+                refusal_delay: self.config.refusal_delay,
                 trusted_proxies: self.config.trusted_proxies.clone(),
                 cors_origins: self.cors_origins.clone(),
             },

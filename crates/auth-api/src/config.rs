@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use auth_core::Period;
 use clap::{Args, Parser, Subcommand};
@@ -360,6 +361,13 @@ pub struct Config {
     #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = parse_period, global = true)]
     pub session_cache_ttl: Period,
 
+    /// How long an answer refusing a request for load or by a limit (`503
+    /// server_busy`, `429 too_many_attempts`) is held before it is sent, so
+    /// that clients retrying at once cannot turn refusals into a CPU flood
+    /// that starves the hashing of admitted logins. `0s` sends them at once.
+    #[arg(long, env = "AUTH_REFUSAL_DELAY", default_value = "500ms", value_parser = parse_delay, global = true)]
+    pub refusal_delay: Duration,
+
     /// How often expired sessions and stale login failures are deleted.
     #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = parse_period, global = true)]
     pub purge_interval: Period,
@@ -372,6 +380,15 @@ fn parse_ip_net(value: &str) -> Result<IpNet, String> {
         .parse::<IpNet>()
         .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{value:?} is not an IP address or CIDR range"))
+}
+
+/// `500ms`, `0s` (humantime syntax), at most a minute: a short pause that may be zero.
+fn parse_delay(value: &str) -> Result<Duration, String> {
+    let delay = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
+    if delay > Duration::from_secs(60) {
+        return Err(format!("{value} is longer than the maximum of 1 minute"));
+    }
+    Ok(delay)
 }
 
 /// `30m`, `24h`, `7d` (humantime syntax), checked by [`Period::new`].

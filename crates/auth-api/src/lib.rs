@@ -27,6 +27,7 @@ pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod pacing;
 pub mod routes;
 pub mod security;
 pub mod server;
@@ -76,6 +77,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed to call with credentials (CORS); empty = CORS off.
     pub cors_origins: cors::CorsOrigins,
+    /// How long a `429` or `503` answer is held (`pacing.rs`); zero: none.
+    pub refusal_delay: std::time::Duration,
 }
 
 /// Every documented route group.
@@ -135,6 +138,7 @@ pub fn build_app<S: Store + Readiness>(
     let trusted = std::sync::Arc::new(settings.trusted_proxies.clone());
     let origins = std::sync::Arc::new(settings.cors_origins.clone());
     let spec_index = std::sync::Arc::new(middleware::SpecIndex::from_spec(&api.spec()));
+    let refusal_delay = settings.refusal_delay;
     Route::new()
         .nest("/", api)
         .at(table::Route::OpenApi.path(), spec)
@@ -149,6 +153,7 @@ pub fn build_app<S: Store + Readiness>(
         .around(move |next, req| middleware::limit_body(next, req, limit, body_timeout))
         .around(move |next, req| cors::cors(next, req, origins.clone()))
         .around(middleware::security_headers)
+        .around(move |next, req| pacing::pace_refusals(next, req, refusal_delay))
         .around(move |next, req| telemetry::request_log(next, req, observed.clone()))
 }
 
@@ -175,6 +180,7 @@ pub fn openapi_json() -> String {
                 body_read_timeout: std::time::Duration::from_secs(1),
                 trusted_proxies: Vec::new(),
                 cors_origins: cors::CorsOrigins::default(),
+                refusal_delay: std::time::Duration::ZERO,
             };
             api_service(&auth, &settings).spec()
         }

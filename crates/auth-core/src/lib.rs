@@ -57,9 +57,7 @@ pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
-pub use session::{
-    Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError,
-};
+pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{
     DeviceStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore, UserRepository,
 };

@@ -115,7 +115,12 @@ impl SessionStore for SeaStore {
                     Expr::val(stored_instant(session.last_seen_at)),
                     Expr::val(stored_instant(session.idle_expires_at)),
                     Expr::val(stored_instant(session.expires_at)),
-                    Expr::val(session.user_agent.as_ref().map(|agent| agent.as_str().to_owned())),
+                    Expr::val(
+                        session
+                            .user_agent
+                            .as_ref()
+                            .map(|agent| agent.as_str().to_owned()),
+                    ),
                     Expr::val(session.client_ip.clone()),
                 ])
                 .from(user::Entity)

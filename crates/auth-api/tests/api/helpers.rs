@@ -62,14 +62,17 @@ impl Options {
 }
 
 /// Cheap hashing for tests (`ScryptParams::insecure_fast_for_tests`), two
-/// hashing threads and a long queue; everything else is the server's default.
-const TEST_FLAGS: [&str; 6] = [
+/// hashing threads, a long queue, and refusals answered at once (the pause
+/// has its own test); everything else is the server's default.
+const TEST_FLAGS: [&str; 8] = [
     "--scrypt-log-n",
     "4",
     "--hash-concurrency",
     "2",
     "--hash-queue",
     "64",
+    "--refusal-delay",
+    "0s",
 ];
 
 pub async fn spawn_app() -> TestApp {

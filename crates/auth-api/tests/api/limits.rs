@@ -232,3 +232,22 @@ async fn the_global_registration_budget_is_shared_by_every_instance(db: &TestDat
     // 3 per hour: the next in 20 minutes.
     assert_eq!(fourth.header("retry-after").as_deref(), Some("1200"));
 }
+
+#[tokio::test]
+async fn refusals_are_held_for_the_refusal_delay_and_other_answers_are_not() {
+    let app = spawn_app_with(Options::default().with("--refusal-delay", "300ms")).await;
+    app.post_register("alice", GOOD_PASSWORD).await;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        app.post_login("alice", "a wrong password!")
+            .await
+            .assert_error(401, "invalid_credentials");
+        assert!(started.elapsed() < std::time::Duration::from_millis(300));
+    }
+
+    let started = std::time::Instant::now();
+    let refused = app.post_login("alice", GOOD_PASSWORD).await;
+
+    refused.assert_error(429, "too_many_attempts");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}

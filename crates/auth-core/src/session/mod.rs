@@ -176,9 +176,9 @@ impl SessionPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
     use chrono::TimeDelta;
     use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn tokens_are_unique_and_43_url_safe_characters() {

@@ -151,7 +151,6 @@ impl fmt::Debug for SessionId {
     }
 }
 
-
 /// The public handle of a session, for its user's session list and for
 /// `DELETE /sessions/{id}`: a UUID derived one way from the [`SessionId`],
 /// so it is neither the token nor its hash, holding it lets nobody act as

@@ -68,7 +68,10 @@ impl ActiveModel {
             last_seen_at: Set(crate::stored_instant(session.last_seen_at)),
             idle_expires_at: Set(crate::stored_instant(session.idle_expires_at)),
             expires_at: Set(crate::stored_instant(session.expires_at)),
-            user_agent: Set(session.user_agent.as_ref().map(|agent| agent.as_str().to_owned())),
+            user_agent: Set(session
+                .user_agent
+                .as_ref()
+                .map(|agent| agent.as_str().to_owned())),
             client_ip: Set(session.client_ip.clone()),
         }
     }

@@ -119,7 +119,10 @@ impl StoredSession {
             last_seen_at: session.last_seen_at,
             idle_expires_at: session.idle_expires_at,
             expires_at: session.expires_at,
-            user_agent: session.user_agent.as_ref().map(|agent| agent.as_str().to_owned()),
+            user_agent: session
+                .user_agent
+                .as_ref()
+                .map(|agent| agent.as_str().to_owned()),
             client_ip: session.client_ip.clone(),
         }
     }
