@@ -49,17 +49,24 @@ if [ "$quick" = 1 ]; then
   login17_secs=6 login15_secs=4
   register17_secs=4 register15_secs=3
   memory_secs=4 hash_samples=7 parallel_hashes=2 cold_starts=3
+  hostile_secs=6 user_idle_secs=4 regflood_secs=8 give_up_secs=3
 else
   mode=full
   http_warm=2 http_secs=10
   login17_secs=20 login15_secs=12
   register17_secs=15 register15_secs=10
   memory_secs=10 hash_samples=20 parallel_hashes=3 cold_starts=5
+  hostile_secs=15 user_idle_secs=10 regflood_secs=20 give_up_secs=5
 fi
 login_conns=32    # POST /login and /register floods
 http_conns=64     # hello-world and GET /protected
 memory_conns=1000 # the memory flood
 probe_rate=100    # fixed-rate GET /protected during the login flood
+hostile_conns=1000 # step 6: the login flood from a thousand connections
+regflood_conns=48  # step 7: the taken-name registration flood
+user_rate=2        # step 7: the real user's logins per second (ln=17)
+give_up_clients=32 # step 8: clients that give up ...
+give_up_after=300ms # ... this long after sending
 password="correct horse battery staple"
 
 started=$SECONDS
@@ -99,7 +106,7 @@ say "building release binaries (cargo build --release -p auth-api -p auth-bench)
 # and run the copies.
 bin="$tmp/bin"
 mkdir -p "$bin"
-for tool in auth-server hello hash_ceiling fixed_rate wait_ready free_port; do
+for tool in auth-server hello hash_ceiling fixed_rate give_up wait_ready free_port; do
   cp "$CARGO_TARGET_DIR/release/$tool" "$bin/" || die "missing $tool after the build"
 done
 server_sha=$(sha256sum "$bin/auth-server" | cut -c1-12)
@@ -163,8 +170,13 @@ own_ticks() {
   fi
   echo $((${server:-0} + ${self:-0} + pg))
 }
+server_ticks() { stat_fields "$1" | awk '{ print $12 + $13 }'; }
+self_ticks() { stat_fields $$ | awk '{ print $12 + $13 + $14 + $15 }'; }
 # cpu_mark PID ... cpu_others PID: % of all cores used by other processes in between.
-cpu_mark() { mark_wall=$EPOCHREALTIME mark_busy=$(busy_ticks) mark_own=$(own_ticks "$1"); }
+cpu_mark() {
+  mark_wall=$EPOCHREALTIME mark_busy=$(busy_ticks) mark_own=$(own_ticks "$1")
+  mark_server=$(server_ticks "$1") mark_self=$(self_ticks)
+}
 cpu_others() {
   local busy own
   busy=$(($(busy_ticks) - mark_busy))
@@ -172,6 +184,22 @@ cpu_others() {
   awk -v busy="$busy" -v own="$own" -v wall="$(calc "$EPOCHREALTIME - $mark_wall" "%.3f")" \
     -v hz="$ticks_per_s" -v cores="$cores" \
     'BEGIN { v = 100 * (busy - own) / (wall * hz * cores); printf "%.0f", v < 0 ? 0 : v }'
+}
+# cpu_split PID (after cpu_mark PID): how this run's own CPU divided in
+# between, as % of all cores: the server, the load clients (everything this
+# shell ran), and with --postgres the server's PostgreSQL backends.
+cpu_split() {
+  local own server clients
+  own=$(($(own_ticks "$1") - mark_own))
+  server=$(($(server_ticks "$1") - ${mark_server:-0}))
+  clients=$(($(self_ticks) - mark_self))
+  awk -v own="$own" -v server="$server" -v clients="$clients" -v pg="$backend" \
+    -v wall="$(calc "$EPOCHREALTIME - $mark_wall" "%.3f")" -v hz="$ticks_per_s" -v cores="$cores" \
+    'BEGIN {
+      s = 100 / (wall * hz * cores)
+      printf "server %.0f %%, load clients %.0f %%", server * s, clients * s
+      if (pg == "postgres") printf ", PostgreSQL %.0f %%", (own - server - clients) * s
+    }'
 }
 
 # quiet_gate: with --wait-quiet, before a step, wait up to 30 s for 2 s in
@@ -262,6 +290,27 @@ drain() {
     sleep 1
   done
   die "the server stayed busy for a minute after a flood"
+}
+
+# hash_mark ... hash_since: what the server's hashing threads did in between,
+# from its /metrics: "jobs=N mean_ms=M rejected=R timed_out=T" (jobs run,
+# their mean time on a hashing thread, 503s for a full queue, 503s for a
+# wait past --hash-queue-timeout).
+hash_counters() {
+  curl -sS --max-time 10 "http://$srv_addr/metrics" | awk '
+    $1 == "auth_hash_duration_seconds_count" { c = $2 }
+    $1 == "auth_hash_duration_seconds_sum" { s = $2 }
+    $1 == "auth_hash_rejected_total" { r = $2 }
+    $1 == "auth_hash_timed_out_total" { t = $2 }
+    END { print c + 0, s + 0, r + 0, t + 0 }'
+}
+hash_mark() { hash_marked=$(hash_counters); }
+hash_since() {
+  awk -v then="$hash_marked" -v now="$(hash_counters)" 'BEGIN {
+    split(then, a, " "); split(now, b, " "); jobs = b[1] - a[1]
+    printf "jobs=%d mean_ms=%s rejected=%d timed_out=%d", jobs,
+      (jobs > 0 ? sprintf("%.0f", 1000 * (b[2] - a[2]) / jobs) : "-"), b[3] - a[3], b[4] - a[4]
+  }'
 }
 
 # bench_wrk LABEL WRK-ARGS...: runs wrk, keeps its output, prints its BENCH line.
@@ -429,6 +478,79 @@ run_hash_steps() {
   drain "$user"
 }
 run_hash_steps 17 "$login17_secs" "$register17_secs" bench17
+
+# ------------------------------- 6-8. hostile load (the same server, ln=17) --
+
+declare -A split hashed
+login_body="{\"username\":\"bench17\",\"password\":\"$password\"}"
+
+# 6. A thousand connections logging in: all but hash-concurrency +
+# --hash-queue of them are answered 503 at once, and wrk sends again at once.
+# The server keeps its default --max-connections (10000), above the 1000.
+say "  POST /login from $hostile_conns connections, wrk -t2 -c$hostile_conns -d${hostile_secs}s"
+quiet_gate
+cpu_mark "$srv_pid"
+hash_mark
+hostile_line=$(bench_wrk hostile -t2 -c"$hostile_conns" -d"${hostile_secs}s" --timeout 60s \
+  -s "$bench/lua/login.lua" "http://$srv_addr/login" -- bench17 "$password")
+split[hostile]=$(cpu_split "$srv_pid")
+hashed[hostile]=$(hash_since)
+others[hostile]=$(cpu_others "$srv_pid")
+t0=$EPOCHREALTIME
+drain bench17
+drains[hostile]=$(calc "$EPOCHREALTIME - $t0" "%.1f")
+
+# 7. The real user logs in at a fixed low rate (fixed_rate POSTs /login),
+# first on the idle server (the reference), then while 48 connections post
+# /register with a strong password and a taken name (the user's own).
+user_probe() {
+  local label=$1 secs=$2
+  $probe_nice "$bin/fixed_rate" --addr "$srv_addr" --path /login --post-json "$login_body" \
+    --rate "$user_rate" --duration "${secs}s" --connections 4 --timeout 10s > "$tmp/$label.probe" 2>&1 ||
+    { cat "$tmp/$label.probe" >&2; return 1; }
+}
+say "  POST /login at ${user_rate}/s for ${user_idle_secs}s on the idle server (fixed_rate)"
+quiet_gate
+note_load user-idle
+cpu_mark "$srv_pid"
+hash_mark
+user_probe user-idle "$user_idle_secs" || die "fixed_rate failed (user-idle)"
+others[user-idle]=$(cpu_others "$srv_pid")
+hashed[user-idle]=$(hash_since)
+{ echo "== user-idle: fixed_rate"; cat "$tmp/user-idle.probe"; } >> "$raw"
+user_idle_line=$(grep '^FIXED_RATE ' "$tmp/user-idle.probe") || die "no FIXED_RATE line (user-idle)"
+say "  the same logins beside POST /register of a taken name, wrk -t2 -c$regflood_conns -d${regflood_secs}s"
+quiet_gate
+cpu_mark "$srv_pid"
+hash_mark
+(sleep 1 && user_probe user-flood "$((regflood_secs - 2))") &
+user_pid=$!
+pids+=("$user_pid")
+regflood_line=$(bench_wrk regflood -t2 -c"$regflood_conns" -d"${regflood_secs}s" --timeout 60s \
+  -s "$bench/lua/register_taken.lua" "http://$srv_addr/register" -- bench17 "$password")
+wait "$user_pid" || die "fixed_rate failed (user-flood)"
+split[regflood]=$(cpu_split "$srv_pid")
+hashed[regflood]=$(hash_since)
+others[regflood]=$(cpu_others "$srv_pid")
+{ echo "== user-flood: fixed_rate"; cat "$tmp/user-flood.probe"; } >> "$raw"
+user_flood_line=$(grep '^FIXED_RATE ' "$tmp/user-flood.probe") || die "no FIXED_RATE line (user-flood)"
+drain bench17
+
+# 8. Clients that give up: 32 connections post /login and close after 0.3 s
+# without an answer, for a few seconds; then at once one login, repeated
+# until a 200 (give_up does both).
+say "  $give_up_clients clients giving up after $give_up_after for ${give_up_secs}s, then one login until its 200 (give_up)"
+quiet_gate
+note_load give-up
+cpu_mark "$srv_pid"
+hash_mark
+give_up_out=$("$bin/give_up" --addr "$srv_addr" --path /login --post-json "$login_body" \
+  --clients "$give_up_clients" --give-up-after "$give_up_after" --duration "${give_up_secs}s" \
+  --final-timeout 30s 2>&1) || { echo "$give_up_out" >&2; die "give_up failed"; }
+others[give-up]=$(cpu_others "$srv_pid")
+hashed[give-up]=$(hash_since)
+{ echo "== give_up"; echo "$give_up_out"; } >> "$raw"
+give_up_line=$(grep '^GIVE_UP ' <<< "$give_up_out") || die "no GIVE_UP line"
 stop "$srv_pid"
 
 say "auth-server, $backend, scrypt ln=15 r=8 p=1 (--scrypt-log-n 15)"
@@ -566,6 +688,57 @@ row "5" "cold start: spawn → first 200 on /health, new database" \
   "$(calc "$cold_median / $hello_start_ms" "%.0f") ×; $(pct "$cold_median" 200) % of goal" "≤ 200 ms" \
   "$(yes_no "$cold_median <= 200")" "–" "–"
 
+# 6-8. hostile load
+ref17="$cores cores ÷ ${hash_ms[17]} ms = ${hash_limit[17]}/s"
+line=$hostile_line
+statuses=$(kv "$line" statuses)
+secs=$(kv "$line" duration_s)
+n200=$(status_count "$statuses" 200)
+n503=$(status_count "$statuses" 503)
+rate=$(calc "$n200 / $secs" "%.3f")
+p=$(pct "$rate" "${hash_limit[17]}")
+row "6" "POST /login, $hostile_conns conns (a flood), ln=17" \
+  "$(calc "$rate" "%.2f")/s ($n200 × 200 in $secs s; 503 server_busy at $(calc "$n503 / $secs" "%.0f")/s)" \
+  "$ref17" "$p %" "≥ 80 %" "$(yes_no "$p >= 80")" \
+  "503 server_busy: $n503, other: $(($(non2xx "$statuses") - n503)); socket errors: $(socket_errors "$line")" \
+  "${others[hostile]} %"
+
+idle=$user_idle_line
+flood=$user_flood_line
+idle_p50=$(kv "$idle" p50_ms)
+sent=$(kv "$flood" sent)
+ok=$(kv "$flood" ok)
+ok_pct=0
+[ "$sent" -gt 0 ] && ok_pct=$(pct "$ok" "$sent")
+reg_statuses=$(kv "$regflood_line" statuses)
+reg_secs=$(kv "$regflood_line" duration_s)
+row "7" "POST /login at ${user_rate}/s beside POST /register of a taken name, $regflood_conns conns, ln=17" \
+  "ok $ok of $sent; p50 $(kv "$flood" p50_ms) ms, p99 $(kv "$flood" p99_ms) ms (max $(kv "$flood" max_ms)); the flood: $(calc "$(status_count "$reg_statuses" 409) / $reg_secs" "%.0f") × 409/s" \
+  "idle, same rate: ok $(kv "$idle" ok) of $(kv "$idle" sent), p50 $idle_p50 ms, p99 $(kv "$idle" p99_ms) ms; one hash ${hash_ms[17]} ms" \
+  "ok $ok_pct %; p50 $(calc "$(kv "$flood" p50_ms) / $idle_p50" "%.1f") ×, p99 $(calc "$(kv "$flood" p99_ms) / $idle_p50" "%.1f") × the idle p50" \
+  "ok ≥ 90 % (latency: reported)" "$(yes_no "$ok_pct >= 90")" \
+  "logins: $(kv "$flood" statuses) + $(kv "$flood" errors) errors; flood: $reg_statuses + $(socket_errors "$regflood_line")" \
+  "${others[regflood]} % (idle ${others[user-idle]} %)"
+
+first=$(kv "$give_up_line" first_200_ms)
+if [ "$first" = - ]; then
+  first_cell="no 200 within 30 s" ratio="–" met="**no**"
+else
+  first_cell="$first ms" ratio="$(calc "$first / ${hash_ms[17]}" "%.2f") × one hash"
+  met=$(yes_no "$first <= 2 * ${hash_ms[17]}")
+  # The server's hashing threads run at nice 10: on a busy machine their
+  # hashes take longer than hash_ceiling's. Their own mean in this step
+  # tells that apart from work left over for gone clients.
+  server_hash=$(kv "${hashed[give-up]}" mean_ms)
+  [ "$server_hash" = - ] ||
+    ratio+=" ($(calc "$first / $server_hash" "%.2f") × the server's mean hash in this step, $server_hash ms)"
+fi
+row "8" "first 200 of a login right after $give_up_clients clients gave up at $give_up_after for ${give_up_secs} s, ln=17" \
+  "$first_cell ($(kv "$give_up_line" attempts) attempt(s), first answer $(kv "$give_up_line" first_status)); the flood: $(kv "$give_up_line" sent) sent, $(kv "$give_up_line" abandoned) given up" \
+  "one hash ${hash_ms[17]} ms (idle login p50 $idle_p50 ms)" "$ratio" "≤ 2 × one hash" "$met" \
+  "flood answers in time: $(kv "$give_up_line" statuses); errors: $(kv "$give_up_line" errors)" \
+  "${others[give-up]} %"
+
 load_range=$(awk '/^load / { print $2 }' "$raw" | sort -g | sed -n '1p;$p' | paste -sd'-' -)
 table=$(
   cat << EOF
@@ -586,6 +759,11 @@ Notes:
 - After each flood, one login with the right password (the next step waits for it) took: login ln=17 ${drains[login17]} s, with probe ${drains[probe17]} s, ln=15 ${drains[login15]} s and ${drains[probe15]} s, memory ${drains[memory]} s. Much more than one hash means the server kept hashing for requests whose client had already gone.
 - Step 4: wrk -c$memory_conns against the default \`--hash-queue 32\`: the queue overflows on purpose and the overflow is answered 503 \`server_busy\` (wrk sends the next request at once). VmHWM is read after the flood has drained. The same server first served $memory_conns connections on \`/health\` for 2 s before any hash (the "on /health" figure: what the connections alone take), then registered and logged in one user.
 - Cold start: hello-world's spawn → first 200 is the reference for what process start and the poll loop cost by themselves.
+- Steps 6–8 (hostile load) run on the ln=17 server of steps 2–3, after them, logging in its one user; the server keeps its default \`--max-connections\` (10000, above step 6's $hostile_conns connections; the script raised its fd limit to $(ulimit -n), which the server inherits). CPU split (share of all cores): step 6 ${split[hostile]}; step 7 ${split[regflood]}. The load clients run on the same cores as the server, at nice 0 like its request handlers, while its hashing threads run at nice 10.
+- What the server's hashing threads did (its /metrics: jobs run, their mean time on a hashing thread, 503s for a full queue and for a wait past \`--hash-queue-timeout\`): step 6 ${hashed[hostile]}; step 7 idle ${hashed[user-idle]}, flood ${hashed[regflood]}; step 8 ${hashed[give-up]} (the last login's own hash included).
+- Step 6: wrk -c$hostile_conns for ${hostile_secs} s; only 200s count. After it, the drain login took ${drains[hostile]} s.
+- Step 7: \`fixed_rate --post-json\` logs in at ${user_rate}/s (open loop, 4 connections, 10 s timeout, nice -10 when root) for ${user_idle_secs} s on the idle server, then for $((regflood_secs - 2)) s beside wrk's ${regflood_secs} s flood of \`POST /register\` with the user's own (taken) name and a strong password; latencies include failed logins.
+- Step 8: \`give_up\`: $give_up_clients connections post /login and close after $give_up_after without an answer, then reconnect, for ${give_up_secs} s; then at once one login on a new connection, repeated 50 ms after any answer but 200, timed from its first send to its 200.
 EOF
 )
 

@@ -26,6 +26,21 @@ pub fn get_request(host: &str, path: &str, headers: &[String]) -> Vec<u8> {
     request.into_bytes()
 }
 
+/// A `POST` request with a JSON body and extra header lines, as bytes.
+pub fn post_json_request(host: &str, path: &str, headers: &[String], body: &str) -> Vec<u8> {
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    request.into_bytes()
+}
+
 /// Sends `request` and reads the whole response. `buf` is scratch space,
 /// reused between calls.
 ///

@@ -1,5 +1,6 @@
-//! An open-loop client: `GET <path>` at a fixed rate over a few keep-alive
-//! connections, for latency while something else loads the server.
+//! An open-loop client: `GET <path>` (or, with `--post-json`, a `POST` of
+//! that body) at a fixed rate over a few keep-alive connections, for latency
+//! while something else loads the server.
 //!
 //! Request i is due at `start + i / rate`. A dispatcher thread releases each
 //! request at its due time whatever happened to the earlier ones, and its
@@ -9,8 +10,10 @@
 //! would simply send less).
 //!
 //! Prints one line:
-//! `FIXED_RATE rate=.. duration_s=.. sent=.. ok=.. non200=.. errors=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. dispatch_late_max_ms=..`
+//! `FIXED_RATE rate=.. duration_s=.. sent=.. ok=.. non200=.. errors=.. p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. dispatch_late_max_ms=.. statuses=200:12,503:1`
+//! (`statuses` is `-` when nothing was answered; errors and timeouts are not in it).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 
 const USAGE: &str = "fixed_rate --addr 127.0.0.1:PORT [--path /protected] [--header 'Name: value']... \
-[--rate 100] [--duration 10s] [--connections 4] [--timeout 5s]";
+[--post-json '{\"username\":..}'] [--rate 100] [--duration 10s] [--connections 4] [--timeout 5s]";
 
 #[derive(Debug)]
 struct Sample {
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             "addr",
             "path",
             "header",
+            "post-json",
             "rate",
             "duration",
             "connections",
@@ -50,7 +54,10 @@ fn main() -> anyhow::Result<()> {
     let timeout = args.duration("timeout", Duration::from_secs(5))?;
     anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be positive");
     anyhow::ensure!(connections > 0, "--connections must be at least 1");
-    let request = Arc::new(http::get_request(&addr, &path, args.all("header")));
+    let request = Arc::new(match args.get("post-json") {
+        Some(body) => http::post_json_request(&addr, &path, args.all("header"), body),
+        None => http::get_request(&addr, &path, args.all("header")),
+    });
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -134,10 +141,25 @@ async fn run(
     if let Some(first) = errors.first() {
         eprintln!("fixed_rate: {} errors, first: {first}", errors.len());
     }
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for sample in &samples {
+        if let Ok(status) = sample.outcome {
+            *statuses.entry(status).or_default() += 1;
+        }
+    }
+    let statuses = if statuses.is_empty() {
+        "-".to_owned()
+    } else {
+        statuses
+            .iter()
+            .map(|(status, count)| format!("{status}:{count}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let pick = |p: f64| http::percentile(&latencies, p).map_or(f64::NAN, ms);
     println!(
         "FIXED_RATE rate={rate} duration_s={:.1} sent={} ok={ok} non200={non200} errors={} \
-p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} dispatch_late_max_ms={:.2}",
+p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} dispatch_late_max_ms={:.2} statuses={statuses}",
         duration.as_secs_f64(),
         samples.len(),
         errors.len(),
