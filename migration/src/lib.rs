@@ -23,6 +23,7 @@
 //! - `m20261201_000006_create_throttle_state`: login reservations (the
 //!   atomic back-off), their per-account locks, rate-limit budgets and
 //!   device cookies.
+//! - `m20261201_000007_create_events`: the security events (the audit trail).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -32,6 +33,7 @@ mod m20261124_000003_create_login_failures;
 mod m20261124_000004_create_flask_user_ids;
 mod m20261201_000005_add_username_skeletons;
 mod m20261201_000006_create_throttle_state;
+mod m20261201_000007_create_events;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_create_flask_user_ids::Migration),
             Box::new(m20261201_000005_add_username_skeletons::Migration),
             Box::new(m20261201_000006_create_throttle_state::Migration),
+            Box::new(m20261201_000007_create_events::Migration),
         ]
     }
 }

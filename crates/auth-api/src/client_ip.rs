@@ -86,7 +86,31 @@ pub async fn client_ip<E: Endpoint>(
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
     let ip = resolve(peer, forwarded.as_deref(), &trusted);
     req.set_data(ClientIp(ip));
+    let client = request_client(&req, ip);
+    req.set_data(client);
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// What the use cases are told of the client: its address, its device
+/// cookie, its user agent, the request id (`telemetry::request_log` has
+/// already checked or replaced `X-Request-Id`). An HTTP client keeps the
+/// cookies it is given.
+fn request_client(req: &Request, ip: Option<IpAddr>) -> auth_core::Client {
+    let headers = req.headers();
+    let text = |name: poem::http::HeaderName| {
+        headers
+            .get(name)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    auth_core::Client {
+        ip,
+        device: crate::cookie::device_token(headers),
+        user_agent: text(poem::http::header::USER_AGENT)
+            .as_deref()
+            .and_then(auth_core::UserAgent::new),
+        request_id: text(poem::http::HeaderName::from_static("x-request-id")),
+        keeps_device_cookie: true,
+    }
 }
 
 #[cfg(test)]

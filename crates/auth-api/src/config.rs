@@ -368,6 +368,10 @@ pub struct Config {
     #[arg(long, env = "AUTH_REFUSAL_DELAY", default_value = "500ms", value_parser = parse_delay, global = true)]
     pub refusal_delay: Duration,
 
+    /// How long security events (the audit trail, `GET /me/events`) are kept.
+    #[arg(long, env = "AUTH_EVENT_RETENTION", default_value = "90d", value_parser = parse_period, global = true)]
+    pub event_retention: Period,
+
     /// How often expired sessions and stale login failures are deleted.
     #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = parse_period, global = true)]
     pub purge_interval: Period,

@@ -46,7 +46,8 @@ pub enum ApiError {
     UsernameTaken,
     /// Unknown user or wrong password.
     InvalidCredentials,
-    /// Too many failed logins for the account or client address.
+    /// A limit is spent: failed logins (account, address, device), the
+    /// places of one account, or registrations.
     TooManyAttempts {
         /// Whole seconds to wait (`Retry-After`).
         retry_after_secs: u64,
@@ -57,6 +58,8 @@ pub enum ApiError {
     Unauthorized,
     /// A cookie-authenticated state change sent by another site.
     CrossSiteRequest,
+    /// The user has no session with that id (or it is someone else's).
+    SessionNotFound,
     /// No route at this path.
     NotFound,
     /// The route exists, the method does not.
@@ -89,6 +92,7 @@ impl ApiError {
             AuthError::UsernameTaken => Self::UsernameTaken,
             AuthError::WeakPassword(reason) => Self::WeakPassword(reason),
             AuthError::NotAuthenticated => unauthenticated,
+            AuthError::SessionNotFound => Self::SessionNotFound,
             AuthError::Overloaded => Self::ServerBusy,
             AuthError::Throttled { retry_after } => Self::TooManyAttempts {
                 retry_after_secs: auth_core::retry_after_secs(retry_after),
@@ -145,7 +149,7 @@ impl ApiError {
             Self::TooManyAttempts { retry_after_secs } => (
                 Status::TooManyRequests,
                 "too_many_attempts",
-                format!("too many failed login attempts; retry in {retry_after_secs} s"),
+                format!("too many attempts; retry in {retry_after_secs} s"),
                 Some(*retry_after_secs),
             ),
             Self::NotLoggedIn => (
@@ -169,6 +173,12 @@ impl ApiError {
                 None,
             ),
             Self::NotFound => (Status::NotFound, "not_found", "no such route".into(), None),
+            Self::SessionNotFound => (
+                Status::NotFound,
+                "session_not_found",
+                "you have no session with that id".into(),
+                None,
+            ),
             Self::MethodNotAllowed => (
                 Status::MethodNotAllowed,
                 "method_not_allowed",
@@ -339,8 +349,9 @@ pub enum ErrorResponse {
     /// `unsupported_media_type`: send `Content-Type: application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
-    /// `too_many_attempts`: login back-off for this account or client address.
-    /// Retry after `Retry-After` seconds.
+    /// `too_many_attempts`: a limit is spent (the login back-off of the
+    /// account, the client address or the device; registrations per address
+    /// or in all). Retry after `Retry-After` seconds.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// `internal_error`: a bug; details are in the server log.

@@ -75,6 +75,13 @@ pub struct Client {
     pub device: Option<DeviceToken>,
     /// The `User-Agent` header, if any.
     pub user_agent: Option<UserAgent>,
+    /// The request's id, recorded with its events (the API accepts 1–128
+    /// characters of `A–Z a–z 0–9 - _ . :`).
+    pub request_id: Option<String>,
+    /// Whether the client keeps a device cookie if it is given one (a
+    /// browser or an HTTP client with a cookie jar): only then does a login
+    /// issue one ([`crate::LoginSuccess::device`]).
+    pub keeps_device_cookie: bool,
 }
 
 impl Client {

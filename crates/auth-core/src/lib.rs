@@ -20,6 +20,7 @@
 //! - `throttle/`: login back-off rules ([`ThrottlePolicy`], pure functions
 //!   of failures and time), rate limits as rate plus burst ([`RateLimit`],
 //!   [`RegisterLimits`]) and address keys.
+//! - `event.rs`: security events ([`SecurityEvent`], [`EventKind`]), the audit trail.
 //! - `device.rs`: device cookies ([`DeviceToken`], [`DevicePolicy`]), which
 //!   exempt a known client from the address budget and the account back-off.
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
@@ -33,6 +34,7 @@ mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod device;
+mod event;
 mod hashing;
 mod memory;
 mod password;
@@ -49,6 +51,7 @@ pub use cache::{CacheEvent, SessionCache};
 pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
+pub use event::{EventKind, SecurityEvent};
 pub use hashing::{
     HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
@@ -56,10 +59,14 @@ pub use hashing::{
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
-pub use service::{AuthError, Authenticated, Authenticator, LoginSuccess, Purged};
+pub use service::{
+    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, LoginSuccess,
+    MAX_EVENTS_PAGE, Purged,
+};
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{
-    DeviceStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore, UserRepository,
+    DeviceStore, EventStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore,
+    UserRepository,
 };
 pub use throttle::{
     FailureStats, IN_FLIGHT_WAIT, RateKey, RateLimit, RegisterLimits, Reservation, ThrottlePolicy,

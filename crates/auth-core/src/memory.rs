@@ -11,9 +11,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountKey, Device, DeviceId, DeviceStore, FailureStats, PasswordHash, RateKey, RateLimit,
-    RateLimitStore, Reservation, Session, SessionId, SessionStore, StoreError, ThrottlePolicy,
-    ThrottleStore, User, UserId, UserRepository, Username, UsernameSkeleton,
+    AccountKey, Device, DeviceId, DeviceStore, EventStore, FailureStats, PasswordHash, RateKey,
+    RateLimit, RateLimitStore, Reservation, SecurityEvent, Session, SessionId, SessionStore,
+    StoreError, ThrottlePolicy, ThrottleStore, User, UserId, UserRepository, Username,
+    UsernameSkeleton,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -57,6 +58,8 @@ struct State {
     /// Rate-limit states (theoretical arrival times).
     rates: HashMap<RateKey, DateTime<Utc>>,
     devices: HashMap<DeviceId, Device>,
+    /// In the order appended.
+    events: Vec<SecurityEvent>,
 }
 
 #[derive(Debug)]
@@ -138,6 +141,23 @@ impl UserRepository for MemoryStore {
             _ => Ok(false),
         }
     }
+
+    async fn delete_user(&self, id: UserId, account: &AccountKey) -> Result<bool, StoreError> {
+        // One lock over every map: the deletion is one step.
+        let mut state = self.state();
+        let Some(user) = state.users.remove(&id) else {
+            return Ok(false);
+        };
+        state.by_canonical.remove(user.username.canonical());
+        state.by_skeleton.retain(|_, holder| *holder != id);
+        state.sessions.retain(|_, session| session.user_id != id);
+        state.devices.retain(|_, device| device.account != *account);
+        state
+            .login_failures
+            .retain(|failure| failure.account != *account);
+        state.events.retain(|event| event.user_id != Some(id));
+        Ok(true)
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -205,6 +225,29 @@ impl SessionStore for MemoryStore {
             state.sessions.remove(id);
         }
         Ok(doomed.len() as u64)
+    }
+
+    async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, StoreError> {
+        Ok(self
+            .state()
+            .sessions
+            .values()
+            .filter(|session| session.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user_id: UserId,
+        keep: &SessionId,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|id, session| session.user_id != user_id || id == keep);
+        Ok((before - state.sessions.len()) as u64)
     }
 
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
@@ -377,5 +420,40 @@ impl DeviceStore for MemoryStore {
         let before = state.devices.len();
         state.devices.retain(|_, device| device.expires_at > now);
         Ok((before - state.devices.len()) as u64)
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn append_event(&self, event: &SecurityEvent) -> Result<(), StoreError> {
+        self.state().events.push(event.clone());
+        Ok(())
+    }
+
+    async fn user_events(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>, StoreError> {
+        let state = self.state();
+        let mut theirs: Vec<(usize, &SecurityEvent)> = state
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, event)| event.user_id == Some(user_id))
+            .collect();
+        // Newest first; of equal times, the later appended first.
+        theirs.sort_unstable_by(|(i, a), (j, b)| (b.at, j).cmp(&(a.at, i)));
+        Ok(theirs
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, event)| event.clone())
+            .collect())
+    }
+
+    async fn purge_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let count = state.events.len();
+        state.events.retain(|event| event.at >= before);
+        Ok((count - state.events.len()) as u64)
     }
 }

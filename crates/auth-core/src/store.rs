@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     AccountKey, Device, DeviceId, FailureStats, PasswordHash, RateKey, RateLimit, Reservation,
-    Session, SessionId, ThrottlePolicy, User, UserId, Username,
+    SecurityEvent, Session, SessionId, ThrottlePolicy, User, UserId, Username,
 };
 
 /// What a store can fail with.
@@ -101,6 +101,20 @@ pub trait UserRepository: Send + Sync {
         new: &PasswordHash,
         updated_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the user `id` and everything tied to it, in one transaction:
+    /// its sessions (gone for every handle, as
+    /// [`SessionStore::revoke_session`]), the device cookies and login
+    /// failures of `account` (its key), and its security events. Returns
+    /// `false` if there is no such user. Its names are free again at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn delete_user(
+        &self,
+        id: UserId,
+        account: &AccountKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Server-side sessions, keyed by [`SessionId`] (never by the token itself).
@@ -171,6 +185,27 @@ pub trait SessionStore: Send + Sync {
         &self,
         user_id: UserId,
         keep: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Every session of `user_id`, expired or not, in any order.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn list_sessions(
+        &self,
+        user_id: UserId,
+    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+
+    /// Deletes every session of `user_id` but `keep` and returns how many.
+    /// MUST leave `keep` and other users' sessions alone, and a deleted
+    /// session MUST be gone for every handle.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn revoke_other_sessions(
+        &self,
+        user_id: UserId,
+        keep: &SessionId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes every session of `user_id` and returns how many. MUST leave
@@ -361,10 +396,50 @@ pub trait DeviceStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// Security events ([`SecurityEvent`]), appended and never changed.
+pub trait EventStore: Send + Sync {
+    /// Appends one event. Every field MUST read back exactly; concurrent
+    /// appends MUST all be kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn append_event(
+        &self,
+        event: &SecurityEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The `limit` newest events of `user_id`, newest first (by time, then
+    /// the later appended first).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn user_events(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SecurityEvent>, StoreError>> + Send;
+
+    /// Deletes events from before `before` and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn purge_events(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
 /// Everything the [`crate::Authenticator`] needs from storage. Clones are
 /// handles on the same data (as a connection pool is).
 pub trait Store:
-    UserRepository + SessionStore + ThrottleStore + RateLimitStore + DeviceStore + Clone + 'static
+    UserRepository
+    + SessionStore
+    + ThrottleStore
+    + RateLimitStore
+    + DeviceStore
+    + EventStore
+    + Clone
+    + 'static
 {
 }
 
@@ -374,6 +449,7 @@ impl<T> Store for T where
         + ThrottleStore
         + RateLimitStore
         + DeviceStore
+        + EventStore
         + Clone
         + 'static
 {

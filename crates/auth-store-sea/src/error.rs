@@ -59,6 +59,12 @@ pub(crate) enum CorruptRow {
         /// The stored length.
         len: usize,
     },
+    /// An event kind this version does not know (written by a newer one).
+    #[error("events row {id}: unknown event kind")]
+    EventKind {
+        /// The row.
+        id: i64,
+    },
     /// A device id that is not a 32-byte SHA-256 digest.
     #[error("devices row: the id is {len} bytes, expected 32")]
     DeviceIdLength {

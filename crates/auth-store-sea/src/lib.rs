@@ -27,9 +27,10 @@
 //! - `connect.rs`: [`SeaStore::connect`], [`StoreOptions`], and which
 //!   [`Backend`] a URL names ([`Backend::of_url`]).
 //! - `migrate.rs`: [`SeaStore::migrate`], once even when instances start together.
-//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`: the ports, as
+//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`, `account.rs`: the ports, as
 //!   `auth_core::conformance` checks them (`users`, `sessions`, `throttle`;
-//!   `limits.rs`: rate limits and device cookies).
+//!   `limits.rs`: rate limits and device cookies; `account.rs`: deleting a
+//!   user with everything tied to it, and the events).
 //! - `revocations.rs`: the PostgreSQL revocation feed
 //!   ([`SeaStore::follow_revocations`]), the only backend-specific SQL.
 //! - `entity/`: one SeaORM entity per table, with its mapping to the domain.
@@ -47,6 +48,7 @@
 //! password hash, session id or connection URL in an error or a log line, or
 //! decide uniqueness anywhere but in the database.
 
+mod account;
 mod connect;
 mod entity;
 mod error;

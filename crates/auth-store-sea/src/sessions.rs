@@ -176,6 +176,36 @@ impl SessionStore for SeaStore {
         .await
     }
 
+    async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, StoreError> {
+        self.bounded(async {
+            let rows = session::Entity::find()
+                .filter(session::Column::UserId.eq(*user_id.as_uuid()))
+                .all(&self.db)
+                .await
+                .map_err(unavailable)?;
+            rows.into_iter()
+                .map(|row| row.into_domain().map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user_id: UserId,
+        keep: &SessionId,
+    ) -> Result<u64, StoreError> {
+        self.bounded(async {
+            let delete = session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(*user_id.as_uuid()))
+                .filter(session::Column::Id.ne(keep.as_bytes().to_vec()));
+            // Every instance drops the user's cached sessions; the kept one
+            // is simply read again.
+            self.delete_and_notify(delete, Revoked::User(user_id)).await
+        })
+        .await
+    }
+
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
         self.bounded(async {
             let delete = session::Entity::delete_many()

@@ -1,7 +1,7 @@
 //! [`UserRepository`] for [`SeaStore`]: each method one statement on the
 //! `users` table.
 
-use auth_core::{PasswordHash, StoreError, User, UserId, UserRepository, Username};
+use auth_core::{AccountKey, PasswordHash, StoreError, User, UserId, UserRepository, Username};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Value};
@@ -93,5 +93,9 @@ impl UserRepository for SeaStore {
             Ok(result.rows_affected > 0)
         })
         .await
+    }
+
+    async fn delete_user(&self, id: UserId, account: &AccountKey) -> Result<bool, StoreError> {
+        self.bounded(self.delete_account_rows(id, account)).await
     }
 }

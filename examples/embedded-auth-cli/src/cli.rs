@@ -201,7 +201,7 @@ pub async fn run<S: Store>(
         }
         Command::Logout { token } => {
             let token = token_from(token, input)?;
-            let ended = auth.logout(&token).await?;
+            let ended = auth.logout(&token, &Client::default()).await?;
             Ok(Output {
                 stdout: format!("logged out {}\n", ended.user.username),
                 stderr: String::new(),

@@ -56,7 +56,7 @@ impl CommandError {
         match self {
             Self::Auth(error) => match error {
                 AuthError::InvalidCredentials | AuthError::UnusableStoredHash { .. } => 1,
-                AuthError::NotAuthenticated => 3,
+                AuthError::NotAuthenticated | AuthError::SessionNotFound => 3,
                 AuthError::UsernameTaken => 4,
                 AuthError::WeakPassword(_) => 5,
                 AuthError::Throttled { .. } => 6,
@@ -99,6 +99,7 @@ impl fmt::Display for CommandError {
                 AuthError::NotAuthenticated => f.write_str(
                     "not logged in: the token is malformed, unknown, expired or revoked",
                 ),
+                AuthError::SessionNotFound => f.write_str("no such session of yours"),
                 AuthError::UsernameTaken => f.write_str(
                     "that username is taken (names that differ only in case are one account)",
                 ),

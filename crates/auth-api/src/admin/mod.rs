@@ -86,9 +86,9 @@ impl AdminError {
         match error {
             AuthError::WeakPassword(reason) => Self::WeakPassword(reason),
             AuthError::UsernameTaken => Self::UsernameTaken(username.to_owned()),
-            AuthError::NotAuthenticated | AuthError::InvalidCredentials => {
-                Self::UnknownUser(username.to_owned())
-            }
+            AuthError::NotAuthenticated
+            | AuthError::InvalidCredentials
+            | AuthError::SessionNotFound => Self::UnknownUser(username.to_owned()),
             AuthError::Storage(source) => Self::Storage(source),
             AuthError::Overloaded
             | AuthError::Throttled { .. }

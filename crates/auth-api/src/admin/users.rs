@@ -96,7 +96,7 @@ pub async fn execute(
         UserCommand::RevokeSessions { username } => {
             let user = find(auth, &username).await?;
             let sessions = auth
-                .logout_everywhere(user.id)
+                .logout_everywhere(user.id, &auth_core::Client::default())
                 .await
                 .map_err(|error| AdminError::from_auth(error, &username))?;
             format!(

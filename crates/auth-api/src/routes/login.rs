@@ -2,15 +2,13 @@
 
 use auth_core::{Authenticator, Client, Password, Store};
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem::http::header::SET_COOKIE;
 use poem::web::Data;
 use poem_openapi::payload::{Json, Response};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, Credentials};
-use crate::client_ip::ClientIp;
-use crate::cookie::{CookieSettings, device_token};
+use crate::cookie::CookieSettings;
 use crate::error::{ApiError, ErrorResponse};
 
 /// Login.
@@ -81,17 +79,12 @@ impl<S: Store> LoginApi<S> {
     async fn login(
         &self,
         body: Json<Credentials>,
-        client: Data<&ClientIp>,
-        request: &Request,
+        client: Data<&Client>,
     ) -> Result<Response<LoginResponse>, ErrorResponse> {
         let Credentials { username, password } = body.0;
-        let client = Client {
-            device: device_token(request.headers()),
-            ..Client::from_ip(client.0.0)
-        };
         let login = self
             .auth
-            .login(&username, Password::new(password), &client)
+            .login(&username, Password::new(password), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %login.user.id, "login succeeded");

@@ -1,6 +1,7 @@
 //! `POST /logout` and the deprecated `GET /logout`.
 
-use auth_core::{Authenticator, Store};
+use auth_core::{Authenticator, Client, Store};
+use poem::web::Data;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
 use super::{ApiTags, MessageBody};
@@ -31,10 +32,14 @@ pub enum LogoutResponse {
 }
 
 impl<S: Store> LogoutApi<S> {
-    async fn revoke(&self, auth: SessionAuth) -> Result<LogoutResponse, ErrorResponse> {
+    async fn revoke(
+        &self,
+        auth: SessionAuth,
+        client: &Client,
+    ) -> Result<LogoutResponse, ErrorResponse> {
         let ended = self
             .auth
-            .logout(auth.token())
+            .logout(auth.token(), client)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::NotLoggedIn))?;
         tracing::info!(user_id = %ended.user.id, "logged out");
@@ -59,8 +64,12 @@ impl<S: Store> LogoutApi<S> {
         operation_id = "logout",
         tag = "ApiTags::Auth"
     )]
-    async fn logout(&self, auth: SessionAuth) -> Result<LogoutResponse, ErrorResponse> {
-        self.revoke(auth).await
+    async fn logout(
+        &self,
+        auth: SessionAuth,
+        client: Data<&Client>,
+    ) -> Result<LogoutResponse, ErrorResponse> {
+        self.revoke(auth, client.0).await
     }
 
     /// Log out (deprecated GET form)
@@ -74,7 +83,11 @@ impl<S: Store> LogoutApi<S> {
         tag = "ApiTags::Auth",
         deprecated
     )]
-    async fn logout_get(&self, auth: SessionAuth) -> Result<LogoutResponse, ErrorResponse> {
-        self.revoke(auth).await
+    async fn logout_get(
+        &self,
+        auth: SessionAuth,
+        client: Data<&Client>,
+    ) -> Result<LogoutResponse, ErrorResponse> {
+        self.revoke(auth, client.0).await
     }
 }

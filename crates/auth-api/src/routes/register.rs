@@ -6,7 +6,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::{ApiTags, Credentials};
-use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ErrorResponse};
 
 /// Registration.
@@ -64,17 +63,13 @@ impl<S: Store> RegisterApi<S> {
     async fn register(
         &self,
         body: Json<Credentials>,
-        client: Data<&ClientIp>,
+        client: Data<&Client>,
     ) -> Result<RegisterResponse, ErrorResponse> {
         let Credentials { username, password } = body.0;
         let username = Username::parse(&username).map_err(ApiError::InvalidUsername)?;
         let user = self
             .auth
-            .register(
-                username,
-                Password::new(password),
-                &Client::from_ip(client.0.0),
-            )
+            .register(username, Password::new(password), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %user.id, "user registered");

@@ -28,11 +28,13 @@
 //! });
 //! ```
 
+mod account;
 mod limits;
 mod sessions;
 mod throttle;
 mod users;
 
+pub use account::*;
 pub use limits::*;
 pub use sessions::*;
 pub use throttle::*;
@@ -217,6 +219,12 @@ macro_rules! store_conformance {
             rates_purge_removes_full_budgets_only,
             devices_round_trip_every_field,
             devices_purge_removes_expired_only,
+            sessions_are_listed_per_user_with_every_field,
+            sessions_revoke_others_keeps_the_given_one_and_other_users,
+            users_deleted_take_their_sessions_devices_failures_and_events,
+            events_are_the_users_own_newest_first_and_exact,
+            events_purge_removes_old_events_only,
+            events_concurrent_appends_are_all_kept,
         );
     };
 }

@@ -1,74 +1,24 @@
-//! The login: its back-off gates, the verification, the new session.
-//!
-//! Every attempt passes one gate before any hashing. A client whose device
-//! cookie vouches for the account spends the device's own budget; any other
-//! client must be within its address budget and reserve one of the
-//! account's places ([`crate::ThrottleStore::reserve_login_attempt`]), which
-//! it gives back once the verdict is recorded.
+//! The login: its gate (`gate.rs`), the verification, the new session.
 
-use chrono::{DateTime, Utc};
-
-use super::{AuthError, Authenticator, Client, LoginSuccess, throttled};
+use super::gate::Gate;
+use super::{AuthError, Authenticator, LoginSuccess};
 use crate::{
-    AccountKey, DeviceId, DeviceToken, FailureStats, HashError, HashPurpose, HashSlot, Password,
-    RateKey, Reservation, Store, User, Username, Verification,
+    AccountKey, Client, DeviceToken, EventKind, HashError, HashPurpose, HashSlot, Password, Store,
+    User, UserId, Username, Verification,
 };
 
-/// How an attempt got past the limits, and so what its outcome updates.
-enum Gate<S: Store> {
-    /// A device cookie vouched for the account: its budget was spent up front.
-    Device(DeviceId),
-    /// Any other client: a reserved place on the account, the address's budget.
-    Stranger {
-        place: HeldPlace<S>,
-        address: Option<RateKey>,
-        stats: FailureStats,
-    },
-}
-
-/// A reserved place on an account, given back when the login ends however
-/// it ends: awaited on the normal path, and if the login's future is
-/// dropped (the client hung up while it waited for a hash), from a task
-/// spawned on the current Tokio runtime. Without a runtime the place is
-/// freed when the reservation expires.
-struct HeldPlace<S: Store> {
-    store: S,
-    reservation: Option<Reservation>,
-}
-
-impl<S: Store> HeldPlace<S> {
-    /// Gives the place back now. If the store cannot take it back, the
-    /// place is freed when the reservation expires.
-    async fn release(mut self) {
-        if let Some(reservation) = self.reservation.take() {
-            let _ = self.store.release_login_attempt(&reservation).await;
-        }
-    }
-}
-
-impl<S: Store> Drop for HeldPlace<S> {
-    fn drop(&mut self) {
-        let Some(reservation) = self.reservation.take() else {
-            return;
-        };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let store = self.store.clone();
-            runtime.spawn(async move {
-                let _ = store.release_login_attempt(&reservation).await;
-            });
-        }
-    }
-}
-
 /// What the hash said.
-enum Verdict {
+pub(super) enum Verdict {
     /// The right password for this user (rehashed already if it was weak).
     Match {
         user: User,
         password_change_recommended: bool,
     },
     /// A wrong password, or no such user: a failure to count.
-    Mismatch(AuthError),
+    Mismatch {
+        error: AuthError,
+        user_id: Option<UserId>,
+    },
 }
 
 impl<S: Store> Authenticator<S> {
@@ -84,6 +34,8 @@ impl<S: Store> Authenticator<S> {
     /// it costs what a wrong password costs and fails the same way. A stored
     /// hash weaker than configured is replaced on success. A client without a
     /// device cookie for the account gets one ([`LoginSuccess::device`]).
+    /// Each outcome is a security event (`login_succeeded`, `login_failed`,
+    /// `login_throttled`).
     ///
     /// # Errors
     /// [`AuthError::Throttled`], [`AuthError::InvalidCredentials`],
@@ -99,81 +51,45 @@ impl<S: Store> Authenticator<S> {
         // checking) keeps the requests doing database work to those that
         // will be hashed. Logins (known or not) may take every place.
         let slot = self.hasher.reserve(HashPurpose::Login)?;
-        let parsed = Username::parse(username);
+        let parsed = Username::parse(username).ok();
         let account = match &parsed {
-            Ok(name) => name.account_key(),
-            Err(_) => AccountKey::of_unparsable(username),
+            Some(name) => name.account_key(),
+            None => AccountKey::of_unparsable(username),
         };
-        let gate = self.pass_gate(&account, client).await?;
+        let gate = self.pass_gate(parsed.as_ref(), &account, client).await?;
         let outcome = self
-            .judge(slot, parsed.ok(), password, &account, client, &gate)
+            .judge(slot, parsed, password, &account, client, &gate)
             .await;
-        if let Gate::Stranger { place, .. } = gate {
-            place.release().await;
-        }
+        gate.release().await;
         outcome
     }
 
-    /// The limits an attempt must be within before it is hashed.
-    async fn pass_gate(&self, account: &AccountKey, client: &Client) -> Result<Gate<S>, AuthError> {
-        let now = self.clock.now();
-        if let Some(device) = self
-            .vouching_device(account, client.device.as_ref(), now)
-            .await?
-        {
-            let key = RateKey::device(&device);
-            self.store
-                .take_rate(&key, &self.devices.attempts, now)
-                .await?
-                .map_err(throttled)?;
-            return Ok(Gate::Device(device));
-        }
-        let address = client.ip.map(RateKey::login_address);
-        if let Some(key) = &address
-            && let Some(wait) = self
-                .store
-                .rate_wait(key, &self.throttle.address, now)
-                .await?
-        {
-            return Err(throttled(wait));
-        }
-        // A read first: a flood on a throttled account costs reads, not
-        // the write of a reservation.
-        let since = self.throttle.account_since(now);
-        let stats = self.store.login_failure_stats(account, since).await?;
-        if let Some(wait) = self.throttle.retry_after(&stats, now) {
-            return Err(throttled(wait));
-        }
-        let reservation = self
-            .store
-            .reserve_login_attempt(account, &self.throttle, now)
-            .await?
-            .map_err(throttled)?;
-        let place = HeldPlace {
-            store: self.store.clone(),
-            reservation: Some(reservation),
-        };
-        Ok(Gate::Stranger {
-            place,
-            address,
-            stats,
-        })
-    }
-
-    /// The presented device cookie's id, if it vouches for `account` now.
-    async fn vouching_device(
+    /// Checks `password` as `name`'s, within the same limits as a login
+    /// (and counted the same way), without starting a session: what the
+    /// self-service routes that need the current password use.
+    pub(super) async fn check_password(
         &self,
-        account: &AccountKey,
-        token: Option<&DeviceToken>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DeviceId>, AuthError> {
-        let Some(token) = token else {
-            return Ok(None);
+        name: Username,
+        password: Password,
+        client: &Client,
+    ) -> Result<User, AuthError> {
+        let slot = self.hasher.reserve(HashPurpose::Login)?;
+        let account = name.account_key();
+        let gate = self.pass_gate(Some(&name), &account, client).await?;
+        let outcome = match self.verify(slot, Some(name), password).await {
+            Ok(Verdict::Match { user, .. }) => {
+                self.count_success(&gate, &account).await.map(|()| user)
+            }
+            Ok(Verdict::Mismatch { error, user_id }) => {
+                match self.count_failure(&gate, &account, client, user_id).await {
+                    Ok(()) => Err(error),
+                    Err(failed) => Err(failed),
+                }
+            }
+            Err(error) => Err(error),
         };
-        let device = self.store.find_device(&token.id()).await?;
-        Ok(device
-            .filter(|device| device.vouches_for(account, now))
-            .map(|device| device.id))
+        gate.release().await;
+        outcome
     }
 
     /// Hashes, records the verdict against the gate's budgets, and on a
@@ -188,20 +104,8 @@ impl<S: Store> Authenticator<S> {
         gate: &Gate<S>,
     ) -> Result<LoginSuccess, AuthError> {
         match self.verify(slot, name, password).await? {
-            Verdict::Mismatch(error) => {
-                if let Gate::Stranger { address, .. } = gate {
-                    let now = self.clock.now();
-                    let ip = client.ip.map(crate::address_budget_key);
-                    self.store
-                        .record_login_failure(account, ip.as_deref(), now)
-                        .await?;
-                    if let Some(key) = address {
-                        self.store
-                            .charge_rate(key, &self.throttle.address, now)
-                            .await?;
-                    }
-                }
-                // A device's failure was paid for by the budget it spent.
+            Verdict::Mismatch { error, user_id } => {
+                self.count_failure(gate, account, client, user_id).await?;
                 Err(error)
             }
             Verdict::Match {
@@ -209,20 +113,14 @@ impl<S: Store> Authenticator<S> {
                 password_change_recommended,
             } => {
                 let mut success = self
-                    .start_session(user, password_change_recommended)
+                    .start_session(user, password_change_recommended, client)
                     .await?;
-                match gate {
-                    Gate::Device(device) => {
-                        // The owner is back: the device's budget is full again.
-                        self.store.clear_rate(&RateKey::device(device)).await?;
-                    }
-                    Gate::Stranger { stats, .. } => {
-                        if stats.account_failures > 0 {
-                            self.store.clear_login_failures(account).await?;
-                        }
-                        success.device = Some(self.issue_device(account.clone()).await?);
-                    }
+                self.count_success(gate, account).await?;
+                if matches!(gate, Gate::Stranger { .. }) && client.keeps_device_cookie {
+                    success.device = Some(self.issue_device(account.clone()).await?);
                 }
+                self.record(EventKind::LoginSucceeded, Some(success.user.id), client)
+                    .await;
                 Ok(success)
             }
         }
@@ -230,7 +128,7 @@ impl<S: Store> Authenticator<S> {
 
     /// Verifies `password` against the user's hash (or the dummy), and
     /// replaces a weak hash on a match, only over the hash just verified.
-    async fn verify(
+    pub(super) async fn verify(
         &self,
         slot: HashSlot,
         name: Option<Username>,
@@ -268,13 +166,17 @@ impl<S: Store> Authenticator<S> {
                     password_change_recommended,
                 })
             }
-            (_, Ok(_)) => Ok(Verdict::Mismatch(AuthError::InvalidCredentials)),
-            (Some(user), Err(HashError::UnusableHash(reason))) => {
-                Ok(Verdict::Mismatch(AuthError::UnusableStoredHash {
+            (user, Ok(_)) => Ok(Verdict::Mismatch {
+                error: AuthError::InvalidCredentials,
+                user_id: user.map(|user| user.id),
+            }),
+            (Some(user), Err(HashError::UnusableHash(reason))) => Ok(Verdict::Mismatch {
+                error: AuthError::UnusableStoredHash {
                     user_id: user.id,
                     reason,
-                }))
-            }
+                },
+                user_id: Some(user.id),
+            }),
             (_, Err(error)) => Err(error.into()),
         }
     }
@@ -293,11 +195,14 @@ impl<S: Store> Authenticator<S> {
         &self,
         user: User,
         password_change_recommended: bool,
+        client: &Client,
     ) -> Result<LoginSuccess, AuthError> {
-        let (token, session) = self
+        let (token, mut session) = self
             .sessions
             .start(user.id, self.clock.now())
             .map_err(|error| AuthError::Internal(Box::new(error)))?;
+        session.user_agent = client.user_agent.clone();
+        session.client_ip = client.recorded_ip();
         // Only if the credential this login verified is still the user's:
         // after a password change, no session made with the old password.
         if !self

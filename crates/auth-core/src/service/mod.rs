@@ -1,25 +1,35 @@
-//! The use cases: register, log in, authenticate a token, log out.
+//! The use cases: register, log in, authenticate a token, log out, and the
+//! account's self-service.
 //!
 //! One file per group of use cases: `register.rs` (registration and
-//! setting a password), `login.rs` (the login and its back-off gates),
-//! `sessions.rs` (authenticating a token, logging out); what they share is here.
+//! setting a password), `login.rs` (the login), `gate.rs` (the limits a
+//! password check passes, and what its verdict updates), `sessions.rs`
+//! (authenticating a token, logging out), `account.rs` (a user's sessions,
+//! password change, deletion, events); what they share is here, with the
+//! recording of security events.
 
+mod account;
+mod gate;
 mod login;
 mod register;
 mod sessions;
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Client, Clock, DevicePolicy, DeviceToken, HashError, PasswordError, PasswordHasher,
-    PasswordPolicy, RegisterLimits, Session, SessionCache, SessionPolicy, SessionToken, Store,
-    StoreError, ThrottlePolicy, User, UserId, Username,
+    AccountKey, Client, Clock, DevicePolicy, DeviceToken, EventKind, HashError, PasswordError,
+    PasswordHasher, PasswordPolicy, RegisterLimits, SecurityEvent, Session, SessionCache,
+    SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy, User, UserId, Username,
 };
+
+pub use account::MAX_EVENTS_PAGE;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +65,9 @@ pub enum AuthError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// The user has no such session (another user's is not found either).
+    #[error("no such session")]
+    SessionNotFound,
     /// The store failed.
     #[error("storage failed")]
     Storage(#[source] StoreError),
@@ -93,6 +106,8 @@ pub struct Purged {
     pub rate_limits: u64,
     /// Expired device cookies.
     pub devices: u64,
+    /// Security events older than the retention.
+    pub events: u64,
 }
 
 /// A successful login.
@@ -159,7 +174,41 @@ pub struct Authenticator<S> {
     registrations: RegisterLimits,
     cache: SessionCache,
     clock: Arc<dyn Clock>,
+    events: Events,
+    places: gate::LocalPlaces,
 }
+
+/// Where security events go besides the store, and what is counted.
+#[derive(Clone)]
+struct Events {
+    /// Called with every event and whether storing it failed (the API logs
+    /// them as `target=audit` JSON lines).
+    sink: Option<Arc<AuditSink>>,
+    /// Events the store could not keep.
+    failed: Arc<AtomicU64>,
+    /// Accounts whose `login_throttled` event was recorded in the last
+    /// minute on this instance.
+    throttled_recently: moka::sync::Cache<AccountKey, ()>,
+    /// How long events are kept.
+    retention: Duration,
+}
+
+/// A function that sees every security event, and the store's error if it
+/// could not be kept.
+pub type AuditSink = dyn Fn(&SecurityEvent, Option<&StoreError>) + Send + Sync;
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("sink", &self.sink.is_some())
+            .field("failed", &self.failed.load(Ordering::Relaxed))
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long security events are kept by default: 90 days.
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(90 * 86_400);
 
 impl<S: Store> Authenticator<S> {
     /// A service with the default password and session policies.
@@ -174,6 +223,52 @@ impl<S: Store> Authenticator<S> {
             registrations: RegisterLimits::default(),
             cache: SessionCache::disabled(),
             clock,
+            events: Events {
+                sink: None,
+                failed: Arc::new(AtomicU64::new(0)),
+                throttled_recently: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(Duration::from_secs(60))
+                    .build(),
+                retention: DEFAULT_EVENT_RETENTION,
+            },
+            places: gate::LocalPlaces::default(),
+        }
+    }
+
+    /// Sends every security event to `sink` too (after the store has it, or
+    /// failed to keep it).
+    #[must_use]
+    pub fn with_audit_sink(mut self, sink: Arc<AuditSink>) -> Self {
+        self.events.sink = Some(sink);
+        self
+    }
+
+    /// How long security events are kept (default 90 days): older ones go
+    /// with [`Authenticator::purge_expired`].
+    #[must_use]
+    pub fn with_event_retention(mut self, retention: crate::Period) -> Self {
+        self.events.retention = retention.get();
+        self
+    }
+
+    /// How many security events the store could not keep (each was still
+    /// given to the audit sink).
+    pub fn events_not_stored(&self) -> u64 {
+        self.events.failed.load(Ordering::Relaxed)
+    }
+
+    /// Records a security event. Never fails the use case: a store that
+    /// cannot keep it is counted ([`Authenticator::events_not_stored`]) and
+    /// the sink still sees it.
+    async fn record(&self, kind: EventKind, user_id: Option<UserId>, client: &Client) {
+        let event = SecurityEvent::new(kind, user_id, client, self.clock.now());
+        let stored = self.store.append_event(&event).await;
+        if stored.is_err() {
+            self.events.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(sink) = &self.events.sink {
+            sink(&event, stored.as_ref().err());
         }
     }
 
@@ -271,11 +366,16 @@ impl<S: Store> Authenticator<S> {
             .await?;
         let rate_limits = self.store.purge_rates(now).await?;
         let devices = self.store.purge_expired_devices(now).await?;
+        let events = self
+            .store
+            .purge_events(crate::period::before(now, self.events.retention))
+            .await?;
         Ok(Purged {
             sessions,
             login_failures,
             rate_limits,
             devices,
+            events,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Registration and setting a password: the use cases that make a hash.
 
 use super::{AuthError, Authenticator, Client, throttled};
-use crate::{HashPurpose, Password, RateKey, Store, User, UserId, Username};
+use crate::{EventKind, HashPurpose, Password, RateKey, Store, User, UserId, Username};
 
 impl<S: Store> Authenticator<S> {
     /// Registers a user, within the registration limits
@@ -56,6 +56,12 @@ impl<S: Store> Authenticator<S> {
             updated_at: now,
         };
         self.store.create_user(&user).await?;
+        self.record(
+            EventKind::Registered,
+            Some(user.id),
+            client.unwrap_or(&Client::default()),
+        )
+        .await;
         Ok(user)
     }
 
@@ -93,7 +99,8 @@ impl<S: Store> Authenticator<S> {
         {
             return Err(AuthError::NotAuthenticated);
         }
-        self.logout_everywhere(user_id).await?;
+        // An operator's action: no client to record.
+        self.logout_everywhere(user_id, &Client::default()).await?;
         Ok(())
     }
 

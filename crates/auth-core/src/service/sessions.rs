@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{AuthError, Authenticated, Authenticator};
-use crate::{Session, SessionId, SessionToken, Store, UserId};
+use crate::{Client, EventKind, Session, SessionId, SessionToken, Store, UserId};
 
 impl<S: Store> Authenticator<S> {
     /// Resolves a presented token to its user and session, applying idle
@@ -85,7 +85,7 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::NotAuthenticated`] if it is not a live session; [`AuthError::Storage`].
-    pub async fn logout(&self, token: &str) -> Result<Authenticated, AuthError> {
+    pub async fn logout(&self, token: &str, client: &Client) -> Result<Authenticated, AuthError> {
         let authenticated = self.authenticate(token).await?;
         let revoked = self.store.revoke_session(&authenticated.session.id).await;
         // Dropped from the cache whatever the store said: never serve a
@@ -95,6 +95,8 @@ impl<S: Store> Authenticator<S> {
             // Revoked concurrently by another request: this one did not log out.
             return Err(AuthError::NotAuthenticated);
         }
+        self.record(EventKind::LoggedOut, Some(authenticated.user.id), client)
+            .await;
         Ok(authenticated)
     }
 
@@ -102,9 +104,18 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::Storage`].
-    pub async fn logout_everywhere(&self, user_id: UserId) -> Result<u64, AuthError> {
+    pub async fn logout_everywhere(
+        &self,
+        user_id: UserId,
+        client: &Client,
+    ) -> Result<u64, AuthError> {
         let revoked = self.store.revoke_all_sessions(user_id).await;
         self.cache.invalidate_user(user_id);
-        Ok(revoked?)
+        let revoked = revoked?;
+        if revoked > 0 {
+            self.record(EventKind::SessionRevoked, Some(user_id), client)
+                .await;
+        }
+        Ok(revoked)
     }
 }

@@ -6,6 +6,7 @@
 //! itself is owned by the `migration` crate, which never imports these.
 
 pub(crate) mod device;
+pub(crate) mod event;
 pub(crate) mod flask_user_id;
 pub(crate) mod login_failure;
 pub(crate) mod login_reservation;

@@ -33,6 +33,9 @@ pub(super) struct Contents {
     /// Device cookies by id, in hex.
     #[serde(default)]
     pub(super) devices: BTreeMap<String, StoredDevice>,
+    /// Security events, in the order appended.
+    #[serde(default)]
+    pub(super) events: Vec<StoredEvent>,
 }
 
 impl Default for Contents {
@@ -45,6 +48,7 @@ impl Default for Contents {
             reservations: BTreeMap::new(),
             rates: BTreeMap::new(),
             devices: BTreeMap::new(),
+            events: Vec::new(),
         }
     }
 }
@@ -97,6 +101,45 @@ pub(super) struct StoredDevice {
     pub(super) account: String,
     pub(super) created_at: DateTime<Utc>,
     pub(super) expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredEvent {
+    pub(super) kind: String,
+    pub(super) at: DateTime<Utc>,
+    pub(super) user_id: Option<Uuid>,
+    pub(super) client_ip: Option<String>,
+    pub(super) user_agent: Option<String>,
+    pub(super) request_id: Option<String>,
+}
+
+impl StoredEvent {
+    pub(super) fn from_domain(event: &auth_core::SecurityEvent) -> Self {
+        Self {
+            kind: event.kind.as_str().to_owned(),
+            at: event.at,
+            user_id: event.user_id.map(|id| *id.as_uuid()),
+            client_ip: event.client_ip.clone(),
+            user_agent: event
+                .user_agent
+                .as_ref()
+                .map(|agent| agent.as_str().to_owned()),
+            request_id: event.request_id.clone(),
+        }
+    }
+
+    /// `None` for a kind this version does not know.
+    pub(super) fn into_domain(self) -> Option<auth_core::SecurityEvent> {
+        Some(auth_core::SecurityEvent {
+            kind: auth_core::EventKind::parse(&self.kind)?,
+            at: self.at,
+            user_id: self.user_id.map(UserId::from_uuid),
+            client_ip: self.client_ip,
+            user_agent: self.user_agent.map(auth_core::UserAgent::from_stored),
+            request_id: self.request_id,
+        })
+    }
 }
 
 impl StoredUser {

@@ -41,6 +41,7 @@
 //!   device cookies).
 
 mod contents;
+mod events;
 mod file;
 mod limits;
 mod sessions;

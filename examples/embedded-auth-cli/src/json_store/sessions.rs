@@ -103,6 +103,38 @@ impl SessionStore for JsonFileStore {
         .await
     }
 
+    async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, StoreError> {
+        let user_id = *user_id.as_uuid();
+        self.read(move |contents| {
+            contents
+                .sessions
+                .into_iter()
+                .filter(|(_, session)| session.user_id == user_id)
+                // Keys are ids in hex as this store wrote them; another is skipped.
+                .filter_map(|(key, session)| {
+                    SessionId::from_hex(&key).map(|id| session.into_domain(id))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user_id: UserId,
+        keep: &SessionId,
+    ) -> Result<u64, StoreError> {
+        let (user_id, keep) = (*user_id.as_uuid(), session_key(keep));
+        self.update(move |contents| {
+            let before = contents.sessions.len();
+            contents
+                .sessions
+                .retain(|key, session| session.user_id != user_id || *key == keep);
+            Ok(Outcome::of_count(before - contents.sessions.len()))
+        })
+        .await
+    }
+
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
         let user_id = *user_id.as_uuid();
         self.update(move |contents| {

@@ -3,7 +3,7 @@
 
 use std::collections::btree_map::Entry;
 
-use auth_core::{PasswordHash, StoreError, User, UserId, UserRepository, Username};
+use auth_core::{AccountKey, PasswordHash, StoreError, User, UserId, UserRepository, Username};
 use chrono::{DateTime, Utc};
 
 use super::contents::StoredUser;
@@ -116,6 +116,28 @@ impl UserRepository for JsonFileStore {
                 _ => Ok(Outcome::Unchanged(false)),
             },
         )
+        .await
+    }
+
+    async fn delete_user(&self, id: UserId, account: &AccountKey) -> Result<bool, StoreError> {
+        let (id, account) = (*id.as_uuid(), account.as_str().to_owned());
+        // One rewrite of the file: the deletion is one step.
+        self.update(move |contents| {
+            let before = contents.users.len();
+            contents.users.retain(|_, user| user.id != id);
+            if contents.users.len() == before {
+                return Ok(Outcome::Unchanged(false));
+            }
+            contents.sessions.retain(|_, session| session.user_id != id);
+            contents
+                .devices
+                .retain(|_, device| device.account != account);
+            contents
+                .login_failures
+                .retain(|failure| failure.account != account);
+            contents.events.retain(|event| event.user_id != Some(id));
+            Ok(Outcome::Changed(true))
+        })
         .await
     }
 }

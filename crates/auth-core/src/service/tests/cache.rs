@@ -39,7 +39,9 @@ async fn a_local_logout_is_immediate_with_the_cache() {
         auth.session_cache().get(&login.session.id).is_some(),
         "cached"
     );
-    auth.logout(login.token.as_str()).await.unwrap();
+    auth.logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
     assert!(matches!(
         auth.authenticate(login.token.as_str()).await,
         Err(AuthError::NotAuthenticated)
@@ -72,7 +74,9 @@ async fn a_validated_cache_sees_another_instances_logout_at_once_without_any_fee
         .unwrap();
     b.authenticate(login.token.as_str()).await.unwrap();
     b.authenticate(login.token.as_str()).await.unwrap(); // served from b's cache
-    a.logout(login.token.as_str()).await.unwrap();
+    a.logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
     assert!(matches!(
         b.authenticate(login.token.as_str()).await,
         Err(AuthError::NotAuthenticated)
@@ -100,7 +104,9 @@ async fn an_unvalidated_cache_needs_the_feed_for_other_instances_revocations() {
         .await
         .unwrap();
     let me = b.authenticate(login.token.as_str()).await.unwrap();
-    a.logout(login.token.as_str()).await.unwrap();
+    a.logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
     // Without validation, b trusts its cache until the feed reports the revocation.
     assert!(b.authenticate(login.token.as_str()).await.is_ok());
     b.session_cache()

@@ -16,9 +16,17 @@ fn small_address_budget(clock: &ManualClock) -> Authenticator<MemoryStore> {
     })
 }
 
+/// A browser behind the NAT: it keeps the cookies it is given.
+fn browser() -> Client {
+    Client {
+        keeps_device_cookie: true,
+        ..Client::from_ip(ip(NAT))
+    }
+}
+
 async fn device_of(auth: &Authenticator<MemoryStore>, name: &str) -> DeviceToken {
     let login = auth
-        .login(name, Password::new(PASSWORD), &Client::from_ip(ip(NAT)))
+        .login(name, Password::new(PASSWORD), &browser())
         .await
         .unwrap();
     login
@@ -29,7 +37,7 @@ async fn device_of(auth: &Authenticator<MemoryStore>, name: &str) -> DeviceToken
 fn with_device(token: &DeviceToken) -> Client {
     Client {
         device: Some(token.clone()),
-        ..Client::from_ip(ip(NAT))
+        ..browser()
     }
 }
 
@@ -46,7 +54,7 @@ async fn a_device_cookie_logs_in_while_its_address_is_over_budget_and_a_stranger
     }
     // Act
     let stranger = auth
-        .login("alice", Password::new(PASSWORD), &Client::from_ip(ip(NAT)))
+        .login("alice", Password::new(PASSWORD), &browser())
         .await;
     let known = auth
         .login("alice", Password::new(PASSWORD), &with_device(&device))

@@ -243,6 +243,7 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             login_failures: 0,
             rate_limits: 0,
             devices: 0,
+            events: 0,
         }
     );
     clock.advance(Duration::from_secs(8 * 24 * 3600));
@@ -253,6 +254,7 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             login_failures: 1,
             rate_limits: 1, // the registrations' budget, full again
             devices: 0,     // 180 days
+            events: 0,      // 90 days
         }
     );
 }

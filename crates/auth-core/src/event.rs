@@ -1,0 +1,118 @@
+//! Security events: what happened to an account, when, from where. The
+//! audit trail a user reads (`GET /me/events`) and an operator keeps.
+//!
+//! An event holds no secret: no password, token, hash or code; the client
+//! address and user agent are what the request said.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::{Client, UserAgent, UserId};
+
+/// What happened. The stored and shown name is [`EventKind::as_str`].
+///
+/// ```
+/// use auth_core::EventKind;
+/// assert_eq!(EventKind::LoginFailed.as_str(), "login_failed");
+/// assert_eq!(EventKind::parse("password_changed"), Some(EventKind::PasswordChanged));
+/// assert_eq!(EventKind::parse("nonsense"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// An account was created.
+    Registered,
+    /// A login started a session.
+    LoginSucceeded,
+    /// A login with a wrong password (for an existing account).
+    LoginFailed,
+    /// A login refused by a limit before its password was checked.
+    LoginThrottled,
+    /// A session was ended by its own logout.
+    LoggedOut,
+    /// Sessions were ended by their user from another session (one, the
+    /// others, or all of them).
+    SessionRevoked,
+    /// The password was changed.
+    PasswordChanged,
+}
+
+impl EventKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [Self; 7] = [
+        Self::Registered,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::LoginThrottled,
+        Self::LoggedOut,
+        Self::SessionRevoked,
+        Self::PasswordChanged,
+    ];
+
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::LoginThrottled => "login_throttled",
+            Self::LoggedOut => "logged_out",
+            Self::SessionRevoked => "session_revoked",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
+
+    /// Reads a stored name back.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One security event, as stored by an [`crate::EventStore`].
+///
+/// ```
+/// use auth_core::{Client, EventKind, SecurityEvent, UserId};
+/// let client = Client::from_ip("203.0.113.5".parse().ok());
+/// let event = SecurityEvent::new(EventKind::LoginSucceeded, Some(UserId::new()), &client, chrono::Utc::now());
+/// assert_eq!(event.client_ip.as_deref(), Some("203.0.113.5"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Whose account, when it is known to exist.
+    pub user_id: Option<UserId>,
+    /// The client's address (canonical text).
+    pub client_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<UserAgent>,
+    /// The request's id (`X-Request-Id`), to find it in the logs.
+    pub request_id: Option<String>,
+}
+
+impl SecurityEvent {
+    /// An event of `kind` for `user_id`, from `client`, at `at`.
+    pub fn new(
+        kind: EventKind,
+        user_id: Option<UserId>,
+        client: &Client,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            kind,
+            at,
+            user_id,
+            client_ip: client.recorded_ip(),
+            user_agent: client.user_agent.clone(),
+            request_id: client.request_id.clone(),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Account self-service: a user's sessions, password change, account
+//! deletion, and the user's own security events.
+
+use super::{AuthError, Authenticated, Authenticator};
+use crate::{
+    Client, EventKind, HashPurpose, Password, SecurityEvent, Session, SessionHandle, Store, User,
+    UserId,
+};
+
+/// Longest page of [`Authenticator::events`].
+pub const MAX_EVENTS_PAGE: u32 = 200;
+
+impl<S: Store> Authenticator<S> {
+    /// The user's live sessions, newest first (by creation, then id).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let laptop = auth.login("alice", Password::new(password), &client).await?;
+    /// let phone = auth.login("alice", Password::new(password), &client).await?;
+    /// let sessions = auth.list_sessions(laptop.user.id).await?;
+    /// assert_eq!(sessions.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, AuthError> {
+        let now = self.clock.now();
+        let mut sessions: Vec<Session> = self
+            .store
+            .list_sessions(user_id)
+            .await?
+            .into_iter()
+            .filter(|session| session.is_active(now))
+            .collect();
+        sessions.sort_unstable_by(|a, b| {
+            (b.created_at, b.id.as_bytes()).cmp(&(a.created_at, a.id.as_bytes()))
+        });
+        Ok(sessions)
+    }
+
+    /// Ends the session of `me.user` whose public handle is `handle` (it may
+    /// be `me`'s own), on every instance. Returns whether it was `me`'s.
+    ///
+    /// # Errors
+    /// [`AuthError::SessionNotFound`] when the user has no such session (an
+    /// other user's session is not found either: its existence is not
+    /// revealed); [`AuthError::Storage`].
+    pub async fn revoke_session(
+        &self,
+        me: &Authenticated,
+        handle: SessionHandle,
+        client: &Client,
+    ) -> Result<bool, AuthError> {
+        let sessions = self.store.list_sessions(me.user.id).await?;
+        let Some(target) = sessions
+            .iter()
+            .find(|session| session.id.handle() == handle)
+        else {
+            return Err(AuthError::SessionNotFound);
+        };
+        let revoked = self.store.revoke_session(&target.id).await;
+        self.cache.invalidate_session(&target.id);
+        if !revoked? {
+            return Err(AuthError::SessionNotFound);
+        }
+        self.record(EventKind::SessionRevoked, Some(me.user.id), client)
+            .await;
+        Ok(target.id == me.session.id)
+    }
+
+    /// Ends every session of `me.user` but `me`'s own, on every instance,
+    /// and returns how many.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn revoke_other_sessions(
+        &self,
+        me: &Authenticated,
+        client: &Client,
+    ) -> Result<u64, AuthError> {
+        let revoked = self
+            .store
+            .revoke_other_sessions(me.user.id, &me.session.id)
+            .await;
+        self.cache.invalidate_user(me.user.id);
+        let revoked = revoked?;
+        if revoked > 0 {
+            self.record(EventKind::SessionRevoked, Some(me.user.id), client)
+                .await;
+        }
+        Ok(revoked)
+    }
+
+    /// Changes `me.user`'s password: `current` is checked like a login's (the
+    /// account's back-off applies, and a wrong one counts toward it), `new`
+    /// must meet the policy; the new hash replaces the one verified only if
+    /// it is still the stored one; every other session of the user ends.
+    /// Returns how many sessions ended.
+    ///
+    /// # Errors
+    /// [`AuthError::WeakPassword`], [`AuthError::InvalidCredentials`],
+    /// [`AuthError::Throttled`], [`AuthError::Overloaded`], [`AuthError::Storage`].
+    pub async fn change_password(
+        &self,
+        me: &Authenticated,
+        current: Password,
+        new: Password,
+        client: &Client,
+    ) -> Result<u64, AuthError> {
+        self.passwords.check(&new, &me.user.username)?;
+        let user = self.confirm_password(me, current, client).await?;
+        let hash = self
+            .hasher
+            .reserve(HashPurpose::SetPassword)?
+            .hash(new)
+            .await?;
+        if !self
+            .store
+            .replace_password_hash(user.id, &user.password_hash, &hash, self.clock.now())
+            .await?
+        {
+            // Changed meanwhile (another session, an operator): not by this.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let revoked = self
+            .store
+            .revoke_other_sessions(user.id, &me.session.id)
+            .await;
+        self.cache.invalidate_user(user.id);
+        let revoked = revoked?;
+        self.record(EventKind::PasswordChanged, Some(user.id), client)
+            .await;
+        Ok(revoked)
+    }
+
+    /// Deletes `me.user` after checking `password` like a login: the user,
+    /// its sessions (on every instance), device cookies, login failures and
+    /// events go in one transaction, and the name is free again.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`], [`AuthError::Throttled`],
+    /// [`AuthError::Overloaded`], [`AuthError::Storage`].
+    pub async fn delete_account(
+        &self,
+        me: &Authenticated,
+        password: Password,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        let user = self.confirm_password(me, password, client).await?;
+        let deleted = self
+            .store
+            .delete_user(user.id, &user.username.account_key())
+            .await;
+        self.cache.invalidate_user(user.id);
+        if !deleted? {
+            return Err(AuthError::NotAuthenticated);
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` (at most [`MAX_EVENTS_PAGE`]) security events of
+    /// the user, newest first.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn events(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>, AuthError> {
+        let limit = limit.clamp(1, MAX_EVENTS_PAGE);
+        Ok(self.store.user_events(user_id, limit).await?)
+    }
+
+    /// Checks `password` as the current password of `me.user`, within the
+    /// account's back-off, and returns the user as stored now.
+    async fn confirm_password(
+        &self,
+        me: &Authenticated,
+        password: Password,
+        client: &Client,
+    ) -> Result<User, AuthError> {
+        // A session is no device cookie: the account's back-off applies.
+        let client = Client {
+            device: None,
+            ..client.clone()
+        };
+        let name = me.user.username.clone();
+        self.check_password(name, password, &client).await
+    }
+}
