@@ -159,7 +159,7 @@ pub struct Authenticated {
 /// let me = auth.authenticate(login.token.as_str()).await?;
 /// assert_eq!(me.user.username.as_str(), "Alice");
 ///
-/// auth.logout(login.token.as_str()).await?;
+/// auth.logout(login.token.as_str(), &client).await?;
 /// assert!(matches!(auth.authenticate(login.token.as_str()).await, Err(AuthError::NotAuthenticated)));
 /// # Ok(()) }
 /// ```
