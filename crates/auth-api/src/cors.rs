@@ -84,7 +84,8 @@ pub async fn cors<E: Endpoint>(
             let headers = response.headers_mut();
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST"),
+                // DELETE: `DELETE /sessions/{id}` is the one route with it.
+                HeaderValue::from_static("GET, POST, DELETE"),
             );
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -43,7 +43,8 @@ use poem_openapi::OpenApiService;
 use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
-    login::LoginApi, logout::LogoutApi, ops::OpsApi, protected::ProtectedApi, register::RegisterApi,
+    login::LoginApi, logout::LogoutApi, me::MeApi, ops::OpsApi, password::PasswordApi,
+    protected::ProtectedApi, register::RegisterApi, sessions::SessionsApi,
 };
 
 /// What `/ready` checks: that the store answers.
@@ -87,6 +88,9 @@ type Apis<S> = (
     LoginApi<S>,
     LogoutApi<S>,
     ProtectedApi<S>,
+    MeApi<S>,
+    SessionsApi<S>,
+    PasswordApi<S>,
     OpsApi<S>,
 );
 /// The OpenAPI service over [`Apis`].
@@ -109,6 +113,15 @@ fn api_service<S: Store + Readiness>(
                 cookie: settings.cookie,
             },
             ProtectedApi { auth: auth.clone() },
+            MeApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
+            SessionsApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
+            PasswordApi { auth: auth.clone() },
             OpsApi {
                 readiness: auth.store().clone(),
             },

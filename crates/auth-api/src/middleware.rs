@@ -68,8 +68,9 @@ pub async fn json_errors<E: Endpoint>(
     req: Request,
     spec: Arc<SpecIndex>,
 ) -> poem::Result<Response> {
-    // A missing session means "not logged in" on logout, "unauthorized" elsewhere.
-    let unauthenticated = if Route::of(req.uri().path()) == Some(Route::Logout) {
+    // A missing session means "not logged in" on the logout routes,
+    // "unauthorized" elsewhere.
+    let unauthenticated = if Route::of(req.uri().path()).is_some_and(Route::answers_not_logged_in) {
         ApiError::NotLoggedIn
     } else {
         ApiError::Unauthorized
@@ -190,10 +191,9 @@ impl SpecIndex {
 
     /// The `Allow` header value for a path: its methods, comma-separated.
     pub fn allowed_methods(&self, path: &str) -> Option<&str> {
-        let key = match Route::of(path) {
-            Some(Route::Docs) => Route::Docs.path(),
-            _ => path,
-        };
+        // The document keys `/sessions/{id}` by its template and Swagger UI
+        // by its prefix: the table's path is both.
+        let key = Route::of(path).map_or(path, |route| route.path());
         self.allowed.get(key).map(String::as_str)
     }
 }
@@ -374,5 +374,9 @@ mod tests {
             Some("GET")
         );
         assert_eq!(schemas.allowed_methods("/nope"), None);
+        assert_eq!(
+            schemas.allowed_methods("/sessions/0190a1b2-0000-4000-8000-000000000000"),
+            Some("DELETE")
+        );
     }
 }

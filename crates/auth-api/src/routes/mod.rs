@@ -3,12 +3,19 @@
 
 pub mod login;
 pub mod logout;
+pub mod me;
 pub mod ops;
+pub mod password;
 pub mod protected;
 pub mod register;
+pub mod sessions;
 pub mod table;
 
+use auth_core::{Authenticated, Authenticator, Store};
 use poem_openapi::{Object, Tags};
+
+use crate::error::ApiError;
+use crate::security::SessionAuth;
 
 /// Groups in the OpenAPI document.
 #[derive(Debug, Tags)]
@@ -17,6 +24,9 @@ pub enum ApiTags {
     Auth,
     /// Routes that need a session.
     Session,
+    /// The caller's own account: profile, sessions, password, deletion,
+    /// activity. Each needs a live session.
+    Account,
     /// Liveness and readiness.
     Operations,
 }
@@ -57,4 +67,17 @@ impl poem_openapi::types::Example for Credentials {
 pub struct MessageBody {
     /// What happened.
     pub message: String,
+}
+
+/// The live session `presented`, or `unauthenticated` (the route's answer
+/// to a missing, expired or revoked one: `unauthorized`, or
+/// `not_logged_in` on the logout routes).
+pub(crate) async fn live_session<S: Store>(
+    auth: &Authenticator<S>,
+    presented: &SessionAuth,
+    unauthenticated: ApiError,
+) -> Result<Authenticated, ApiError> {
+    auth.authenticate(presented.token())
+        .await
+        .map_err(|error| ApiError::from_auth(error, unauthenticated))
 }

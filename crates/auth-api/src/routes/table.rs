@@ -16,6 +16,22 @@ pub enum Route {
     Logout,
     /// `GET /protected`.
     Protected,
+    /// `GET /me`.
+    Me,
+    /// `POST /me/delete`.
+    MeDelete,
+    /// `GET /me/events`.
+    MeEvents,
+    /// `GET /sessions`.
+    Sessions,
+    /// `DELETE /sessions/{id}`: one path per session, one route.
+    Session,
+    /// `POST /sessions/revoke-others`.
+    SessionsRevokeOthers,
+    /// `POST /logout/everywhere`.
+    LogoutEverywhere,
+    /// `POST /password`.
+    Password,
     /// `GET /health`.
     Health,
     /// `GET /ready`.
@@ -30,11 +46,19 @@ pub enum Route {
 
 impl Route {
     /// Every route, documented or not.
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 17] = [
         Self::Register,
         Self::Login,
         Self::Logout,
         Self::Protected,
+        Self::Me,
+        Self::MeDelete,
+        Self::MeEvents,
+        Self::Sessions,
+        Self::Session,
+        Self::SessionsRevokeOthers,
+        Self::LogoutEverywhere,
+        Self::Password,
         Self::Health,
         Self::Ready,
         Self::Metrics,
@@ -43,20 +67,38 @@ impl Route {
     ];
 
     /// The route a request path belongs to; `None` for an unknown path.
+    /// Fixed paths win over the `/sessions/{id}` pattern, as in the router:
+    /// `/sessions/revoke-others` is its own route.
     pub fn of(path: &str) -> Option<Self> {
         if path == "/docs" || path.starts_with("/docs/") {
             return Some(Self::Docs);
         }
-        Self::ALL.into_iter().find(|route| route.path() == path)
+        if let Some(route) = Self::ALL.into_iter().find(|route| route.path() == path) {
+            return Some(route);
+        }
+        // One non-empty segment, as the router matches `{id}`; whether it
+        // names a session is the handler's question.
+        path.strip_prefix("/sessions/")
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .map(|_| Self::Session)
     }
 
-    /// The path, as routed (for [`Route::Docs`], the prefix).
+    /// The path, as routed (for [`Route::Docs`], the prefix; for
+    /// [`Route::Session`], the template, which is also its metrics label).
     pub const fn path(self) -> &'static str {
         match self {
             Self::Register => "/register",
             Self::Login => "/login",
             Self::Logout => "/logout",
             Self::Protected => "/protected",
+            Self::Me => "/me",
+            Self::MeDelete => "/me/delete",
+            Self::MeEvents => "/me/events",
+            Self::Sessions => "/sessions",
+            Self::Session => "/sessions/{id}",
+            Self::SessionsRevokeOthers => "/sessions/revoke-others",
+            Self::LogoutEverywhere => "/logout/everywhere",
+            Self::Password => "/password",
             Self::Health => "/health",
             Self::Ready => "/ready",
             Self::Metrics => "/metrics",
@@ -77,11 +119,28 @@ impl Route {
     pub fn changes_state(self, method: &poem::http::Method) -> bool {
         match self {
             Self::Logout => true,
-            Self::Register | Self::Login | Self::Protected => {
-                !(method.is_safe() || method == poem::http::Method::OPTIONS)
-            }
+            // The reads (`GET /me`, `/sessions`, `/me/events`) change
+            // nothing; every other method on them is a 405 anyway.
+            Self::Register
+            | Self::Login
+            | Self::Protected
+            | Self::Me
+            | Self::MeDelete
+            | Self::MeEvents
+            | Self::Sessions
+            | Self::Session
+            | Self::SessionsRevokeOthers
+            | Self::LogoutEverywhere
+            | Self::Password => !(method.is_safe() || method == poem::http::Method::OPTIONS),
             Self::Health | Self::Ready | Self::Metrics | Self::OpenApi | Self::Docs => false,
         }
+    }
+
+    /// Whether a request without a live session is `401 not_logged_in`
+    /// here (the contract's answer on the logout routes) rather than `401
+    /// unauthorized`.
+    pub const fn answers_not_logged_in(self) -> bool {
+        matches!(self, Self::Logout | Self::LogoutEverywhere)
     }
 
     /// The documentation, the same for everyone: the only answers a cache
@@ -102,6 +161,17 @@ mod tests {
         }
         assert_eq!(Route::of("/docs/oauth-receiver.html"), Some(Route::Docs));
         assert_eq!(Route::of("/docsx"), None);
+        assert_eq!(
+            Route::of("/sessions/0190a1b2-0000-4000-8000-000000000000"),
+            Some(Route::Session)
+        );
+        assert_eq!(Route::of("/sessions/not-a-uuid"), Some(Route::Session));
+        assert_eq!(
+            Route::of("/sessions/revoke-others"),
+            Some(Route::SessionsRevokeOthers)
+        );
+        assert_eq!(Route::of("/sessions/"), None);
+        assert_eq!(Route::of("/sessions/a/b"), None);
         assert_eq!(Route::of("/wp-admin"), None);
     }
 

@@ -285,6 +285,80 @@ impl TestApp {
     }
 }
 
+/// How a request presents its session.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// `Cookie: session=<token>`.
+    Cookie(&'a str),
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// Nothing.
+    Nobody,
+}
+
+impl Auth<'_> {
+    /// The same token both ways (for tests that run once per scheme).
+    pub fn both(token: &str) -> [Auth<'_>; 2] {
+        [Auth::Cookie(token), Auth::Bearer(token)]
+    }
+}
+
+impl TestApp {
+    /// `method path` with `auth`, and `body` as JSON when given.
+    pub async fn send(
+        &self,
+        method: poem::http::Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, path);
+        request = match auth {
+            Auth::Cookie(token) => request.header("cookie", format!("session={token}")),
+            Auth::Bearer(token) => request.header("authorization", format!("Bearer {token}")),
+            Auth::Nobody => request,
+        };
+        if let Some(body) = body {
+            request = request.body_json(body);
+        }
+        Reply::from(request.send().await).await
+    }
+
+    pub async fn get_as(&self, path: &str, auth: Auth<'_>) -> Reply {
+        self.send(poem::http::Method::GET, path, auth, None).await
+    }
+
+    pub async fn post_as(&self, path: &str, auth: Auth<'_>, body: Option<&Value>) -> Reply {
+        self.send(poem::http::Method::POST, path, auth, body).await
+    }
+
+    pub async fn delete_as(&self, path: &str, auth: Auth<'_>) -> Reply {
+        self.send(poem::http::Method::DELETE, path, auth, None)
+            .await
+    }
+
+    /// Another login of an existing user; returns its token.
+    pub async fn login_again(&self, username: &str, password: &str) -> String {
+        let login = self.post_login(username, password).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        login.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The public id of the session of `token`, as `GET /sessions` shows it.
+    pub async fn session_id(&self, token: &str) -> String {
+        let listed = self.get_as("/sessions", Auth::Bearer(token)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        listed.body["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|session| session["current"] == true)
+            .and_then(|session| session["id"].as_str())
+            .unwrap()
+            .to_owned()
+    }
+}
+
 /// The app's endpoint, shared by the in-process client and a real socket.
 struct SharedEndpoint(Arc<BoxEndpoint<'static, Response>>);
 
@@ -341,17 +415,19 @@ impl Served {
         (reply.status, reply.body)
     }
 
-    /// [`Served::post_json`], with the response headers too.
-    pub async fn post_json_raw(
+    /// One HTTP/1.1 request of any method over a fresh connection, with a
+    /// JSON body when given.
+    pub async fn send_raw(
         &self,
+        method: &str,
         path: &str,
         extra_headers: &[(&str, &str)],
-        body: &Value,
+        body: Option<&Value>,
     ) -> RawReply {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let body = body.to_string();
+        let body = body.map(Value::to_string).unwrap_or_default();
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.addr,
             body.len()
         );
@@ -377,6 +453,16 @@ impl Served {
             headers,
             body: serde_json::from_str(payload).unwrap_or(Value::Null),
         }
+    }
+
+    /// [`Served::post_json`], with the response headers too.
+    pub async fn post_json_raw(
+        &self,
+        path: &str,
+        extra_headers: &[(&str, &str)],
+        body: &Value,
+    ) -> RawReply {
+        self.send_raw("POST", path, extra_headers, Some(body)).await
     }
 }
 

@@ -38,13 +38,21 @@ async fn spec_declares_both_session_schemes_and_every_operation() {
     assert_eq!(
         ids,
         [
+            "change_password",
+            "delete_account",
+            "get_me",
             "health",
+            "list_my_events",
+            "list_sessions",
             "login",
             "logout",
+            "logout_everywhere",
             "logout_get",
             "protected",
             "ready",
-            "register"
+            "register",
+            "revoke_other_sessions",
+            "revoke_session",
         ]
     );
     assert_eq!(spec["paths"]["/logout"]["get"]["deprecated"], true);

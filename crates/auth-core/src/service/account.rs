@@ -47,23 +47,26 @@ impl<S: Store> Authenticator<S> {
         Ok(sessions)
     }
 
-    /// Ends the session of `me.user` whose public handle is `handle` (it may
-    /// be `me`'s own), on every instance. Returns whether it was `me`'s.
+    /// Ends the live session of `me.user` whose public handle is `handle`
+    /// (it may be `me`'s own), on every instance. Returns whether it was
+    /// `me`'s.
     ///
     /// # Errors
-    /// [`AuthError::SessionNotFound`] when the user has no such session (an
-    /// other user's session is not found either: its existence is not
-    /// revealed); [`AuthError::Storage`].
+    /// [`AuthError::SessionNotFound`] when the user has no such live session
+    /// (an expired one is not found, as [`Authenticator::list_sessions`] does
+    /// not list it; an other user's session is not found either: its
+    /// existence is not revealed); [`AuthError::Storage`].
     pub async fn revoke_session(
         &self,
         me: &Authenticated,
         handle: SessionHandle,
         client: &Client,
     ) -> Result<bool, AuthError> {
+        let now = self.clock.now();
         let sessions = self.store.list_sessions(me.user.id).await?;
         let Some(target) = sessions
             .iter()
-            .find(|session| session.id.handle() == handle)
+            .find(|session| session.id.handle() == handle && session.is_active(now))
         else {
             return Err(AuthError::SessionNotFound);
         };
@@ -108,7 +111,9 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::WeakPassword`], [`AuthError::InvalidCredentials`],
-    /// [`AuthError::Throttled`], [`AuthError::Overloaded`], [`AuthError::Storage`].
+    /// [`AuthError::Throttled`], [`AuthError::Overloaded`],
+    /// [`AuthError::NotAuthenticated`] (the user was deleted meanwhile),
+    /// [`AuthError::Storage`].
     pub async fn change_password(
         &self,
         me: &Authenticated,
@@ -148,7 +153,8 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`], [`AuthError::Throttled`],
-    /// [`AuthError::Overloaded`], [`AuthError::Storage`].
+    /// [`AuthError::Overloaded`], [`AuthError::NotAuthenticated`] (the user
+    /// was deleted meanwhile), [`AuthError::Storage`].
     pub async fn delete_account(
         &self,
         me: &Authenticated,
@@ -195,6 +201,13 @@ impl<S: Store> Authenticator<S> {
             ..client.clone()
         };
         let name = me.user.username.clone();
-        self.check_password(name, password, &client).await
+        let user = self.check_password(name, password, &client).await?;
+        // The password is checked by name. If `me.user` was deleted since
+        // its session was authenticated and someone registered the name
+        // again, the user found is that other account: act on nothing.
+        if user.id != me.user.id {
+            return Err(AuthError::NotAuthenticated);
+        }
+        Ok(user)
     }
 }

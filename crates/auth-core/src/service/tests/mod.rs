@@ -3,6 +3,7 @@
 // Tests: a failed expectation is meant to panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod cache;
 mod devices;
 mod hashing;
