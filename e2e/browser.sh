@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: Swagger UI at /docs, driven in Debian's headless Chromium by
 # playwright-core (e2e/browser/swagger-ui.mjs). Registers, logs in and calls
-# /protected through "Try it out" (cookie), then through "Authorize" (bearer);
+# /protected through "Try it out" (cookie), then through "Authorize" (bearer),
+# and with that token lists the sessions and changes the password;
 # fails on any request to a host other than the server. Screenshots go to
 # e2e/artifacts/.
 set -euo pipefail
@@ -21,5 +22,5 @@ e2e_build_server
 e2e_start_server
 
 mkdir -p "$E2E_DIR/artifacts"
-e2e_step "Swagger UI: operations listed; register 201, login 200, protected 200 (cookie and bearer); no foreign requests" \
+e2e_step "Swagger UI: operations listed; register 201, login 200, protected 200 (cookie and bearer), sessions 200, password change 200; no foreign requests" \
   node "$E2E_DIR/browser/swagger-ui.mjs" "$E2E_BASE_URL" "$E2E_DIR/artifacts"

@@ -5,7 +5,10 @@
 #   TypeScript: openapi-typescript + openapi-fetch -> e2e/clients/ts_check.ts
 #               (tsc --noEmit, then tsx on node >= 20)
 # Each registers, logs in, calls /protected with a bearer token and with the
-# session cookie, logs out and sees the old token refused (401).
+# session cookie, logs out and sees the old token refused (401); then walks
+# the self-service flow with a second user: two sessions, list, revoke one,
+# change the password (the other session ends), GET /me, GET /me/events,
+# log out everywhere, delete the account, register the name again.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 e2e_init clients
@@ -54,7 +57,7 @@ e2e_step "openapi-python-client generates the Python client" generate_python
 e2e_step "openapi-typescript generates the TypeScript types" generate_typescript
 e2e_step "the TypeScript check type-checks against the generated types (tsc --noEmit)" \
   "$BIN/tsc" -p "$E2E_DIR/tsconfig.json"
-e2e_step "Python client: bearer and cookie sessions, logout, replay -> 401" \
+e2e_step "Python client: bearer and cookie sessions, logout, replay -> 401; the self-service flow" \
   env PYTHONPATH="$GEN/python" "$E2E_VENV/bin/python" "$E2E_DIR/clients/python_check.py" "$E2E_BASE_URL"
-e2e_step "TypeScript client: bearer and cookie sessions, logout, replay -> 401" \
+e2e_step "TypeScript client: bearer and cookie sessions, logout, replay -> 401; the self-service flow" \
   "$BIN/tsx" "$E2E_DIR/clients/ts_check.ts" "$E2E_BASE_URL"

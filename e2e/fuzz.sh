@@ -2,8 +2,9 @@
 # End-to-end: API fuzzing with schemathesis against the running server's own
 # /openapi.json, `--checks all` minus what e2e/fuzz/schemathesis.toml and
 # docs/clients.md explain. Two rounds:
-#   1. healthy server (fresh SQLite DB): every operation, the session routes
-#      with a fresh bearer-or-cookie session per test case (e2e/fuzz/hooks.py);
+#   1. healthy server (fresh SQLite DB): every operation, the session and
+#      account routes with a fresh user and bearer-or-cookie session per test
+#      case (e2e/fuzz/hooks.py);
 #   2. database gone (PostgreSQL database that stops accepting connections):
 #      every answer must still be a declared status with a conforming body
 #      and headers (503 storage_unavailable / not_ready, Retry-After).

@@ -3,7 +3,11 @@
 // every operation is listed, then "Try it out" → JSON body → "Execute" for
 // register (201), login (200) and protected (200, on the cookie the browser
 // kept from /login), logout (200) and protected again (401); then log in
-// again, drop the cookie and use "Authorize" with the bearer token (200).
+// again, drop the cookie and use "Authorize" with the bearer token (200);
+// with that token, the session list (GET /sessions, 200, two sessions: a
+// second one is opened outside the browser) and the password change (POST
+// /password, 200, sessions_revoked 1), the list again (one), then /login
+// with the old password (401) and the new one (200).
 // Fails if the page requests anything from another host.
 //
 // usage: node swagger-ui.mjs <base url> <artifacts dir>
@@ -45,6 +49,14 @@ const OPERATIONS = [
   { id: "logout", tag: "Auth", method: "post", path: "/logout" },
   { id: "logout_get", tag: "Auth", method: "get", path: "/logout", deprecated: true },
   { id: "protected", tag: "Session", method: "get", path: "/protected" },
+  { id: "get_me", tag: "Account", method: "get", path: "/me" },
+  { id: "delete_account", tag: "Account", method: "post", path: "/me/delete" },
+  { id: "list_my_events", tag: "Account", method: "get", path: "/me/events" },
+  { id: "list_sessions", tag: "Account", method: "get", path: "/sessions" },
+  { id: "revoke_session", tag: "Account", method: "delete", path: "/sessions/{id}" },
+  { id: "revoke_other_sessions", tag: "Account", method: "post", path: "/sessions/revoke-others" },
+  { id: "logout_everywhere", tag: "Account", method: "post", path: "/logout/everywhere" },
+  { id: "change_password", tag: "Account", method: "post", path: "/password" },
   { id: "health", tag: "Operations", method: "get", path: "/health" },
   { id: "ready", tag: "Operations", method: "get", path: "/ready" },
 ];
@@ -229,6 +241,65 @@ try {
   check(r.status === 200 && r.json?.username === username, "protected with the Authorize bearer token shows 200", `${r.status} ${r.text}`);
 
   await page.locator(opSel(op("protected"))).screenshot({ path: join(artifacts, "swagger-ui-bearer.png") });
+
+  // 5. The account routes on the Authorize bearer token: the session list and
+  // the password change. A second session is opened outside the page (Node's
+  // fetch, not the browser) so that the list has another entry and the
+  // change has a session to end.
+  const other = await fetch(`${baseUrl}/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "User-Agent": "swagger-check other device" },
+    body: JSON.stringify({ username, password }),
+  });
+  const otherToken = (await other.json()).token;
+  check(other.status === 200 && typeof otherToken === "string", "a second session opened outside the browser", `${other.status}`);
+  const protectedWith = async (token) =>
+    (await fetch(`${baseUrl}/protected`, { headers: { Authorization: `Bearer ${token}` } })).status;
+
+  r = await tryItOut("list_sessions", undefined);
+  check(r.status === 200, "GET /sessions via Try it out shows 200", `${r.status} ${r.text}`);
+  check(
+    r.sent.authorization === `Bearer ${token2}` && r.sent.cookie === undefined,
+    "that request carried the Authorize bearer token",
+    JSON.stringify({ cookie: r.sent.cookie, authorization: r.sent.authorization }),
+  );
+  const listed = r.json?.sessions ?? [];
+  check(
+    listed.length === 2 && listed.filter((s) => s.current).length === 1,
+    "the session list shows two sessions, one of them current",
+    r.text,
+  );
+  check(
+    listed.some((s) => !s.current && s.user_agent === "swagger-check other device") &&
+      listed.some((s) => s.current && (s.user_agent ?? "").includes("Chrome")),
+    "the other session is the outside one, the current one Chromium's",
+    r.text,
+  );
+  await page.locator(opSel(op("list_sessions"))).screenshot({ path: join(artifacts, "swagger-ui-sessions.png") });
+
+  const newPassword = "amber quarry pilot 57 tangerine";
+  r = await tryItOut("change_password", { current_password: password, new_password: newPassword });
+  check(r.status === 200, "POST /password via Try it out shows 200", `${r.status} ${r.text}`);
+  check(
+    r.json?.message === "Password changed" && r.json?.sessions_revoked === 1,
+    "the password change ended the one other session",
+    r.text,
+  );
+  await page.locator(opSel(op("change_password"))).screenshot({ path: join(artifacts, "swagger-ui-password.png") });
+  check((await protectedWith(otherToken)) === 401, "the other session's token is refused (401) after the change");
+  check((await protectedWith(token2)) === 200, "the browser's own session still works after the change");
+
+  r = await tryItOut("list_sessions", undefined);
+  check(
+    r.status === 200 && (r.json?.sessions ?? []).length === 1 && r.json.sessions[0].current === true,
+    "GET /sessions again shows only the current session",
+    `${r.status} ${r.text}`,
+  );
+
+  r = await tryItOut("login", { username, password });
+  check(r.status === 401 && r.json?.code === "invalid_credentials", "login with the old password shows 401 invalid_credentials", `${r.status} ${r.text}`);
+  r = await tryItOut("login", { username, password: newPassword });
+  check(r.status === 200, "login with the new password shows 200", `${r.status} ${r.text}`);
 
   check(foreignRequests.length === 0, "every request of the page went to the server itself", foreignRequests.join(", "));
   check(pageErrors.length === 0, "no uncaught errors on the page", pageErrors.join(" | "));

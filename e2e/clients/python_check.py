@@ -12,6 +12,14 @@ generated Client's `cookies=` mechanism -> 200, POST /logout on the cookie,
 replay the old cookie -> 401 code=unauthorized (and /logout -> 401
 not_logged_in). Also: a wrong password -> 401 invalid_credentials, and
 registering the same name in another case -> 409 username_taken.
+Self-service (a second user, every call through the generated `account`
+operations): log in on two devices, list_sessions (two, one current, newest
+first), revoke_session(the other's id) -> its token 401, change_password
+(wrong current -> 401, weak -> 400, then 200 with sessions_revoked = 1;
+the old password fails at /login, the new one works, the other session is
+gone from the list), get_me, list_my_events (every step, newest first),
+logout_everywhere, delete_account -> its token 401, and the name can be
+registered again (an empty new account).
 """
 
 from __future__ import annotations
@@ -22,15 +30,31 @@ import uuid
 from http import HTTPStatus
 
 from auth_service_client import AuthenticatedClient, Client
+from auth_service_client.api.account import (
+    change_password,
+    delete_account,
+    get_me,
+    list_my_events,
+    list_sessions,
+    logout_everywhere,
+    revoke_session,
+)
 from auth_service_client.api.auth import login, logout, register
 from auth_service_client.api.operations import health
 from auth_service_client.api.session import protected
 from auth_service_client.models import (
+    ChangePasswordRequest,
     Credentials,
+    DeleteAccountRequest,
     ErrorBody,
+    EventsBody,
     LoggedInBody,
+    LoggedOutEverywhereBody,
+    MeBody,
     MessageBody,
+    PasswordChangedBody,
     RegisteredBody,
+    SessionsBody,
     StatusBody,
     WelcomeBody,
 )
@@ -189,11 +213,286 @@ def main(base_url: str) -> None:
     )
 
 
+# --- the self-service flow (GET /me, sessions, password, events, deletion) ---
+# Strong passwords (15+ characters, zxcvbn >= 3) that contain no username.
+SS_PASSWORD = "amber falcon quietly 58 harbor"
+SS_NEW_PASSWORD = "copper lantern drifts 94 northward"
+
+
+def client_as(base_url: str, token: str | None = None, user_agent: str | None = None, cookie: bool = False):
+    """A generated client for one device: Bearer (AuthenticatedClient) or the
+    session cookie (Client(cookies=...)), with its own User-Agent."""
+    headers = {"User-Agent": user_agent} if user_agent else {}
+    common = dict(base_url=base_url, headers=headers, raise_on_unexpected_status=True, timeout=10.0)
+    if token is None:
+        return Client(**common)
+    if cookie:
+        return Client(cookies={"session": token}, **common)
+    return AuthenticatedClient(token=token, **common)
+
+
+def is_error(r, status: HTTPStatus, code: str) -> bool:
+    return r.status_code == status and isinstance(r.parsed, ErrorBody) and r.parsed.code == code
+
+
+def clears_cookie(r) -> bool:
+    sc = r.headers.get("set-cookie", "")
+    return sc.startswith("session=;") and "Max-Age=0" in sc
+
+
+def self_service(base_url: str) -> None:
+    print("self-service flow:")
+    anon = client_as(base_url)
+    username = f"pyss_{secrets.token_hex(5)}"
+    creds = Credentials(username=username, password=SS_PASSWORD)
+
+    r = register.sync_detailed(client=anon, body=creds)
+    if not check(r.status_code == HTTPStatus.CREATED and isinstance(r.parsed, RegisteredBody), "register -> 201", describe(r)):
+        return
+    user_id = r.parsed.user_id
+
+    # Two devices, two sessions.
+    tokens = {}
+    for device in ("A", "B"):
+        r = login.sync_detailed(client=client_as(base_url, user_agent=f"python-check device {device}"), body=creds)
+        if not check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedInBody), f"login on device {device} -> 200", describe(r)):
+            return
+        tokens[device] = r.parsed.token
+    a = client_as(base_url, tokens["A"], "python-check device A")
+    b = client_as(base_url, tokens["B"], "python-check device B")
+
+    r = list_sessions.sync_detailed(client=a)
+    if not check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, SessionsBody) and len(r.parsed.sessions) == 2,
+        "list_sessions -> 200 with two sessions",
+        describe(r),
+    ):
+        return
+    sessions = r.parsed.sessions
+    current = [s for s in sessions if s.current]
+    others = [s for s in sessions if not s.current]
+    if not check(len(current) == 1 and len(others) == 1, "exactly one session is current", sessions):
+        return
+    id_a, id_b = current[0].id, others[0].id
+    check(isinstance(id_a, uuid.UUID) and id_a != id_b, "session ids are distinct UUIDs", (id_a, id_b))
+    check(
+        str(id_a) not in (tokens["A"], tokens["B"]) and str(id_b) not in (tokens["A"], tokens["B"]),
+        "a session id is not a token",
+        (id_a, id_b),
+    )
+    check(
+        current[0].user_agent == "python-check device A" and others[0].user_agent == "python-check device B",
+        "each session shows the User-Agent of its login",
+        [(s.user_agent, s.current) for s in sessions],
+    )
+    check(
+        sessions[0].id == id_b and sessions[0].created_at >= sessions[1].created_at,
+        "newest first: device B's session (the later login) is listed first",
+        [(s.id, s.created_at) for s in sessions],
+    )
+    check(
+        all(s.created_at <= s.idle_expires_at <= s.expires_at for s in sessions),
+        "created_at <= idle_expires_at <= expires_at",
+        [(s.created_at, s.idle_expires_at, s.expires_at) for s in sessions],
+    )
+
+    # The same list on the cookie, from device B: B is its current one.
+    with client_as(base_url, tokens["B"], "python-check device B", cookie=True) as b_cookie:
+        r = list_sessions.sync_detailed(client=b_cookie)
+        check(
+            r.status_code == HTTPStatus.OK
+            and isinstance(r.parsed, SessionsBody)
+            and {s.id for s in r.parsed.sessions if s.current} == {id_b}
+            and {s.id for s in r.parsed.sessions} == {id_a, id_b},
+            "list_sessions on B's session cookie -> the same two, B current",
+            describe(r),
+        )
+
+    # A revokes B by its id.
+    r = revoke_session.sync_detailed(id=str(id_b), client=a)
+    check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, MessageBody) and r.parsed.message == "Session revoked",
+        "revoke_session(B's id) from A -> 200 Session revoked",
+        describe(r),
+    )
+    check("set-cookie" not in r.headers, "revoking another session sends no Set-Cookie", r.headers.get("set-cookie"))
+    r = protected.sync_detailed(client=b)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "B's token after its revocation -> 401 unauthorized", describe(r))
+    r = revoke_session.sync_detailed(id=str(id_b), client=a)
+    check(is_error(r, HTTPStatus.NOT_FOUND, "session_not_found"), "revoke_session(B's id) again -> 404 session_not_found", describe(r))
+    r = revoke_session.sync_detailed(id=str(uuid.uuid4()), client=a)
+    check(is_error(r, HTTPStatus.NOT_FOUND, "session_not_found"), "revoke_session(random uuid) -> 404 session_not_found", describe(r))
+    r = list_sessions.sync_detailed(client=a)
+    check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, SessionsBody) and [s.id for s in r.parsed.sessions] == [id_a],
+        "list_sessions after the revocation -> only A's",
+        describe(r),
+    )
+
+    # A third session, C, for the password change to end.
+    r = login.sync_detailed(client=client_as(base_url, user_agent="python-check device C"), body=creds)
+    if not check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedInBody), "login on device C -> 200", describe(r)):
+        return
+    c = client_as(base_url, r.parsed.token, "python-check device C")
+    r = list_sessions.sync_detailed(client=c)
+    id_c = next((s.id for s in r.parsed.sessions if s.current), None) if isinstance(r.parsed, SessionsBody) else None
+    check(id_c is not None and id_c not in (id_a, id_b), "device C has a new session id", describe(r))
+
+    r = change_password.sync_detailed(
+        client=a, body=ChangePasswordRequest(current_password=SS_PASSWORD + "x", new_password=SS_NEW_PASSWORD)
+    )
+    check(
+        is_error(r, HTTPStatus.UNAUTHORIZED, "invalid_credentials"),
+        "change_password with a wrong current password -> 401 invalid_credentials",
+        describe(r),
+    )
+    r = change_password.sync_detailed(
+        client=a, body=ChangePasswordRequest(current_password=SS_PASSWORD, new_password=f"{username} lantern 94 drifts")
+    )
+    check(
+        is_error(r, HTTPStatus.BAD_REQUEST, "weak_password"),
+        "change_password to a password containing the username -> 400 weak_password",
+        describe(r),
+    )
+    r = change_password.sync_detailed(
+        client=a, body=ChangePasswordRequest(current_password=SS_PASSWORD, new_password=SS_NEW_PASSWORD)
+    )
+    ok = check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, PasswordChangedBody) and r.parsed.message == "Password changed",
+        "change_password -> 200 Password changed",
+        describe(r),
+    )
+    if ok:
+        check(r.parsed.sessions_revoked == 1, "sessions_revoked counts the one other session (C)", r.parsed)
+    r = protected.sync_detailed(client=a)
+    check(r.status_code == HTTPStatus.OK, "the calling session (A) still works after the change", describe(r))
+    r = protected.sync_detailed(client=c)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "the other session (C) -> 401 after the change", describe(r))
+
+    r = login.sync_detailed(client=anon, body=creds)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "invalid_credentials"), "login with the old password -> 401 invalid_credentials", describe(r))
+    new_creds = Credentials(username=username, password=SS_NEW_PASSWORD)
+    r = login.sync_detailed(client=client_as(base_url, user_agent="python-check device D"), body=new_creds)
+    if not check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedInBody), "login with the new password -> 200", describe(r)):
+        return
+    d = client_as(base_url, r.parsed.token, "python-check device D")
+    r = list_sessions.sync_detailed(client=d)
+    ids = [s.id for s in r.parsed.sessions] if isinstance(r.parsed, SessionsBody) else None
+    check(
+        ids is not None and len(ids) == 2 and id_a in ids and id_b not in ids and id_c not in ids,
+        "list_sessions after the change: A and the new login; C (and B) are gone",
+        describe(r),
+    )
+
+    # GET /me
+    r = get_me.sync_detailed(client=a)
+    if check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, MeBody), "get_me -> 200 MeBody", describe(r)):
+        me = r.parsed
+        check(me.user_id == user_id and me.username == username, "get_me: the user's id and name", me)
+        check(me.email is None and me.email_verified is False, "get_me: email null, email_verified false", me)
+        check(
+            me.mfa.totp is False and me.mfa.passkeys == 0 and me.mfa.recovery_codes_left == 0,
+            "get_me: no second factors",
+            me.mfa,
+        )
+
+    # GET /me/events: newest first.
+    expected = [
+        "login_succeeded",  # D, new password
+        "login_failed",  # the old password at /login
+        "password_changed",
+        "login_failed",  # the wrong current_password at /password
+        "login_succeeded",  # C
+        "session_revoked",  # A revoked B
+        "login_succeeded",  # B
+        "login_succeeded",  # A
+        "registered",
+    ]
+    r = list_my_events.sync_detailed(client=a)
+    if check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, EventsBody), "list_my_events -> 200 EventsBody", describe(r)):
+        events = r.parsed.events
+        types = [e.type_ for e in events]
+        check(types == expected, "list_my_events: every step of the flow, newest first", types)
+        check(all(x.at >= y.at for x, y in zip(events, events[1:])), "events' `at` never increases down the list", [e.at for e in events])
+        check(
+            events and events[0].user_agent == "python-check device D",
+            "the newest event carries the User-Agent of its request",
+            events[0].user_agent if events else None,
+        )
+    r = list_my_events.sync_detailed(client=a, limit=2)
+    check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, EventsBody) and [e.type_ for e in r.parsed.events] == expected[:2],
+        "list_my_events(limit=2) -> the two newest",
+        describe(r),
+    )
+
+    # Log out everywhere: A and D end.
+    r = logout_everywhere.sync_detailed(client=a)
+    ok = check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedOutEverywhereBody) and r.parsed.message == "Logged out everywhere",
+        "logout_everywhere -> 200 Logged out everywhere",
+        describe(r),
+    )
+    if ok:
+        check(r.parsed.revoked == 2, "logout_everywhere revoked both sessions (A and D)", r.parsed)
+    check(clears_cookie(r), "logout_everywhere clears the session cookie", r.headers.get("set-cookie"))
+    for name, cl in (("A", a), ("D", d)):
+        r = protected.sync_detailed(client=cl)
+        check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), f"{name}'s token after logout_everywhere -> 401", describe(r))
+    r = logout_everywhere.sync_detailed(client=a)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "not_logged_in"), "logout_everywhere again -> 401 not_logged_in", describe(r))
+
+    # Delete the account.
+    r = login.sync_detailed(client=anon, body=new_creds)
+    if not check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedInBody), "login again -> 200", describe(r)):
+        return
+    e = client_as(base_url, r.parsed.token)
+    r = delete_account.sync_detailed(client=e, body=DeleteAccountRequest(password=SS_PASSWORD))
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "invalid_credentials"), "delete_account with the old password -> 401 invalid_credentials", describe(r))
+    r = protected.sync_detailed(client=e)
+    check(r.status_code == HTTPStatus.OK, "the account is still there after the refused deletion", describe(r))
+    r = delete_account.sync_detailed(client=e, body=DeleteAccountRequest(password=SS_NEW_PASSWORD))
+    check(
+        r.status_code == HTTPStatus.OK and isinstance(r.parsed, MessageBody) and r.parsed.message == "Account deleted",
+        "delete_account -> 200 Account deleted",
+        describe(r),
+    )
+    check(clears_cookie(r), "delete_account clears the session cookie", r.headers.get("set-cookie"))
+    r = protected.sync_detailed(client=e)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "the deleted user's token at /protected -> 401", describe(r))
+    r = get_me.sync_detailed(client=e)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "the deleted user's token at /me -> 401", describe(r))
+    r = login.sync_detailed(client=anon, body=new_creds)
+    check(is_error(r, HTTPStatus.UNAUTHORIZED, "invalid_credentials"), "login as the deleted user -> 401 invalid_credentials", describe(r))
+
+    # The name is free again; the new account starts empty.
+    r = register.sync_detailed(client=anon, body=creds)
+    ok = check(r.status_code == HTTPStatus.CREATED and isinstance(r.parsed, RegisteredBody), "register the deleted name again -> 201", describe(r))
+    if ok:
+        check(r.parsed.user_id != user_id, "the new account has a new user_id", r.parsed.user_id)
+    r = login.sync_detailed(client=anon, body=creds)
+    if check(r.status_code == HTTPStatus.OK and isinstance(r.parsed, LoggedInBody), "login to the new account -> 200", describe(r)):
+        f = client_as(base_url, r.parsed.token)
+        r = list_my_events.sync_detailed(client=f)
+        check(
+            isinstance(r.parsed, EventsBody) and [ev.type_ for ev in r.parsed.events] == ["login_succeeded", "registered"],
+            "the new account's events: only its own registration and login",
+            describe(r),
+        )
+        r = list_sessions.sync_detailed(client=f)
+        check(
+            isinstance(r.parsed, SessionsBody) and len(r.parsed.sessions) == 1 and r.parsed.sessions[0].current,
+            "the new account has one session, its own",
+            describe(r),
+        )
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python python_check.py <base url>")
     try:
         main(sys.argv[1])
+        self_service(sys.argv[1])
     except Exception as exc:  # an unexpected status or a parse error is a failure
         import traceback
 

@@ -10,6 +10,14 @@
 // username, POST /logout, GET /protected -> 401 code=unauthorized.
 // Cookie: log in again, `Cookie: session=<token>` on a second client -> 200,
 // the deprecated GET /logout on the cookie -> 200, replay -> 401.
+// Self-service (a second user, the Account operations through openapi-fetch's
+// typed paths): log in on two devices, GET /sessions (two, one current,
+// newest first), DELETE /sessions/{id} of the other -> its token 401,
+// POST /password (wrong current -> 401, weak -> 400, then 200 with
+// sessions_revoked = 1; old password fails at /login, new works, the other
+// session is gone), GET /me, GET /me/events (every step, newest first),
+// POST /logout/everywhere, POST /me/delete on the cookie -> 401 after, and
+// the name can be registered again (an empty new account).
 
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "../.generated/ts/schema";
@@ -143,8 +151,207 @@ async function main(): Promise<void> {
   check(lo3.response.status === 401 && isError(lo3.error, "not_logged_in"), "logout with the replayed cookie -> 401 not_logged_in", lo3.error);
 }
 
+// --- the self-service flow (GET /me, sessions, password, events, deletion) ---
+// Strong passwords (15+ characters, zxcvbn >= 3) that contain no username.
+const SS_PASSWORD = "cobalt meadow sings 71 slowly";
+const SS_NEW_PASSWORD = "granite willow hums 38 eastward";
+
+function userAgent(ua: string): Middleware {
+  return {
+    onRequest({ request }) {
+      request.headers.set("User-Agent", ua);
+      return request;
+    },
+  };
+}
+// One device: a client with its own User-Agent, and its token as a bearer
+// (or as the session cookie).
+function device(ua: string, token?: string, cookie = false) {
+  const c = createClient<paths>({ baseUrl });
+  c.use(userAgent(ua));
+  if (token) c.use(cookie ? sessionCookie(token) : bearer(token));
+  return c;
+}
+const clearsCookie = (r: Response): boolean => /^session=;.*Max-Age=0/.test(r.headers.get("set-cookie") ?? "");
+
+async function selfService(): Promise<void> {
+  console.log("self-service flow:");
+  const anon = device("ts-check anonymous");
+  const username = `tsss_${Math.random().toString(36).slice(2, 10)}`;
+  const creds = { username, password: SS_PASSWORD };
+
+  const reg = await anon.POST("/register", { body: creds });
+  if (!check(reg.response.status === 201 && !!reg.data?.user_id, "register -> 201", reg.data ?? reg.error)) return;
+  const userId = reg.data!.user_id;
+
+  const tokens: Record<string, string> = {};
+  for (const dev of ["A", "B"]) {
+    const li = await device(`ts-check device ${dev}`).POST("/login", { body: creds });
+    if (!check(li.response.status === 200 && !!li.data?.token, `login on device ${dev} -> 200`, li.data ?? li.error)) return;
+    tokens[dev] = li.data!.token;
+  }
+  const a = device("ts-check device A", tokens.A);
+  const b = device("ts-check device B", tokens.B);
+
+  const l1 = await a.GET("/sessions");
+  if (!check(l1.response.status === 200 && l1.data?.sessions.length === 2, "listSessions -> 200 with two sessions", l1.data ?? l1.error)) return;
+  const sessions = l1.data!.sessions;
+  const current = sessions.filter((s) => s.current);
+  const others = sessions.filter((s) => !s.current);
+  if (!check(current.length === 1 && others.length === 1, "exactly one session is current", sessions)) return;
+  const idA = current[0].id;
+  const idB = others[0].id;
+  const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  check(uuidRe.test(idA) && uuidRe.test(idB) && idA !== idB, "session ids are distinct UUIDs", [idA, idB]);
+  check(![tokens.A, tokens.B].includes(idA) && ![tokens.A, tokens.B].includes(idB), "a session id is not a token", [idA, idB]);
+  check(
+    current[0].user_agent === "ts-check device A" && others[0].user_agent === "ts-check device B",
+    "each session shows the User-Agent of its login",
+    sessions.map((s) => [s.user_agent, s.current]),
+  );
+  check(
+    sessions[0].id === idB && Date.parse(sessions[0].created_at) >= Date.parse(sessions[1].created_at),
+    "newest first: device B's session is listed first",
+    sessions.map((s) => [s.id, s.created_at]),
+  );
+
+  const bCookie = device("ts-check device B", tokens.B, true);
+  const l2 = await bCookie.GET("/sessions");
+  check(
+    l2.response.status === 200 &&
+      l2.data!.sessions.filter((s) => s.current).map((s) => s.id).join() === idB &&
+      l2.data!.sessions.map((s) => s.id).sort().join() === [idA, idB].sort().join(),
+    "listSessions on B's session cookie -> the same two, B current",
+    l2.data ?? l2.error,
+  );
+
+  const rv = await a.DELETE("/sessions/{id}", { params: { path: { id: idB } } });
+  check(rv.response.status === 200 && rv.data?.message === "Session revoked", "revokeSession(B's id) from A -> 200 Session revoked", rv.data ?? rv.error);
+  check(rv.response.headers.get("set-cookie") === null, "revoking another session sends no Set-Cookie", rv.response.headers.get("set-cookie"));
+  const pb = await b.GET("/protected");
+  check(pb.response.status === 401 && isError(pb.error, "unauthorized"), "B's token after its revocation -> 401 unauthorized", pb.error);
+  const rv2 = await a.DELETE("/sessions/{id}", { params: { path: { id: idB } } });
+  check(rv2.response.status === 404 && isError(rv2.error, "session_not_found"), "revokeSession(B's id) again -> 404 session_not_found", rv2.error);
+  const l3 = await a.GET("/sessions");
+  check(l3.response.status === 200 && l3.data!.sessions.map((s) => s.id).join() === idA, "listSessions after the revocation -> only A's", l3.data ?? l3.error);
+
+  // A third session, C, for the password change to end.
+  const liC = await device("ts-check device C").POST("/login", { body: creds });
+  if (!check(liC.response.status === 200 && !!liC.data?.token, "login on device C -> 200", liC.data ?? liC.error)) return;
+  const c = device("ts-check device C", liC.data!.token);
+  const lc = await c.GET("/sessions");
+  const idC = lc.data?.sessions.find((s) => s.current)?.id;
+  check(!!idC && idC !== idA && idC !== idB, "device C has a new session id", lc.data ?? lc.error);
+
+  const cpBad = await a.POST("/password", { body: { current_password: `${SS_PASSWORD}x`, new_password: SS_NEW_PASSWORD } });
+  check(cpBad.response.status === 401 && isError(cpBad.error, "invalid_credentials"), "changePassword with a wrong current password -> 401 invalid_credentials", cpBad.error);
+  const cpWeak = await a.POST("/password", { body: { current_password: SS_PASSWORD, new_password: `${username} willow hums 38` } });
+  check(cpWeak.response.status === 400 && isError(cpWeak.error, "weak_password"), "changePassword to a password containing the username -> 400 weak_password", cpWeak.error);
+  const cp = await a.POST("/password", { body: { current_password: SS_PASSWORD, new_password: SS_NEW_PASSWORD } });
+  check(cp.response.status === 200 && cp.data?.message === "Password changed", "changePassword -> 200 Password changed", cp.data ?? cp.error);
+  check(cp.data?.sessions_revoked === 1, "sessions_revoked counts the one other session (C)", cp.data);
+  const pa = await a.GET("/protected");
+  check(pa.response.status === 200, "the calling session (A) still works after the change", pa.data ?? pa.error);
+  const pc = await c.GET("/protected");
+  check(pc.response.status === 401 && isError(pc.error, "unauthorized"), "the other session (C) -> 401 after the change", pc.error);
+
+  const oldLogin = await anon.POST("/login", { body: creds });
+  check(oldLogin.response.status === 401 && isError(oldLogin.error, "invalid_credentials"), "login with the old password -> 401 invalid_credentials", oldLogin.error);
+  const newCreds = { username, password: SS_NEW_PASSWORD };
+  const liD = await device("ts-check device D").POST("/login", { body: newCreds });
+  if (!check(liD.response.status === 200 && !!liD.data?.token, "login with the new password -> 200", liD.data ?? liD.error)) return;
+  const d = device("ts-check device D", liD.data!.token);
+  const ld = await d.GET("/sessions");
+  const ids = ld.data?.sessions.map((s) => s.id) ?? [];
+  check(
+    ids.length === 2 && ids.includes(idA) && !ids.includes(idB) && !ids.includes(idC!),
+    "listSessions after the change: A and the new login; C (and B) are gone",
+    ld.data ?? ld.error,
+  );
+
+  const me = await a.GET("/me");
+  check(me.response.status === 200 && me.data?.user_id === userId && me.data?.username === username, "getMe -> 200, the user's id and name", me.data ?? me.error);
+  check(me.data?.email === null && me.data?.email_verified === false, "getMe: email null, email_verified false", me.data);
+  check(
+    me.data?.mfa.totp === false && me.data?.mfa.passkeys === 0 && me.data?.mfa.recovery_codes_left === 0,
+    "getMe: no second factors",
+    me.data?.mfa,
+  );
+
+  const expected = [
+    "login_succeeded", // D, new password
+    "login_failed", // the old password at /login
+    "password_changed",
+    "login_failed", // the wrong current_password at /password
+    "login_succeeded", // C
+    "session_revoked", // A revoked B
+    "login_succeeded", // B
+    "login_succeeded", // A
+    "registered",
+  ];
+  const ev = await a.GET("/me/events");
+  const events = ev.data?.events ?? [];
+  check(ev.response.status === 200, "listMyEvents -> 200", ev.data ?? ev.error);
+  check(events.map((e) => e.type).join() === expected.join(), "listMyEvents: every step of the flow, newest first", events.map((e) => e.type));
+  check(
+    events.every((e, i) => i === 0 || Date.parse(events[i - 1].at) >= Date.parse(e.at)),
+    "events' `at` never increases down the list",
+    events.map((e) => e.at),
+  );
+  check(events[0]?.user_agent === "ts-check device D", "the newest event carries the User-Agent of its request", events[0]);
+  const ev2 = await a.GET("/me/events", { params: { query: { limit: 2 } } });
+  check(
+    ev2.response.status === 200 && (ev2.data?.events ?? []).map((e) => e.type).join() === expected.slice(0, 2).join(),
+    "listMyEvents({limit: 2}) -> the two newest",
+    ev2.data ?? ev2.error,
+  );
+
+  const le = await a.POST("/logout/everywhere");
+  check(le.response.status === 200 && le.data?.message === "Logged out everywhere", "logoutEverywhere -> 200 Logged out everywhere", le.data ?? le.error);
+  check(le.data?.revoked === 2, "logoutEverywhere revoked both sessions (A and D)", le.data);
+  check(clearsCookie(le.response), "logoutEverywhere clears the session cookie", le.response.headers.get("set-cookie"));
+  for (const [name, cl] of [["A", a], ["D", d]] as const) {
+    const p = await cl.GET("/protected");
+    check(p.response.status === 401 && isError(p.error, "unauthorized"), `${name}'s token after logoutEverywhere -> 401`, p.error);
+  }
+  const le2 = await a.POST("/logout/everywhere");
+  check(le2.response.status === 401 && isError(le2.error, "not_logged_in"), "logoutEverywhere again -> 401 not_logged_in", le2.error);
+
+  const liE = await anon.POST("/login", { body: newCreds });
+  if (!check(liE.response.status === 200 && !!liE.data?.token, "login again -> 200", liE.data ?? liE.error)) return;
+  // The deletion on the session cookie this time.
+  const e = device("ts-check device E", liE.data!.token, true);
+  const delBad = await e.POST("/me/delete", { body: { password: SS_PASSWORD } });
+  check(delBad.response.status === 401 && isError(delBad.error, "invalid_credentials"), "deleteAccount with the old password -> 401 invalid_credentials", delBad.error);
+  const del = await e.POST("/me/delete", { body: { password: SS_NEW_PASSWORD } });
+  check(del.response.status === 200 && del.data?.message === "Account deleted", "deleteAccount (cookie) -> 200 Account deleted", del.data ?? del.error);
+  check(clearsCookie(del.response), "deleteAccount clears the session cookie", del.response.headers.get("set-cookie"));
+  const pe = await e.GET("/protected");
+  check(pe.response.status === 401 && isError(pe.error, "unauthorized"), "the deleted user's cookie at /protected -> 401", pe.error);
+  const peB = await device("ts-check device E", liE.data!.token).GET("/me");
+  check(peB.response.status === 401 && isError(peB.error, "unauthorized"), "the deleted user's token as Bearer at /me -> 401", peB.error);
+  const delLogin = await anon.POST("/login", { body: newCreds });
+  check(delLogin.response.status === 401 && isError(delLogin.error, "invalid_credentials"), "login as the deleted user -> 401 invalid_credentials", delLogin.error);
+
+  const reg2 = await anon.POST("/register", { body: creds });
+  check(reg2.response.status === 201 && !!reg2.data?.user_id && reg2.data.user_id !== userId, "register the deleted name again -> 201, a new user_id", reg2.data ?? reg2.error);
+  const liF = await anon.POST("/login", { body: creds });
+  if (check(liF.response.status === 200 && !!liF.data?.token, "login to the new account -> 200", liF.data ?? liF.error)) {
+    const f = device("ts-check device F", liF.data!.token);
+    const evF = await f.GET("/me/events");
+    check(
+      (evF.data?.events ?? []).map((x) => x.type).join() === "login_succeeded,registered",
+      "the new account's events: only its own registration and login",
+      evF.data ?? evF.error,
+    );
+    const lf = await f.GET("/sessions");
+    check(lf.data?.sessions.length === 1 && lf.data.sessions[0].current, "the new account has one session, its own", lf.data ?? lf.error);
+  }
+}
+
 try {
   await main();
+  await selfService();
 } catch (err) {
   failures.push(`unexpected error: ${err instanceof Error ? err.stack : String(err)}`);
   console.log(`  FAILED: ${err instanceof Error ? err.stack : String(err)}`);

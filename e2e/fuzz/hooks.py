@@ -1,15 +1,35 @@
 """Schemathesis hooks for e2e/fuzz.sh (loaded through SCHEMATHESIS_HOOKS).
 
-Auth for the session operations (GET /protected, POST /logout, GET /logout):
-every test case registers a new user and logs in (refresh_interval=None), so
-it has its own session:
-- a fuzzed /logout that succeeds revokes only that case's session, and the
+Auth for every operation that needs a session: GET /protected, POST and GET
+/logout, and the account routes (GET /me, POST /me/delete, GET /me/events,
+GET /sessions, DELETE /sessions/{id}, POST /sessions/revoke-others,
+POST /logout/everywhere, POST /password). Every test case registers a new
+user and logs in (refresh_interval=None: nothing is cached), so it has its
+own account and session:
+- nothing is shared between cases, so the routes that destroy a session or
+  an account (/logout, /logout/everywhere, DELETE /sessions/{id},
+  /password, /me/delete) can be given a live session too: a case that
+  succeeds ends only its own session or deletes only its own user, and the
   other cases still reach the code behind the session check;
-- schemathesis learns usernames from /protected responses and replays them
-  to /login with random passwords; that puts those accounts into login
-  back-off (429, as designed), and a fresh user per case is never among them.
+- schemathesis learns usernames from /protected and /me responses and
+  replays them to /login with random passwords; that puts those accounts
+  into login back-off (429, as designed), and a fresh user per case is never
+  among them.
 Cases alternate between the two declared schemes: `Authorization: Bearer
 <token>` (bearer_token) and `Cookie: session=<token>` (session_cookie).
+
+The account routes get more than a bare session, so that schemathesis
+reaches their success paths and not only their refusals:
+- a second session of the same user (logged in from another "device"), so
+  that /sessions lists two, /sessions/revoke-others, /logout/everywhere and
+  /password have another session to end;
+- on every other case, the case's real password in place of a generated
+  `current_password` (/password) or `password` (/me/delete), and the
+  caller's own session id (or the other session's) in place of a generated
+  `{id}` (DELETE /sessions/{id}). Only a value that already has the schema's
+  type (a string) is replaced, so a case generated to break the schema
+  still breaks it, and the other half of the cases keep schemathesis's own
+  values (wrong passwords -> 401 invalid_credentials, unknown ids -> 404).
 
 Environment (set by fuzz.sh): E2E_BASE_URL.
 """
@@ -27,33 +47,101 @@ import schemathesis
 BASE_URL = os.environ["E2E_BASE_URL"]
 PASSWORD = "quartz lagoon whistle 64 gently"
 
+# The account routes: a second session and real values (see above).
+ACCOUNT_PATHS = {
+    "/me",
+    "/me/delete",
+    "/me/events",
+    "/sessions",
+    "/sessions/{id}",
+    "/sessions/revoke-others",
+    "/logout/everywhere",
+    "/password",
+}
+
 _turn = itertools.count()
 _lock = threading.Lock()
 _http = requests.Session()
 
 
-@schemathesis.auth(refresh_interval=None).apply_to(path="/protected").apply_to(path="/logout")
+def _next_turn() -> int:
+    with _lock:
+        return next(_turn)
+
+
+def _login(creds: dict, user_agent: str) -> str:
+    resp = _http.post(f"{BASE_URL}/login", json=creds, headers={"User-Agent": user_agent}, timeout=10)
+    # The session cookie must not ride along in _http's jar.
+    _http.cookies.clear()
+    if resp.status_code != 200:
+        raise RuntimeError(f"login for a fuzz session failed: {resp.status_code} {resp.text[:200]}")
+    return resp.json()["token"]
+
+
+def _session_ids(token: str) -> tuple[str | None, str | None]:
+    """(the caller's session id, another session's id) from GET /sessions."""
+    resp = _http.get(f"{BASE_URL}/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    _http.cookies.clear()
+    if resp.status_code != 200:
+        raise RuntimeError(f"GET /sessions for a fuzz session failed: {resp.status_code} {resp.text[:200]}")
+    sessions = resp.json()["sessions"]
+    own = next((s["id"] for s in sessions if s["current"]), None)
+    other = next((s["id"] for s in sessions if not s["current"]), None)
+    return own, other
+
+
+@(
+    schemathesis.auth(refresh_interval=None)
+    .apply_to(path="/protected")
+    .apply_to(path="/logout")
+    .apply_to(path="/me")
+    .apply_to(path="/me/delete")
+    .apply_to(path="/me/events")
+    .apply_to(path="/sessions")
+    .apply_to(path="/sessions/{id}")
+    .apply_to(path="/sessions/revoke-others")
+    .apply_to(path="/logout/everywhere")
+    .apply_to(path="/password")
+)
 class FreshSession:
     def get(self, case, ctx):
         creds = {"username": f"fz_{secrets.token_hex(6)}", "password": PASSWORD}
         resp = _http.post(f"{BASE_URL}/register", json=creds, timeout=10)
         if resp.status_code != 201:
             raise RuntimeError(f"register for a fuzz session failed: {resp.status_code} {resp.text[:200]}")
-        resp = _http.post(f"{BASE_URL}/login", json=creds, timeout=10)
-        # The session cookie must not ride along in _http's jar.
-        _http.cookies.clear()
-        if resp.status_code != 200:
-            raise RuntimeError(f"login for a fuzz session failed: {resp.status_code} {resp.text[:200]}")
-        return resp.json()["token"]
+        account = case.operation.path in ACCOUNT_PATHS
+        if account:
+            # The other device first: the case's own session is the newest.
+            _login(creds, "fuzz other device")
+        token = _login(creds, "fuzz case")
+        own = other = None
+        if case.operation.path == "/sessions/{id}":
+            own, other = _session_ids(token)
+        return {"token": token, "password": PASSWORD, "own_id": own, "other_id": other}
 
-    def set(self, case, token, ctx):
-        with _lock:
-            use_cookie = next(_turn) % 2 == 1
+    def set(self, case, data, ctx):
+        turn = _next_turn()
+        token = data["token"]
         case.headers = dict(case.headers or {})
-        if use_cookie:
+        if turn % 2 == 1:
             case.headers.pop("Authorization", None)
             case.cookies = {**(case.cookies or {}), "session": token}
         else:
             if case.cookies:
                 case.cookies.pop("session", None)
             case.headers["Authorization"] = f"Bearer {token}"
+
+        # Real values on every other case (by a second, independent bit, so
+        # both carriers get both kinds of value).
+        if (turn // 2) % 2 == 0:
+            return
+        path = case.operation.path
+        body = case.body if isinstance(case.body, dict) else None
+        if path == "/password" and body is not None and isinstance(body.get("current_password"), str):
+            case.body = {**body, "current_password": data["password"]}
+        elif path == "/me/delete" and body is not None and isinstance(body.get("password"), str):
+            case.body = {**body, "password": data["password"]}
+        elif path == "/sessions/{id}" and isinstance((case.path_parameters or {}).get("id"), str):
+            chosen = data["own_id"] if (turn // 4) % 2 == 0 else data["other_id"]
+            if chosen:
+                case.path_parameters = {**case.path_parameters, "id": chosen}
