@@ -19,7 +19,8 @@ first), revoke_session(the other's id) -> its token 401, change_password
 the old password fails at /login, the new one works, the other session is
 gone from the list), get_me, list_my_events (every step, newest first),
 logout_everywhere, delete_account -> its token 401, and the name can be
-registered again (an empty new account).
+registered again (an empty new account), where revoke_other_sessions and
+revoke_session(its own id) end the last sessions.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from auth_service_client.api.account import (
     list_my_events,
     list_sessions,
     logout_everywhere,
+    revoke_other_sessions,
     revoke_session,
 )
 from auth_service_client.api.auth import login, logout, register
@@ -54,6 +56,7 @@ from auth_service_client.models import (
     MessageBody,
     PasswordChangedBody,
     RegisteredBody,
+    RevokedBody,
     SessionsBody,
     StatusBody,
     WelcomeBody,
@@ -485,6 +488,27 @@ def self_service(base_url: str) -> None:
             "the new account has one session, its own",
             describe(r),
         )
+
+        # revoke_other_sessions, then revoking the caller's own session by id.
+        r = login.sync_detailed(client=anon, body=creds)
+        g = client_as(base_url, r.parsed.token) if isinstance(r.parsed, LoggedInBody) else None
+        r = revoke_other_sessions.sync_detailed(client=f)
+        check(
+            r.status_code == HTTPStatus.OK and isinstance(r.parsed, RevokedBody) and r.parsed.revoked == 1,
+            "revoke_other_sessions -> 200 revoked 1",
+            describe(r),
+        )
+        if g is not None:
+            r = protected.sync_detailed(client=g)
+            check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "the other session after revoke_other_sessions -> 401", describe(r))
+        r = list_sessions.sync_detailed(client=f)
+        own = r.parsed.sessions[0].id if isinstance(r.parsed, SessionsBody) and len(r.parsed.sessions) == 1 else None
+        if check(own is not None, "after revoke_other_sessions only the caller's session is listed", describe(r)):
+            r = revoke_session.sync_detailed(id=str(own), client=f)
+            check(r.status_code == HTTPStatus.OK, "revoke_session(own id) -> 200", describe(r))
+            check(clears_cookie(r), "revoking the caller's own session clears the cookie", r.headers.get("set-cookie"))
+            r = protected.sync_detailed(client=f)
+            check(is_error(r, HTTPStatus.UNAUTHORIZED, "unauthorized"), "the caller's token after revoking itself -> 401", describe(r))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@
 // sessions_revoked = 1; old password fails at /login, new works, the other
 // session is gone), GET /me, GET /me/events (every step, newest first),
 // POST /logout/everywhere, POST /me/delete on the cookie -> 401 after, and
-// the name can be registered again (an empty new account).
+// the name can be registered again (an empty new account), where
+// POST /sessions/revoke-others and DELETE /sessions/{own id} end the last
+// sessions.
 
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "../.generated/ts/schema";
@@ -346,6 +348,23 @@ async function selfService(): Promise<void> {
     );
     const lf = await f.GET("/sessions");
     check(lf.data?.sessions.length === 1 && lf.data.sessions[0].current, "the new account has one session, its own", lf.data ?? lf.error);
+
+    // POST /sessions/revoke-others, then DELETE /sessions/{own id}.
+    const liG = await anon.POST("/login", { body: creds });
+    const g = device("ts-check device G", liG.data?.token ?? "");
+    const ro = await f.POST("/sessions/revoke-others");
+    check(ro.response.status === 200 && ro.data?.revoked === 1, "revokeOtherSessions -> 200 revoked 1", ro.data ?? ro.error);
+    const pg = await g.GET("/protected");
+    check(pg.response.status === 401 && isError(pg.error, "unauthorized"), "the other session after revokeOtherSessions -> 401", pg.error);
+    const lo = await f.GET("/sessions");
+    const own = lo.data?.sessions.length === 1 ? lo.data.sessions[0].id : undefined;
+    if (check(!!own, "after revokeOtherSessions only the caller's session is listed", lo.data ?? lo.error)) {
+      const rs = await f.DELETE("/sessions/{id}", { params: { path: { id: own! } } });
+      check(rs.response.status === 200, "revokeSession(own id) -> 200", rs.data ?? rs.error);
+      check(clearsCookie(rs.response), "revoking the caller's own session clears the cookie", rs.response.headers.get("set-cookie"));
+      const pf = await f.GET("/protected");
+      check(pf.response.status === 401 && isError(pf.error, "unauthorized"), "the caller's token after revoking itself -> 401", pf.error);
+    }
   }
 }
 
