@@ -1,5 +1,7 @@
 //! One `#[OpenApi]` impl per group of routes. Handlers are thin: parse into
-//! domain types, call the `Authenticator`, map the result.
+//! domain types, call the `Authenticator`, map the result. Each operation
+//! has its own error type (`crate::operation_errors!`), so the document
+//! lists exactly the statuses and codes it answers.
 
 pub mod login;
 pub mod logout;

@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::{ApiTags, Credentials};
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 
 /// Registration.
 #[derive(Debug)]
@@ -42,6 +42,31 @@ pub enum RegisterResponse {
     Created(Json<RegisteredBody>),
 }
 
+crate::operation_errors! {
+    /// What `/register` answers besides `201`: its handler's errors, the
+    /// body limits and JSON checks of the middleware, the cross-site check
+    /// (a request carrying the `session` cookie), the registration limits
+    /// and the hashing queue. Never 401: registration needs no session.
+    pub struct RegisterError {
+        400 => [invalid_request, invalid_username, weak_password]
+            "malformed JSON or a missing or mistyped field; a username or a password \
+             that breaks its rules (the message says what to change).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        409 => [username_taken]
+            "the name, a case variant of it or a look-alike of it is registered.",
+        413 => [payload_too_large],
+        415 => [unsupported_media_type],
+        429 => [too_many_attempts]
+            "the registrations of this client address or of all clients are spent; \
+             retry after `Retry-After` seconds.",
+        500 => [internal_error],
+        503 => [server_busy, storage_unavailable]
+            "password hashing at capacity, or the database unreachable; \
+             retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> RegisterApi<S> {
     /// Register a new user
@@ -64,7 +89,7 @@ impl<S: Store> RegisterApi<S> {
         &self,
         body: Json<Credentials>,
         client: Data<&Client>,
-    ) -> Result<RegisterResponse, ErrorResponse> {
+    ) -> Result<RegisterResponse, RegisterError> {
         let Credentials { username, password } = body.0;
         let username = Username::parse(&username).map_err(ApiError::InvalidUsername)?;
         let user = self
