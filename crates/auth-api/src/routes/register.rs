@@ -5,7 +5,8 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, Credentials};
+use super::ApiTags;
+use super::fields::{NewPassword, NewUsername};
 use crate::error::ApiError;
 
 /// Registration.
@@ -13,6 +14,33 @@ use crate::error::ApiError;
 pub struct RegisterApi<S> {
     /// The service.
     pub auth: Authenticator<S>,
+}
+
+/// `{"username", "password"}`, the body of `/register`. The lengths are in
+/// the schema; the rules it cannot state (the username's alphabet, the
+/// password's guessability) are in the field docs.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Registration {
+    /// 3–64 letters, digits or `. _ - @ +` (counted after Unicode NFKC
+    /// normalisation). Unique regardless of case and of look-alike letters:
+    /// `John.Doe` and `john.doe` are one account. A name outside these
+    /// rules is `400 invalid_username`.
+    pub username: NewUsername,
+    /// 15–256 characters, any Unicode including spaces; must not be a common
+    /// or easily guessed password and must not contain the username.
+    /// Otherwise `400 weak_password` (the message says what to change).
+    #[oai(write_only)]
+    pub password: NewPassword,
+}
+
+impl poem_openapi::types::Example for Registration {
+    fn example() -> Self {
+        Self {
+            username: "john.doe".into(),
+            password: "correct horse battery staple".into(),
+        }
+    }
 }
 
 /// `201` body.
@@ -87,14 +115,14 @@ impl<S: Store> RegisterApi<S> {
     )]
     async fn register(
         &self,
-        body: Json<Credentials>,
+        body: Json<Registration>,
         client: Data<&Client>,
     ) -> Result<RegisterResponse, RegisterError> {
-        let Credentials { username, password } = body.0;
-        let username = Username::parse(&username).map_err(ApiError::InvalidUsername)?;
+        let Registration { username, password } = body.0;
+        let username = Username::parse(username.as_str()).map_err(ApiError::InvalidUsername)?;
         let user = self
             .auth
-            .register(username, Password::new(password), client.0)
+            .register(username, Password::new(password.into_inner()), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %user.id, "user registered");
