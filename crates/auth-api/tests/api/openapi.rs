@@ -77,7 +77,13 @@ async fn swagger_ui_is_served_with_no_outside_assets() {
 /// each status with the `code` values it carries there, in the document's
 /// order. A new operation adds its line here; the declaration it checks
 /// lives beside the route (`operation_errors!`).
-const EXPECTED_ANSWERS: &[(&str, &str, u16, &[(u16, &[&str])])] = &[
+/// A status and the codes it carries for one operation.
+type Answer = (u16, &'static [&'static str]);
+
+/// Method, path, success status, error answers.
+type Operation = (&'static str, &'static str, u16, &'static [Answer]);
+
+const EXPECTED_ANSWERS: &[Operation] = &[
     (
         "post",
         "/register",
