@@ -71,7 +71,20 @@
 //!   `429 too_many_attempts` where a limit applies.
 //!
 //! The statuses a declaration may use are those of [`crate::error::Status`];
-//! another number does not compile.
+//! another number does not compile. A code is checked against the table by
+//! the tests (`each_error_example_carries_a_code_of_its_own_enum_and_status`
+//! in `tests/api/openapi.rs`), and a new [`ApiError`] variant needs its
+//! sample in [`ApiError::samples`] for the example.
+//!
+//! # Traps
+//!
+//! - Schema names come from the type's name, so name it after the
+//!   operation (`MeError`, `SessionsRevokeError`): two types of one name in
+//!   different modules would claim the same schemas, and poem-openapi
+//!   panics when it builds the document (at startup, and in every test).
+//! - The document side uses `poem_openapi::registry`, which poem-openapi
+//!   hides from its docs (its derives use it); after a poem-openapi upgrade,
+//!   the tests of this module and the snapshot test show what changed.
 
 use poem_openapi::payload::{Json, Payload as _};
 use poem_openapi::registry::{
