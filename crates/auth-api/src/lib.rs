@@ -147,9 +147,11 @@ pub fn build_app<S: Store + Readiness>(
     let docs = api.swagger_ui();
     let limit = settings.max_body_bytes;
     let body_timeout = settings.body_read_timeout;
+    let counted = auth.clone();
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
         auth.hasher().clone(),
         auth.session_cache().clone(),
+        std::sync::Arc::new(move || counted.events_not_stored()),
     ));
     let observed = metrics.clone();
     let trusted = std::sync::Arc::new(settings.trusted_proxies.clone());
