@@ -10,8 +10,11 @@ GET /protected again -> 401 code=unauthorized.
 Cookie: log in again, send the token as the `session` cookie through the
 generated Client's `cookies=` mechanism -> 200, POST /logout on the cookie,
 replay the old cookie -> 401 code=unauthorized (and /logout -> 401
-not_logged_in). Also: a wrong password -> 401 invalid_credentials, and
-registering the same name in another case -> 409 username_taken.
+not_logged_in). Also: a wrong password -> 401 invalid_credentials,
+registering the same name in another case -> 409 username_taken, and a
+password under /register's minLength -> 400 weak_password.
+Each error parses as its operation's own model for that status (for example
+RegisterErrorConflict), whose `code` is an enum of what it can carry there.
 Self-service (a second user, every call through the generated `account`
 operations): log in on two devices, list_sessions (two, one current, newest
 first), revoke_session(the other's id) -> its token 401, change_password
@@ -48,19 +51,25 @@ from auth_service_client.models import (
     ChangePasswordRequest,
     Credentials,
     DeleteAccountRequest,
-    ErrorBody,
     EventsBody,
     LoggedInBody,
     LoggedOutEverywhereBody,
+    LoginErrorUnauthorized,
+    LogoutErrorUnauthorized,
     MeBody,
     MessageBody,
     PasswordChangedBody,
+    ProtectedErrorUnauthorized,
+    RegisterErrorBadRequest,
+    RegisterErrorConflict,
     RegisteredBody,
+    Registration,
     RevokedBody,
     SessionsBody,
     StatusBody,
     WelcomeBody,
 )
+from auth_service_client.models.register_error_conflict_code import RegisterErrorConflictCode
 
 PASSED = 0
 FAILED: list[str] = []
@@ -93,7 +102,7 @@ def main(base_url: str) -> None:
     password = "amber falcon quietly 58 harbor"
     creds = Credentials(username=username, password=password)
 
-    r = register.sync_detailed(client=anon, body=creds)
+    r = register.sync_detailed(client=anon, body=Registration(username=username, password=password))
     ok = check(
         r.status_code == HTTPStatus.CREATED and isinstance(r.parsed, RegisteredBody),
         "register -> 201 RegisteredBody",
@@ -105,17 +114,29 @@ def main(base_url: str) -> None:
     else:
         user_id = None
 
-    r = register.sync_detailed(client=anon, body=Credentials(username=username.upper(), password=password))
+    r = register.sync_detailed(client=anon, body=Registration(username=username.upper(), password=password))
     check(
-        r.status_code == HTTPStatus.CONFLICT and isinstance(r.parsed, ErrorBody) and r.parsed.code == "username_taken",
-        "register the same name in upper case -> 409 username_taken",
+        r.status_code == HTTPStatus.CONFLICT
+        and isinstance(r.parsed, RegisterErrorConflict)
+        and r.parsed.code is RegisterErrorConflictCode.USERNAME_TAKEN,
+        "register the same name in upper case -> 409 username_taken (RegisterErrorConflict)",
+        describe(r),
+    )
+
+    # The generated client does not check minLength; the server answers as the contract says.
+    r = register.sync_detailed(client=anon, body=Registration(username=f"{username}x", password="short"))
+    check(
+        r.status_code == HTTPStatus.BAD_REQUEST
+        and isinstance(r.parsed, RegisterErrorBadRequest)
+        and r.parsed.code == "weak_password",
+        "register with a password under minLength -> 400 weak_password (RegisterErrorBadRequest)",
         describe(r),
     )
 
     r = login.sync_detailed(client=anon, body=Credentials(username=username, password=password + "x"))
     check(
         r.status_code == HTTPStatus.UNAUTHORIZED
-        and isinstance(r.parsed, ErrorBody)
+        and isinstance(r.parsed, LoginErrorUnauthorized)
         and r.parsed.code == "invalid_credentials",
         "login with a wrong password -> 401 invalid_credentials",
         describe(r),
@@ -153,7 +174,7 @@ def main(base_url: str) -> None:
 
     r = protected.sync_detailed(client=bearer)
     check(
-        r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ErrorBody) and r.parsed.code == "unauthorized",
+        r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ProtectedErrorUnauthorized) and r.parsed.code == "unauthorized",
         "protected after logout (Bearer) -> 401 unauthorized",
         describe(r),
     )
@@ -194,13 +215,13 @@ def main(base_url: str) -> None:
     with Client(base_url=base_url, cookies={"session": token2}, raise_on_unexpected_status=True, timeout=10.0) as replay:
         r = protected.sync_detailed(client=replay)
         check(
-            r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ErrorBody) and r.parsed.code == "unauthorized",
+            r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ProtectedErrorUnauthorized) and r.parsed.code == "unauthorized",
             "replayed cookie after logout -> 401 unauthorized",
             describe(r),
         )
         r = logout.sync_detailed(client=replay)
         check(
-            r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ErrorBody) and r.parsed.code == "not_logged_in",
+            r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, LogoutErrorUnauthorized) and r.parsed.code == "not_logged_in",
             "logout with the replayed cookie -> 401 not_logged_in",
             describe(r),
         )
@@ -210,7 +231,7 @@ def main(base_url: str) -> None:
         client=AuthenticatedClient(base_url=base_url, token=token2, raise_on_unexpected_status=True, timeout=10.0)
     )
     check(
-        r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ErrorBody) and r.parsed.code == "unauthorized",
+        r.status_code == HTTPStatus.UNAUTHORIZED and isinstance(r.parsed, ProtectedErrorUnauthorized) and r.parsed.code == "unauthorized",
         "the same token as Bearer after the cookie logout -> 401 unauthorized",
         describe(r),
     )
@@ -235,7 +256,11 @@ def client_as(base_url: str, token: str | None = None, user_agent: str | None = 
 
 
 def is_error(r, status: HTTPStatus, code: str) -> bool:
-    return r.status_code == status and isinstance(r.parsed, ErrorBody) and r.parsed.code == code
+    """The status, and the operation's own error model for it (e.g.
+    ListSessionsErrorUnauthorized), whose `code` (an enum) is `code`."""
+    parsed_code = getattr(r.parsed, "code", None)
+    parsed_code = getattr(parsed_code, "value", parsed_code)
+    return r.status_code == status and "Error" in type(r.parsed).__name__ and parsed_code == code
 
 
 def clears_cookie(r) -> bool:
@@ -249,7 +274,7 @@ def self_service(base_url: str) -> None:
     username = f"pyss_{secrets.token_hex(5)}"
     creds = Credentials(username=username, password=SS_PASSWORD)
 
-    r = register.sync_detailed(client=anon, body=creds)
+    r = register.sync_detailed(client=anon, body=Registration(username=username, password=SS_PASSWORD))
     if not check(r.status_code == HTTPStatus.CREATED and isinstance(r.parsed, RegisteredBody), "register -> 201", describe(r)):
         return
     user_id = r.parsed.user_id
@@ -469,7 +494,7 @@ def self_service(base_url: str) -> None:
     check(is_error(r, HTTPStatus.UNAUTHORIZED, "invalid_credentials"), "login as the deleted user -> 401 invalid_credentials", describe(r))
 
     # The name is free again; the new account starts empty.
-    r = register.sync_detailed(client=anon, body=creds)
+    r = register.sync_detailed(client=anon, body=Registration(username=username, password=SS_PASSWORD))
     ok = check(r.status_code == HTTPStatus.CREATED and isinstance(r.parsed, RegisteredBody), "register the deleted name again -> 201", describe(r))
     if ok:
         check(r.parsed.user_id != user_id, "the new account has a new user_id", r.parsed.user_id)

@@ -31,6 +31,15 @@ reaches their success paths and not only their refusals:
   still breaks it, and the other half of the cases keep schemathesis's own
   values (wrong passwords -> 401 invalid_credentials, unknown ids -> 404).
 
+POST /register states its lengths in the schema (username 3-64, password
+15-256 characters), so schemathesis.toml accepts its 400 for schema-valid
+bodies only because of the rules the schema cannot state;
+`register_refuses_valid_bodies_only_for_rules_the_schema_cannot_state` below
+holds it to that: such a 400 must be `invalid_username` or `weak_password`,
+and never the length rule the schema already stated.
+`password_change_refuses_valid_bodies_only_for_the_policy` does the same for
+POST /password's `new_password` (only `weak_password`, never its length).
+
 Environment (set by fuzz.sh): E2E_BASE_URL.
 """
 
@@ -40,6 +49,7 @@ import itertools
 import os
 import secrets
 import threading
+import unicodedata
 
 import requests
 import schemathesis
@@ -58,6 +68,13 @@ ACCOUNT_PATHS = {
     "/logout/everywhere",
     "/password",
 }
+# The lengths /register's schema states (docs/openapi.json, `Registration`).
+USERNAME_CHARS = (3, 64)
+PASSWORD_CHARS = (15, 256)
+# How the server's length refusals begin (auth-core UsernameError::TooShort/
+# TooLong, PasswordError::TooShort/TooLong/TooManyBytes).
+USERNAME_LENGTH_MESSAGES = ("username must be at least", "username must be at most")
+PASSWORD_LENGTH_MESSAGES = ("password must be at least", "password must be at most")
 
 _turn = itertools.count()
 _lock = threading.Lock()
@@ -145,3 +162,82 @@ class FreshSession:
             chosen = data["own_id"] if (turn // 4) % 2 == 0 else data["other_id"]
             if chosen:
                 case.path_parameters = {**case.path_parameters, "id": chosen}
+
+def _has_lone_surrogate(text: str) -> bool:
+    # JSON text that encodes one (`"\ud800"`) is not valid Unicode: the
+    # server's parser refuses it, which no schema can state.
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+@schemathesis.check
+def register_refuses_valid_bodies_only_for_rules_the_schema_cannot_state(ctx, response, case):
+    """A schema-valid POST /register body may be refused (400) only for what
+    the schema cannot say: the username's alphabet or its length after NFKC
+    normalisation (`invalid_username`), the password's guessability or its
+    containing the username (`weak_password`). Never for a length the schema
+    already states."""
+    meta = case.meta
+    if (
+        case.operation.path != "/register"
+        or case.method.upper() != "POST"
+        or meta is None
+        or not meta.generation.mode.is_positive
+        or response.status_code != 400
+    ):
+        return None
+    body = case.body if isinstance(case.body, dict) else {}
+    username, password = body.get("username"), body.get("password")
+    if not (isinstance(username, str) and isinstance(password, str)):
+        return None  # not a body the schema describes: nothing to hold it to
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        raise AssertionError(f"400 without a JSON body: {response.text[:200]!r}") from exc
+    code, message = answer.get("code"), str(answer.get("error", ""))
+    if code == "invalid_request" and (_has_lone_surrogate(username) or _has_lone_surrogate(password)):
+        return None
+    if code == "invalid_username":
+        normalised = len(unicodedata.normalize("NFKC", username))
+        if message.startswith(USERNAME_LENGTH_MESSAGES) and USERNAME_CHARS[0] <= normalised <= USERNAME_CHARS[1]:
+            raise AssertionError(
+                f"a {len(username)}-character username ({normalised} after NFKC) refused for its length: {message}"
+            )
+        return None
+    if code == "weak_password":
+        if message.startswith(PASSWORD_LENGTH_MESSAGES):
+            raise AssertionError(
+                f"a {len(password)}-character password, within the schema's "
+                f"{PASSWORD_CHARS[0]}-{PASSWORD_CHARS[1]}, refused for its length: {message}"
+            )
+        return None
+    raise AssertionError(f"a schema-valid body refused with 400 {code}: {message}")
+
+
+@schemathesis.check
+def password_change_refuses_valid_bodies_only_for_the_policy(ctx, response, case):
+    """The same rule for POST /password (schemathesis.toml accepts its 400 for
+    schema-valid bodies): such a 400 must be `weak_password` for a reason
+    other than the length the schema states for `new_password`."""
+    meta = case.meta
+    if (
+        case.operation.path != "/password"
+        or case.method.upper() != "POST"
+        or meta is None
+        or not meta.generation.mode.is_positive
+        or response.status_code != 400
+    ):
+        return None
+    body = case.body if isinstance(case.body, dict) else {}
+    current, new = body.get("current_password"), body.get("new_password")
+    if not (isinstance(current, str) and isinstance(new, str)):
+        return None
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        raise AssertionError(f"400 without a JSON body: {response.text[:200]!r}") from exc
+    code, message = answer.get("code"), str(answer.get("error", ""))
+    if code == "invalid_request" and (_has_lone_surrogate(current) or _has_lone_surrogate(new)):
+        return None
+    if code == "weak_password" and not message.startswith(PASSWORD_LENGTH_MESSAGES):
+        return None
+    raise AssertionError(f"a schema-valid POST /password body refused with 400 {code}: {message}")

@@ -4,6 +4,11 @@
 //! (bad JSON, wrong content type, missing credentials, unknown route), is
 //! turned into the same JSON body, `{"error": "...", "code": "..."}`.
 //! `code` values are API: SDKs switch on them, so never change one.
+//!
+//! Which of these rows an operation can answer, and so what the OpenAPI
+//! document lists for it, is declared per operation in
+//! [`crate::operation_errors`]; the rows themselves (status, code, message,
+//! `Retry-After`) are only here, in [`ApiError::entry`].
 
 use auth_core::{AuthError, PasswordError, UsernameError};
 use poem::http::StatusCode;
@@ -13,6 +18,8 @@ use poem_openapi::{ApiResponse, Object, payload::Json};
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
 /// Seconds a client is asked to wait after `storage_unavailable`.
 const STORAGE_RETRY_AFTER_SECS: u64 = 5;
+/// Seconds a load balancer is asked to wait before probing `/ready` again.
+const NOT_READY_RETRY_AFTER_SECS: u64 = 5;
 
 /// Every error body.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
@@ -77,6 +84,9 @@ pub enum ApiError {
     ServerBusy,
     /// The database cannot be reached.
     StorageUnavailable,
+    /// `/ready`: the database does not answer (a probe's answer, not a failure
+    /// of a request).
+    NotReady,
     /// A bug: logged with details, answered without them.
     Internal,
 }
@@ -218,6 +228,12 @@ impl ApiError {
                 "the database is unavailable, retry shortly".into(),
                 Some(STORAGE_RETRY_AFTER_SECS),
             ),
+            Self::NotReady => (
+                Status::Unavailable,
+                "not_ready",
+                "the database does not answer".into(),
+                Some(NOT_READY_RETRY_AFTER_SECS),
+            ),
             Self::Internal => (
                 Status::Internal,
                 "internal_error",
@@ -250,6 +266,38 @@ impl ApiError {
     /// As a plain poem response (for errors raised outside handlers).
     pub fn into_response(self) -> poem::Response {
         poem::IntoResponse::into_response(ErrorResponse::from(self))
+    }
+
+    /// One error of each kind, with typical details. The OpenAPI document's
+    /// example of each answer takes its message from here (through
+    /// [`ApiError::entry`], so the example says what the server says), and
+    /// the tests of the table run over it.
+    pub fn samples() -> Vec<ApiError> {
+        vec![
+            Self::InvalidRequest("field `password` is required".into()),
+            Self::InvalidUsername(UsernameError::TooShort { min: 3, actual: 2 }),
+            Self::WeakPassword(PasswordError::TooShort { min: 15, actual: 8 }),
+            Self::UsernameTaken,
+            Self::InvalidCredentials,
+            Self::TooManyAttempts {
+                retry_after_secs: 30,
+            },
+            Self::NotLoggedIn,
+            Self::Unauthorized,
+            Self::CrossSiteRequest,
+            Self::SessionNotFound,
+            Self::NotFound,
+            Self::MethodNotAllowed,
+            Self::PayloadTooLarge {
+                limit: Some(64 * 1024),
+            },
+            Self::UnsupportedMediaType,
+            Self::RequestTimeout,
+            Self::ServerBusy,
+            Self::StorageUnavailable,
+            Self::NotReady,
+            Self::Internal,
+        ]
     }
 }
 
@@ -315,8 +363,14 @@ impl Status {
     }
 }
 
-/// The error responses any operation may give. Declared once so that every
-/// operation in the OpenAPI document lists them with the same schema.
+/// Every error status the API answers with, for answers given outside any
+/// one operation's declaration: the middleware's ([`ApiError::into_response`])
+/// and, through them, every operation type of [`crate::operation_errors`],
+/// whose bodies and headers are therefore the same bytes as these.
+///
+/// As an operation's error type it declares every status with one shared
+/// schema, so the document cannot say what that operation really answers:
+/// give an operation its own type with [`crate::operation_errors!`] instead.
 #[derive(Debug, ApiResponse)]
 pub enum ErrorResponse {
     /// `invalid_request` (malformed JSON, missing or mistyped field),
@@ -411,28 +465,40 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    /// Its position in the enum; no `_` arm, so a new variant does not
+    /// compile until it is counted here (and added to the samples).
+    fn ordinal(error: &ApiError) -> usize {
+        match error {
+            ApiError::InvalidRequest(_) => 0,
+            ApiError::InvalidUsername(_) => 1,
+            ApiError::WeakPassword(_) => 2,
+            ApiError::UsernameTaken => 3,
+            ApiError::InvalidCredentials => 4,
+            ApiError::TooManyAttempts { .. } => 5,
+            ApiError::NotLoggedIn => 6,
+            ApiError::Unauthorized => 7,
+            ApiError::CrossSiteRequest => 8,
+            ApiError::SessionNotFound => 9,
+            ApiError::NotFound => 10,
+            ApiError::MethodNotAllowed => 11,
+            ApiError::PayloadTooLarge { .. } => 12,
+            ApiError::UnsupportedMediaType => 13,
+            ApiError::RequestTimeout => 14,
+            ApiError::ServerBusy => 15,
+            ApiError::StorageUnavailable => 16,
+            ApiError::NotReady => 17,
+            ApiError::Internal => 18,
+        }
+    }
+
     fn every_variant() -> Vec<ApiError> {
-        vec![
-            ApiError::InvalidRequest("missing field `username`".into()),
-            ApiError::InvalidUsername(UsernameError::TooShort { min: 3, actual: 2 }),
-            ApiError::WeakPassword(PasswordError::TooShort { min: 15, actual: 3 }),
-            ApiError::UsernameTaken,
-            ApiError::InvalidCredentials,
-            ApiError::TooManyAttempts {
-                retry_after_secs: 7,
-            },
-            ApiError::NotLoggedIn,
-            ApiError::Unauthorized,
-            ApiError::CrossSiteRequest,
-            ApiError::NotFound,
-            ApiError::MethodNotAllowed,
-            ApiError::PayloadTooLarge { limit: Some(10) },
-            ApiError::UnsupportedMediaType,
-            ApiError::RequestTimeout,
-            ApiError::ServerBusy,
-            ApiError::StorageUnavailable,
-            ApiError::Internal,
-        ]
+        ApiError::samples()
+    }
+
+    #[test]
+    fn the_samples_hold_each_variant_once() {
+        let ordinals: Vec<usize> = every_variant().iter().map(ordinal).collect();
+        assert_eq!(ordinals, (0..=18).collect::<Vec<_>>());
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! - `routes/`: one `#[OpenApi]` impl per route group; `routes/table.rs`:
 //!   every path the service answers, for the cross-cutting rules.
 //! - `error.rs`: the error table: each failure's status, `code`, message.
+//! - `operation_errors.rs`: which of those rows each operation answers, as
+//!   one error type per operation (`operation_errors!`), so the document
+//!   lists exactly its statuses and codes.
 //! - `middleware.rs`: body limit, JSON errors from the framework, headers.
 //! - `security.rs`: cookie or bearer; `cookie.rs`: the `session` cookie.
 //! - `client_ip.rs`: the client address (peer, or `X-Forwarded-For` from
@@ -27,6 +30,7 @@ pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod operation_errors;
 pub mod pacing;
 pub mod routes;
 pub mod security;
@@ -143,9 +147,11 @@ pub fn build_app<S: Store + Readiness>(
     let docs = api.swagger_ui();
     let limit = settings.max_body_bytes;
     let body_timeout = settings.body_read_timeout;
+    let counted = auth.clone();
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
         auth.hasher().clone(),
         auth.session_cache().clone(),
+        std::sync::Arc::new(move || counted.events_not_stored()),
     ));
     let observed = metrics.clone();
     let trusted = std::sync::Arc::new(settings.trusted_proxies.clone());

@@ -58,7 +58,11 @@ impl fmt::Debug for Metrics {
 
 impl Metrics {
     /// Registers every metric; the pool and cache are read at each scrape.
-    pub fn new(hasher: PasswordHasher, cache: SessionCache) -> Self {
+    pub fn new(
+        hasher: PasswordHasher,
+        cache: SessionCache,
+        events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+    ) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -92,7 +96,11 @@ impl Metrics {
             "Sessions ended by logout",
             revoked.clone(),
         );
-        registry.register_collector(Box::new(PoolCollector { hasher, cache }));
+        registry.register_collector(Box::new(PoolCollector {
+            hasher,
+            cache,
+            events_not_stored,
+        }));
         Self {
             registry,
             requests,
@@ -171,10 +179,17 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Gauges and the hash-duration histogram, read from the pool at scrape time.
-#[derive(Debug)]
 struct PoolCollector {
     hasher: PasswordHasher,
     cache: SessionCache,
+    /// `Authenticator::events_not_stored`, read at scrape time.
+    events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl fmt::Debug for PoolCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolCollector").finish_non_exhaustive()
+    }
 }
 
 impl Collector for PoolCollector {
@@ -222,6 +237,18 @@ impl Collector for PoolCollector {
                 MetricType::Counter,
             )?
             .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&timed_out, None)?;
+        let events_not_stored = (self.events_not_stored)();
+        encoder
+            .encode_descriptor(
+                "auth_events_not_stored",
+                "Security events the store could not keep (each was still logged with target=audit)",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                &events_not_stored,
+                None,
+            )?;
         let timings = self.hasher.timings();
         // Raw counts, one per bucket up to +Inf: what the encoder wants.
         encoder
@@ -262,7 +289,7 @@ mod tests {
             ..auth_core::HashConfig::default()
         })
         .unwrap();
-        let metrics = Metrics::new(hasher, SessionCache::disabled());
+        let metrics = Metrics::new(hasher, SessionCache::disabled(), Arc::new(|| 0));
         for path in [
             "/login",
             "/docs/oauth-receiver.html",

@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, Credentials};
 use crate::cookie::CookieSettings;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 
 /// Login.
 #[derive(Debug)]
@@ -56,6 +56,29 @@ pub enum LoginResponse {
     ),
 }
 
+crate::operation_errors! {
+    /// What `/login` answers besides `200`: its handler's errors, the body
+    /// limits and JSON checks of the middleware, the cross-site check (a
+    /// request carrying the `session` cookie), the back-off and the hashing
+    /// queue.
+    pub struct LoginError {
+        400 => [invalid_request] "malformed JSON or a missing or mistyped field.",
+        401 => [invalid_credentials]
+            "unknown user or wrong password: the same body, in the same time, for both.",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        415 => [unsupported_media_type],
+        429 => [too_many_attempts]
+            "the back-off of the account, the client address or the device; \
+             retry after `Retry-After` seconds.",
+        500 => [internal_error],
+        503 => [server_busy, storage_unavailable]
+            "password hashing at capacity, or the database unreachable; \
+             retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> LoginApi<S> {
     /// Log in
@@ -80,7 +103,7 @@ impl<S: Store> LoginApi<S> {
         &self,
         body: Json<Credentials>,
         client: Data<&Client>,
-    ) -> Result<Response<LoginResponse>, ErrorResponse> {
+    ) -> Result<Response<LoginResponse>, LoginError> {
         let Credentials { username, password } = body.0;
         let login = self
             .auth

@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
 use super::{ApiTags, MessageBody};
 use crate::cookie::CookieSettings;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 use crate::security::SessionAuth;
 
 /// Logout.
@@ -31,12 +31,35 @@ pub enum LogoutResponse {
     ),
 }
 
+crate::operation_errors! {
+    /// What `POST /logout` answers besides `200`. It declares no body, but
+    /// the body limit reads whatever is sent (`400` for an unreadable one,
+    /// `408`, `413`); it is a state change, so the cross-site check applies.
+    pub struct LogoutError {
+        400 => [invalid_request] "a request body was sent and could not be read.",
+        401 => [not_logged_in] "no live session (missing, expired or logged out).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
+crate::operation_errors! {
+    /// What the deprecated `GET /logout` answers besides `200`: a GET's
+    /// body is never read, so only the session, the cross-site check (it
+    /// changes state) and the store.
+    pub struct LogoutGetError {
+        401 => [not_logged_in] "no live session (missing, expired or logged out).",
+        403 => [cross_site_request],
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
 impl<S: Store> LogoutApi<S> {
-    async fn revoke(
-        &self,
-        auth: SessionAuth,
-        client: &Client,
-    ) -> Result<LogoutResponse, ErrorResponse> {
+    async fn revoke(&self, auth: SessionAuth, client: &Client) -> Result<LogoutResponse, ApiError> {
         let ended = self
             .auth
             .logout(auth.token(), client)
@@ -68,8 +91,8 @@ impl<S: Store> LogoutApi<S> {
         &self,
         auth: SessionAuth,
         client: Data<&Client>,
-    ) -> Result<LogoutResponse, ErrorResponse> {
-        self.revoke(auth, client.0).await
+    ) -> Result<LogoutResponse, LogoutError> {
+        Ok(self.revoke(auth, client.0).await?)
     }
 
     /// Log out (deprecated GET form)
@@ -87,7 +110,7 @@ impl<S: Store> LogoutApi<S> {
         &self,
         auth: SessionAuth,
         client: Data<&Client>,
-    ) -> Result<LogoutResponse, ErrorResponse> {
-        self.revoke(auth, client.0).await
+    ) -> Result<LogoutResponse, LogoutGetError> {
+        Ok(self.revoke(auth, client.0).await?)
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, MessageBody, live_session};
 use crate::cookie::CookieSettings;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 use crate::security::SessionAuth;
 
 /// Events per page when `limit` is not given: the contract's example.
@@ -149,6 +149,41 @@ fn default_events_limit() -> u32 {
     DEFAULT_EVENTS_LIMIT
 }
 
+crate::operation_errors! {
+    /// What `GET /me` answers besides `200`: a GET that changes nothing.
+    pub struct GetMeError {
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
+crate::operation_errors! {
+    /// What `POST /me/delete` answers besides `200`: the password is checked
+    /// like a login's (hashing, the account's back-off); a state change.
+    pub struct DeleteAccountError {
+        400 => [invalid_request],
+        401 => [unauthorized, invalid_credentials] "no live session, or the password is wrong (it counts toward the account's back-off).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        415 => [unsupported_media_type],
+        429 => [too_many_attempts],
+        500 => [internal_error],
+        503 => [server_busy, storage_unavailable],
+    }
+}
+
+crate::operation_errors! {
+    /// What `GET /me/events` answers besides `200`.
+    pub struct ListMyEventsError {
+        400 => [invalid_request] "`limit` is not a whole number from 1 to 200.",
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> MeApi<S> {
     /// Read my account
@@ -163,7 +198,7 @@ impl<S: Store> MeApi<S> {
         operation_id = "get_me",
         tag = "ApiTags::Account"
     )]
-    async fn get_me(&self, auth: SessionAuth) -> Result<MeResponse, ErrorResponse> {
+    async fn get_me(&self, auth: SessionAuth) -> Result<MeResponse, GetMeError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         Ok(MeResponse::Ok(Json(MeBody {
             user_id: *me.user.id.as_uuid(),
@@ -200,7 +235,7 @@ impl<S: Store> MeApi<S> {
         auth: SessionAuth,
         body: Json<DeleteAccountRequest>,
         client: Data<&Client>,
-    ) -> Result<DeleteAccountResponse, ErrorResponse> {
+    ) -> Result<DeleteAccountResponse, DeleteAccountError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         self.auth
             .delete_account(&me, Password::new(body.0.password), client.0)
@@ -236,7 +271,7 @@ impl<S: Store> MeApi<S> {
             validator(minimum(value = "1"), maximum(value = "200"))
         )]
         limit: Query<u32>,
-    ) -> Result<EventsResponse, ErrorResponse> {
+    ) -> Result<EventsResponse, ListMyEventsError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let events = self
             .auth

@@ -1,6 +1,9 @@
 //! One `#[OpenApi]` impl per group of routes. Handlers are thin: parse into
-//! domain types, call the `Authenticator`, map the result.
+//! domain types, call the `Authenticator`, map the result. Each operation
+//! has its own error type (`crate::operation_errors!`), so the document
+//! lists exactly the statuses and codes it answers.
 
+pub mod fields;
 pub mod login;
 pub mod logout;
 pub mod me;
@@ -31,15 +34,16 @@ pub enum ApiTags {
     Operations,
 }
 
-/// `{"username", "password"}`, the body of `/register` and `/login`.
+/// `{"username", "password"}`, the body of `/login`. No length limits: a
+/// password set before today's policy (an imported account) must still log
+/// in, and a name that cannot exist just fails as a wrong password does.
 #[derive(Object)]
 #[oai(example)]
 pub struct Credentials {
-    /// 3–64 letters, digits or `. _ - @ +` (after Unicode NFKC normalisation).
-    /// Unique regardless of case: `John.Doe` and `john.doe` are one account.
+    /// The username as registered, in any case (`John.Doe` and `john.doe`
+    /// are one account).
     pub username: String,
-    /// On registration: 15–256 characters, any Unicode including spaces; must not
-    /// be a common or easily guessed password and must not contain the username.
+    /// The account's password.
     #[oai(write_only)]
     pub password: String,
 }

@@ -4,10 +4,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
 use crate::Readiness;
-use crate::error::{ErrorBody, error_chain};
-
-/// Seconds a load balancer is asked to wait before probing again.
-const NOT_READY_RETRY_AFTER_SECS: u64 = 5;
+use crate::error::{ApiError, error_chain};
 
 /// Liveness and readiness.
 #[derive(Debug)]
@@ -37,9 +34,15 @@ pub enum ReadyResponse {
     /// The database answers.
     #[oai(status = 200)]
     Ok(Json<StatusBody>),
-    /// `not_ready`: the database does not answer.
-    #[oai(status = 503)]
-    NotReady(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+}
+
+crate::operation_errors! {
+    /// What `/ready` answers besides `200`. The handler builds its one error
+    /// itself, so there is no `500` to declare.
+    pub struct ReadyError {
+        503 => [not_ready]
+            "the database does not answer; probe again after `Retry-After` seconds.",
+    }
 }
 
 #[OpenApi]
@@ -68,20 +71,14 @@ impl<R: Readiness> OpsApi<R> {
         operation_id = "ready",
         tag = "ApiTags::Operations"
     )]
-    async fn ready(&self) -> ReadyResponse {
+    async fn ready(&self) -> Result<ReadyResponse, ReadyError> {
         match self.readiness.check().await {
-            Ok(()) => ReadyResponse::Ok(Json(StatusBody {
+            Ok(()) => Ok(ReadyResponse::Ok(Json(StatusBody {
                 status: "ok".into(),
-            })),
+            }))),
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "not ready");
-                ReadyResponse::NotReady(
-                    Json(ErrorBody {
-                        error: "the database does not answer".into(),
-                        code: "not_ready".into(),
-                    }),
-                    NOT_READY_RETRY_AFTER_SECS,
-                )
+                Err(ApiError::NotReady.into())
             }
         }
     }

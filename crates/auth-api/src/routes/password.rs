@@ -6,7 +6,8 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, live_session};
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
+use crate::routes::fields::NewPassword;
 use crate::security::SessionAuth;
 
 /// Password change.
@@ -26,8 +27,8 @@ pub struct ChangePasswordRequest {
     /// 15–256 characters, any Unicode including spaces; must not be a
     /// common or easily guessed password and must not contain the
     /// username (the same policy as at registration).
-    #[oai(write_only, validator(min_length = 15, max_length = 256))]
-    pub new_password: String,
+    #[oai(write_only)]
+    pub new_password: NewPassword,
 }
 
 impl std::fmt::Debug for ChangePasswordRequest {
@@ -57,6 +58,22 @@ pub enum ChangePasswordResponse {
     Ok(Json<PasswordChangedBody>),
 }
 
+crate::operation_errors! {
+    /// What `POST /password` answers besides `200`: the current password is
+    /// checked like a login's, the new one hashed; a state change.
+    pub struct ChangePasswordError {
+        400 => [invalid_request, weak_password],
+        401 => [unauthorized, invalid_credentials] "no live session, or the current password is wrong (it counts toward the account's back-off).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        415 => [unsupported_media_type],
+        429 => [too_many_attempts],
+        500 => [internal_error],
+        503 => [server_busy, storage_unavailable],
+    }
+}
+
 #[OpenApi]
 impl<S: Store> PasswordApi<S> {
     /// Change my password
@@ -81,7 +98,7 @@ impl<S: Store> PasswordApi<S> {
         auth: SessionAuth,
         body: Json<ChangePasswordRequest>,
         client: Data<&Client>,
-    ) -> Result<ChangePasswordResponse, ErrorResponse> {
+    ) -> Result<ChangePasswordResponse, ChangePasswordError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let ChangePasswordRequest {
             current_password,
@@ -92,7 +109,7 @@ impl<S: Store> PasswordApi<S> {
             .change_password(
                 &me,
                 Password::new(current_password),
-                Password::new(new_password),
+                Password::new(new_password.into_inner()),
                 client.0,
             )
             .await

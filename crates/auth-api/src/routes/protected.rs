@@ -5,7 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::ApiTags;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 use crate::security::SessionAuth;
 
 /// A route that needs a session.
@@ -34,6 +34,16 @@ pub enum ProtectedResponse {
     Ok(Json<WelcomeBody>),
 }
 
+crate::operation_errors! {
+    /// What `/protected` answers besides `200`: a GET that changes nothing,
+    /// so only the session and the store.
+    pub struct ProtectedError {
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> ProtectedApi<S> {
     /// Reach a protected route
@@ -46,7 +56,7 @@ impl<S: Store> ProtectedApi<S> {
         operation_id = "protected",
         tag = "ApiTags::Session"
     )]
-    async fn protected(&self, auth: SessionAuth) -> Result<ProtectedResponse, ErrorResponse> {
+    async fn protected(&self, auth: SessionAuth) -> Result<ProtectedResponse, ProtectedError> {
         let me = self
             .auth
             .authenticate(auth.token())

@@ -5,14 +5,42 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, Credentials};
-use crate::error::{ApiError, ErrorResponse};
+use super::ApiTags;
+use super::fields::{NewPassword, NewUsername};
+use crate::error::ApiError;
 
 /// Registration.
 #[derive(Debug)]
 pub struct RegisterApi<S> {
     /// The service.
     pub auth: Authenticator<S>,
+}
+
+/// `{"username", "password"}`, the body of `/register`. The lengths are in
+/// the schema; the rules it cannot state (the username's alphabet, the
+/// password's guessability) are in the field docs.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Registration {
+    /// 3–64 letters, digits or `. _ - @ +` (counted after Unicode NFKC
+    /// normalisation). Unique regardless of case and of look-alike letters:
+    /// `John.Doe` and `john.doe` are one account. A name outside these
+    /// rules is `400 invalid_username`.
+    pub username: NewUsername,
+    /// 15–256 characters, any Unicode including spaces; must not be a common
+    /// or easily guessed password and must not contain the username.
+    /// Otherwise `400 weak_password` (the message says what to change).
+    #[oai(write_only)]
+    pub password: NewPassword,
+}
+
+impl poem_openapi::types::Example for Registration {
+    fn example() -> Self {
+        Self {
+            username: "john.doe".into(),
+            password: "correct horse battery staple".into(),
+        }
+    }
 }
 
 /// `201` body.
@@ -42,6 +70,31 @@ pub enum RegisterResponse {
     Created(Json<RegisteredBody>),
 }
 
+crate::operation_errors! {
+    /// What `/register` answers besides `201`: its handler's errors, the
+    /// body limits and JSON checks of the middleware, the cross-site check
+    /// (a request carrying the `session` cookie), the registration limits
+    /// and the hashing queue. Never 401: registration needs no session.
+    pub struct RegisterError {
+        400 => [invalid_request, invalid_username, weak_password]
+            "malformed JSON or a missing or mistyped field; a username or a password \
+             that breaks its rules (the message says what to change).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        409 => [username_taken]
+            "the name, a case variant of it or a look-alike of it is registered.",
+        413 => [payload_too_large],
+        415 => [unsupported_media_type],
+        429 => [too_many_attempts]
+            "the registrations of this client address or of all clients are spent; \
+             retry after `Retry-After` seconds.",
+        500 => [internal_error],
+        503 => [server_busy, storage_unavailable]
+            "password hashing at capacity, or the database unreachable; \
+             retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> RegisterApi<S> {
     /// Register a new user
@@ -62,14 +115,14 @@ impl<S: Store> RegisterApi<S> {
     )]
     async fn register(
         &self,
-        body: Json<Credentials>,
+        body: Json<Registration>,
         client: Data<&Client>,
-    ) -> Result<RegisterResponse, ErrorResponse> {
-        let Credentials { username, password } = body.0;
-        let username = Username::parse(&username).map_err(ApiError::InvalidUsername)?;
+    ) -> Result<RegisterResponse, RegisterError> {
+        let Registration { username, password } = body.0;
+        let username = Username::parse(username.as_str()).map_err(ApiError::InvalidUsername)?;
         let user = self
             .auth
-            .register(username, Password::new(password), client.0)
+            .register(username, Password::new(password.into_inner()), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %user.id, "user registered");

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{ApiTags, MessageBody, live_session};
 use crate::cookie::CookieSettings;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::ApiError;
 use crate::security::SessionAuth;
 
 /// The caller's sessions.
@@ -132,6 +132,56 @@ pub enum LogoutEverywhereResponse {
     ),
 }
 
+crate::operation_errors! {
+    /// What `GET /sessions` answers besides `200`.
+    pub struct ListSessionsError {
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
+crate::operation_errors! {
+    /// What `DELETE /sessions/{id}` answers besides `200`: a state change;
+    /// a DELETE's body is read by the body limit if one is sent.
+    pub struct RevokeSessionError {
+        400 => [invalid_request] "a request body was sent and could not be read.",
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        403 => [cross_site_request],
+        404 => [session_not_found] "you have no live session with that id (unknown, ended, another user's, or not a UUID).",
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
+crate::operation_errors! {
+    /// What `POST /sessions/revoke-others` answers besides `200`.
+    pub struct RevokeOtherSessionsError {
+        400 => [invalid_request] "a request body was sent and could not be read.",
+        401 => [unauthorized] "no live session (missing, expired or logged out).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
+crate::operation_errors! {
+    /// What `POST /logout/everywhere` answers besides `200`.
+    pub struct LogoutEverywhereError {
+        400 => [invalid_request] "a request body was sent and could not be read.",
+        401 => [not_logged_in] "no live session (missing, expired or logged out).",
+        403 => [cross_site_request],
+        408 => [request_timeout],
+        413 => [payload_too_large],
+        500 => [internal_error],
+        503 => [storage_unavailable] "the database is unreachable; retry after `Retry-After` seconds.",
+    }
+}
+
 #[OpenApi]
 impl<S: Store> SessionsApi<S> {
     /// List my sessions
@@ -145,7 +195,10 @@ impl<S: Store> SessionsApi<S> {
         operation_id = "list_sessions",
         tag = "ApiTags::Account"
     )]
-    async fn list_sessions(&self, auth: SessionAuth) -> Result<SessionsResponse, ErrorResponse> {
+    async fn list_sessions(
+        &self,
+        auth: SessionAuth,
+    ) -> Result<SessionsResponse, ListSessionsError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let sessions = self
             .auth
@@ -180,7 +233,7 @@ impl<S: Store> SessionsApi<S> {
         /// The session's `id`, as `GET /sessions` lists it.
         id: Path<String>,
         client: Data<&Client>,
-    ) -> Result<RevokeSessionResponse, ErrorResponse> {
+    ) -> Result<RevokeSessionResponse, RevokeSessionError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         // Read as a string so that a malformed id gets the same 404 as an
         // unknown one, not a parse error: one answer for "not yours".
@@ -214,7 +267,7 @@ impl<S: Store> SessionsApi<S> {
         &self,
         auth: SessionAuth,
         client: Data<&Client>,
-    ) -> Result<RevokeOthersResponse, ErrorResponse> {
+    ) -> Result<RevokeOthersResponse, RevokeOtherSessionsError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let revoked = self
             .auth
@@ -240,7 +293,7 @@ impl<S: Store> SessionsApi<S> {
         &self,
         auth: SessionAuth,
         client: Data<&Client>,
-    ) -> Result<LogoutEverywhereResponse, ErrorResponse> {
+    ) -> Result<LogoutEverywhereResponse, LogoutEverywhereError> {
         let me = live_session(&self.auth, &auth, ApiError::NotLoggedIn).await?;
         let revoked = self
             .auth

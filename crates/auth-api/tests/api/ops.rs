@@ -103,6 +103,8 @@ async fn metrics_count_requests_logins_registrations_revocations_and_hashing() {
         "auth_sessions_revoked_total 1",
         "auth_hash_queue_depth 0",
         "auth_hash_rejected_total 0",
+        // Every event of the walk was kept.
+        "auth_events_not_stored_total 0",
         // Register, two logins; the taken name is refused before hashing.
         "auth_hash_duration_seconds_count 3",
         "auth_hash_duration_seconds_bucket{le=\"+Inf\"} 3",

@@ -254,3 +254,51 @@ async fn twenty_parallel_registrations_of_one_name_give_one_201() {
         .count();
     assert_eq!((created, conflicts), (1, 19));
 }
+
+#[tokio::test]
+async fn lengths_the_schema_states_still_get_the_domains_codes_and_messages() {
+    // Arrange: bodies that break the schema's minLength/maxLength, which
+    // the server documents but leaves to the domain to check.
+    let app = spawn_app().await;
+    let cases = [
+        (
+            json!({"username": "ab", "password": GOOD_PASSWORD}),
+            json!({"code": "invalid_username",
+                   "error": auth_core::UsernameError::TooShort { min: 3, actual: 2 }.to_string()}),
+        ),
+        (
+            json!({"username": "a".repeat(65), "password": GOOD_PASSWORD}),
+            json!({"code": "invalid_username",
+                   "error": auth_core::UsernameError::TooLong { max: 64, actual: 65 }.to_string()}),
+        ),
+        (
+            json!({"username": "alice", "password": "short"}),
+            json!({"code": "weak_password",
+                   "error": auth_core::PasswordError::TooShort { min: 15, actual: 5 }.to_string()}),
+        ),
+        (
+            json!({"username": "alice", "password": "x".repeat(257)}),
+            json!({"code": "weak_password",
+                   "error": auth_core::PasswordError::TooLong { max: 256 }.to_string()}),
+        ),
+    ];
+    for (body, expected) in cases {
+        // Act
+        let reply = app.post_json("/register", &body).await;
+        // Assert: the domain's code and sentence, not the validator's invalid_request.
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert_eq!(reply.body, expected);
+    }
+    // The limits are inclusive: 3 and 64 characters, 15 and 256.
+    let longest: String = format!("{GOOD_PASSWORD} {}", "lagoon quartz ".repeat(20))
+        .chars()
+        .take(256)
+        .collect();
+    for (username, password) in [
+        ("abc".to_owned(), "qx7 maple orbit".to_owned()),
+        ("b".repeat(64), longest),
+    ] {
+        let reply = app.post_register(&username, &password).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+}

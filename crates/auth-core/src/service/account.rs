@@ -56,6 +56,25 @@ impl<S: Store> Authenticator<S> {
     /// (an expired one is not found, as [`Authenticator::list_sessions`] does
     /// not list it; an other user's session is not found either: its
     /// existence is not revealed); [`AuthError::Storage`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let laptop = auth.login("alice", Password::new(password), &client).await?;
+    /// let phone = auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(laptop.token.as_str()).await?;
+    /// let was_mine = auth.revoke_session(&me, phone.session.id.handle(), &client).await?;
+    /// assert!(!was_mine);
+    /// assert!(auth.authenticate(phone.token.as_str()).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_session(
         &self,
         me: &Authenticated,
@@ -85,6 +104,23 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::Storage`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let laptop = auth.login("alice", Password::new(password), &client).await?;
+    /// auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(laptop.token.as_str()).await?;
+    /// assert_eq!(auth.revoke_other_sessions(&me, &client).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_other_sessions(
         &self,
         me: &Authenticated,
@@ -114,6 +150,25 @@ impl<S: Store> Authenticator<S> {
     /// [`AuthError::Throttled`], [`AuthError::Overloaded`],
     /// [`AuthError::NotAuthenticated`] (the user was deleted meanwhile),
     /// [`AuthError::Storage`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let laptop = auth.login("alice", Password::new(password), &client).await?;
+    /// auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(laptop.token.as_str()).await?;
+    /// let new = Password::new("violet canyon ember 93");
+    /// assert_eq!(auth.change_password(&me, Password::new(password), new, &client).await?, 1);
+    /// assert!(auth.login("alice", Password::new(password), &client).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn change_password(
         &self,
         me: &Authenticated,
@@ -155,6 +210,25 @@ impl<S: Store> Authenticator<S> {
     /// [`AuthError::InvalidCredentials`], [`AuthError::Throttled`],
     /// [`AuthError::Overloaded`], [`AuthError::NotAuthenticated`] (the user
     /// was deleted meanwhile), [`AuthError::Storage`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let login = auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(login.token.as_str()).await?;
+    /// auth.delete_account(&me, Password::new(password), &client).await?;
+    /// assert!(auth.authenticate(login.token.as_str()).await.is_err());
+    /// // The name is free again.
+    /// auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_account(
         &self,
         me: &Authenticated,
@@ -178,6 +252,22 @@ impl<S: Store> Authenticator<S> {
     ///
     /// # Errors
     /// [`AuthError::Storage`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let login = auth.login("alice", Password::new(password), &client).await?;
+    /// let kinds: Vec<_> = auth.events(login.user.id, 10).await?.iter().map(|e| e.kind).collect();
+    /// assert_eq!(kinds, [EventKind::LoginSucceeded, EventKind::Registered]);
+    /// # Ok(()) }
+    /// ```
     pub async fn events(
         &self,
         user_id: UserId,
