@@ -114,3 +114,28 @@ async fn metrics_count_requests_logins_registrations_revocations_and_hashing() {
     }
     assert!(!text.contains("wp-admin"), "raw paths never become labels");
 }
+
+#[tokio::test]
+async fn a_security_event_the_store_cannot_keep_fails_no_request_and_is_counted() {
+    use sea_orm::ConnectionTrait as _;
+    let app = spawn_app().await;
+    app.post_register("alice", GOOD_PASSWORD).await;
+    // The events table gone: every append fails from now on.
+    app.store
+        .connection()
+        .execute_unprepared("DROP TABLE events")
+        .await
+        .unwrap();
+
+    let login = app.post_login("alice", GOOD_PASSWORD).await;
+    let wrong = app.post_login("alice", "a wrong password!").await;
+
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    wrong.assert_error(401, "invalid_credentials");
+    let metrics = app.client.get("/metrics").send().await;
+    let text = metrics.0.into_body().into_string().await.unwrap();
+    assert!(
+        text.contains("auth_events_not_stored_total 2"),
+        "a login_succeeded and a login_failed were not stored:\n{text}"
+    );
+}
