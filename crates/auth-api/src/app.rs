@@ -20,31 +20,6 @@ use auth_core::{
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 
-/// Every security event as a log line with `target=audit` (a JSON line with
-/// `--log-format json`), so a log pipeline can keep the trail; a failure to
-/// store it is a warning (the use case went on).
-fn log_audit_event(event: &auth_core::SecurityEvent, failed: Option<&StoreError>) {
-    let user_id = event.user_id.map(|id| id.to_string());
-    let user_agent = event.user_agent.as_ref().map(auth_core::UserAgent::as_str);
-    tracing::info!(
-        target: "audit",
-        event = event.kind.as_str(),
-        at = %event.at.to_rfc3339(),
-        user_id = user_id.as_deref(),
-        ip = event.client_ip.as_deref(),
-        user_agent,
-        request_id = event.request_id.as_deref(),
-        stored = failed.is_none(),
-    );
-    if let Some(error) = failed {
-        tracing::warn!(
-            event = event.kind.as_str(),
-            error = %crate::error::error_chain(error),
-            "security event not stored"
-        );
-    }
-}
-
 /// How much longer than the hash-queue timeout a login's reserved place is
 /// held if the login never gives it back: enough for the hash itself (a
 /// second at the default cost; verify work is bounded to 8×).
@@ -277,7 +252,7 @@ impl Root {
             .with_device_policy(self.device_policy)
             .with_register_limits(self.register_limits)
             .with_event_retention(self.config.event_retention)
-            .with_audit_sink(Arc::new(log_audit_event))
+            .with_audit_sink(Arc::new(crate::telemetry::audit_event))
             .with_session_cache(cache))
     }
 

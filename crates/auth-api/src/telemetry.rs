@@ -1,4 +1,5 @@
-//! Logs: a tracing subscriber, and one line per request with its request id.
+//! Logs: a tracing subscriber, one line per request with its request id, and
+//! the `target=audit` line of every security event.
 //!
 //! Nothing here logs a body, a cookie or an `Authorization` header: tokens
 //! and passwords never reach the logs.
@@ -87,4 +88,28 @@ pub async fn request_log<E: Endpoint>(
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     Ok(response)
+}
+/// Every security event as a log line with `target=audit` (a JSON line with
+/// `--log-format json`), so a log pipeline can keep the trail; a failure to
+/// store it is a warning (the use case went on).
+pub fn audit_event(event: &auth_core::SecurityEvent, failed: Option<&auth_core::StoreError>) {
+    let user_id = event.user_id.map(|id| id.to_string());
+    let user_agent = event.user_agent.as_ref().map(auth_core::UserAgent::as_str);
+    tracing::info!(
+        target: "audit",
+        event = event.kind.as_str(),
+        at = %event.at.to_rfc3339(),
+        user_id = user_id.as_deref(),
+        ip = event.client_ip.as_deref(),
+        user_agent,
+        request_id = event.request_id.as_deref(),
+        stored = failed.is_none(),
+    );
+    if let Some(error) = failed {
+        tracing::warn!(
+            event = event.kind.as_str(),
+            error = %crate::error::error_chain(error),
+            "security event not stored"
+        );
+    }
 }
