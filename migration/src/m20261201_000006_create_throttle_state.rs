@@ -78,6 +78,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The daily purge of untouched lock rows is a range on it.
+        manager
+            .create_index(
+                Index::create()
+                    .name("throttle_locks_touched_at_idx")
+                    .table(ThrottleLocks::Table)
+                    .col(ThrottleLocks::TouchedAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
