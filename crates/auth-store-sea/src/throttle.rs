@@ -56,13 +56,19 @@ impl ThrottleStore for SeaStore {
         self.bounded(async {
             let txn = self.db.begin().await.map_err(unavailable)?;
             lock_account(&txn, account, now).await?;
-            let stats = failure_stats(&txn, account, policy.account_since(now)).await?;
+            // The reservations first, then the failures. A finishing attempt
+            // commits its failure before it releases its place, and on
+            // PostgreSQL (read committed) each statement sees what was
+            // committed when it started: read in this order, a place gone
+            // from the first count has its failure in the second. The other
+            // order could miss both, and admit one attempt too many.
             let held = login_reservation::Entity::find()
                 .filter(login_reservation::Column::Account.eq(account.as_str()))
                 .filter(login_reservation::Column::ExpiresAt.gt(stored_instant(now)))
                 .count(&txn)
                 .await
                 .map_err(unavailable)?;
+            let stats = failure_stats(&txn, account, policy.account_since(now)).await?;
             if let Err(wait) = policy.admit(&stats, held, now) {
                 txn.rollback().await.map_err(unavailable)?;
                 return Ok(Err(wait));
