@@ -24,6 +24,9 @@
 //!   atomic back-off), their per-account locks, rate-limit budgets and
 //!   device cookies.
 //! - `m20261201_000007_create_events`: the security events (the audit trail).
+//! - `m20261202_000008_create_session_revocations`: the revocation log, in
+//!   commit order, that lets every instance confirm its cached sessions
+//!   with one query per batch of requests.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -34,6 +37,7 @@ mod m20261124_000004_create_flask_user_ids;
 mod m20261201_000005_add_username_skeletons;
 mod m20261201_000006_create_throttle_state;
 mod m20261201_000007_create_events;
+mod m20261202_000008_create_session_revocations;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -50,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_add_username_skeletons::Migration),
             Box::new(m20261201_000006_create_throttle_state::Migration),
             Box::new(m20261201_000007_create_events::Migration),
+            Box::new(m20261202_000008_create_session_revocations::Migration),
         ]
     }
 }

@@ -227,11 +227,11 @@ impl Root {
     /// session and back-off policies, and the session cache.
     ///
     /// The cache strategy is correctness logic. Several instances share a
-    /// PostgreSQL store, so a cached session is confirmed against the store
-    /// on every use (one indexed read instead of two) and another instance's
-    /// logout counts at once; the cache also stays suspended until the
-    /// revocation feed ([`Root::start`]) is live. One process owns a SQLite
-    /// file, so its cache is trusted as is.
+    /// PostgreSQL store, so a cached session is served only after a read of
+    /// the store's revocation log that started after the request arrived
+    /// (one read for every request waiting then), and another instance's
+    /// logout counts at once. One process owns a SQLite file, so its cache
+    /// is trusted as is.
     ///
     /// # Errors
     /// [`StartError::Hashing`].
@@ -239,10 +239,8 @@ impl Root {
         let hasher = self.hasher()?;
         let capacity = self.config.session_cache_capacity;
         let ttl = self.config.session_cache_ttl.get();
-        let cache = if store.has_revocation_feed() {
-            let cache = SessionCache::validated(capacity, ttl);
-            cache.suspend();
-            cache
+        let cache = if store.is_shared() {
+            SessionCache::shared(capacity, ttl, store.clone())
         } else {
             SessionCache::new(capacity, ttl)
         };
@@ -263,20 +261,10 @@ impl Root {
     pub async fn start(&self) -> Result<App, StartError> {
         let store = self.store(true).await?;
         let auth = self.authenticator(store.clone())?;
-        let mut tasks = Vec::new();
-        let cache = auth.session_cache().clone();
-        if cache.is_enabled() && store.has_revocation_feed() {
-            let follower = store.clone();
-            tasks.push(tokio::spawn(async move {
-                follower
-                    .follow_revocations(move |event| cache.apply(event))
-                    .await;
-            }));
-        }
-        tasks.push(tokio::spawn(purge_periodically(
+        let tasks = vec![tokio::spawn(purge_periodically(
             auth.clone(),
             self.config.purge_interval.get(),
-        )));
+        ))];
         let endpoint = build_app(
             auth.clone(),
             HttpSettings {

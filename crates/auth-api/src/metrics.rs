@@ -249,6 +249,18 @@ impl Collector for PoolCollector {
                 &events_not_stored,
                 None,
             )?;
+        let confirmations = self.cache.confirmation_rounds();
+        encoder
+            .encode_descriptor(
+                "auth_session_confirmations",
+                "Revocation-log reads that confirmed cached sessions (PostgreSQL; each serves every request waiting then)",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                &confirmations,
+                None,
+            )?;
         let timings = self.hasher.timings();
         // Raw counts, one per bucket up to +Inf: what the encoder wants.
         encoder

@@ -16,7 +16,10 @@
 //!   `session/token.rs`: tokens, their stored ids and public handles.
 //! - `period.rs`: [`Period`], a configured length of time, and checked time arithmetic.
 //! - `clock.rs`: time as an input ([`Clock`]).
-//! - `cache.rs`: the in-process [`SessionCache`] and its invalidation rules.
+//! - `cache/`: the in-process [`SessionCache`] and its invalidation rules;
+//!   `cache/confirm.rs`: confirming a process's cached sessions against a
+//!   shared store's [`RevocationLog`], one query for all waiting requests.
+//! - `revocation.rs`: the entries of that log ([`Revocation`], [`LogPosition`]).
 //! - `throttle/`: login back-off rules ([`ThrottlePolicy`], pure functions
 //!   of failures and time), rate limits as rate plus burst ([`RateLimit`],
 //!   [`RegisterLimits`]) and address keys.
@@ -39,6 +42,7 @@ mod hashing;
 mod memory;
 mod password;
 mod period;
+mod revocation;
 mod service;
 mod session;
 mod store;
@@ -47,7 +51,7 @@ mod user;
 mod username;
 mod werkzeug;
 
-pub use cache::{CacheEvent, SessionCache};
+pub use cache::SessionCache;
 pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
@@ -59,14 +63,15 @@ pub use hashing::{
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
+pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, LoginSuccess,
     MAX_EVENTS_PAGE, Purged,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{
-    DeviceStore, EventStore, RateLimitStore, SessionStore, Store, StoreError, ThrottleStore,
-    UserRepository,
+    DeviceStore, EventStore, RateLimitStore, RevocationLog, SessionStore, Store, StoreError,
+    ThrottleStore, UserRepository,
 };
 pub use throttle::{
     FailureStats, IN_FLIGHT_WAIT, RateKey, RateLimit, RegisterLimits, Reservation, ThrottlePolicy,

@@ -229,6 +229,36 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// The revocation log of a store shared by several processes (see
+/// [`crate::LogPosition`]): what lets each process's
+/// [`crate::SessionCache::shared`] serve sessions without a query each while
+/// another process's logout still counts at once.
+///
+/// A store that implements it MUST append one entry, in the same
+/// transaction as the delete, for every call that removes at least one
+/// session: [`SessionStore::revoke_session`] ([`crate::Revocation::Session`]),
+/// [`SessionStore::revoke_sessions_beyond`], [`SessionStore::revoke_other_sessions`],
+/// [`SessionStore::revoke_all_sessions`] and [`UserRepository::delete_user`]
+/// ([`crate::Revocation::User`]). Expired sessions removed by
+/// [`SessionStore::purge_expired_sessions`] need none: expiry is checked on
+/// every use. Positions MUST follow commit order: once an entry at `n` can
+/// be read, no entry below `n` may still appear. Entries MUST be kept for at
+/// least [`crate::REVOCATION_LOG_RETENTION`]; a store drops older ones itself
+/// (the stores here do it when appending).
+pub trait RevocationLog: Send + Sync {
+    /// The entries after `after`, oldest first, at most `limit` of them.
+    /// Every entry whose revoking call returned before this one started
+    /// MUST be among them (or among the next pages).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn revocations_after(
+        &self,
+        after: crate::LogPosition,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<crate::LoggedRevocation>, StoreError>> + Send;
+}
+
 /// Failed logins and the attempts being evaluated, recorded so that
 /// back-off is shared by every instance on the same database. Accounts are
 /// identified by their [`AccountKey`] (stored as [`AccountKey::as_str`]),

@@ -1,3 +1,5 @@
-//! The reference store runs the storage contract.
+//! The reference store runs the storage contract, the revocation log's too.
 
 auth_core::store_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
+
+auth_core::revocation_log_conformance!(|| async { Some(auth_core::MemoryStore::new()) });

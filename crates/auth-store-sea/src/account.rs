@@ -2,18 +2,18 @@
 //! with everything tied to it (`UserRepository::delete_user`), and the
 //! [`EventStore`] over the `events` table.
 
-use auth_core::{AccountKey, EventStore, SecurityEvent, StoreError, UserId};
+use auth_core::{AccountKey, EventStore, Revocation, SecurityEvent, StoreError, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::entity::{device, event, login_failure, session, user};
 use crate::error::unavailable;
-use crate::revocations::{self, Revoked};
+use crate::revocations;
 use crate::{SeaStore, stored_instant};
 
 impl SeaStore {
-    /// One transaction: the sessions (announced to every instance on
-    /// PostgreSQL, delivered only if this commits), the account's devices
+    /// One transaction: the sessions (with their revocation-log entry, which
+    /// every instance reads), the account's devices
     /// and failures, the user's events, then the user.
     pub(crate) async fn delete_account_rows(
         &self,
@@ -27,8 +27,8 @@ impl SeaStore {
             .exec(&txn)
             .await
             .map_err(unavailable)?;
-        if sessions.rows_affected > 0 && self.has_revocation_feed() {
-            revocations::notify(&txn, &Revoked::User(id))
+        if sessions.rows_affected > 0 {
+            revocations::append(&txn, Revocation::User(id))
                 .await
                 .map_err(unavailable)?;
         }

@@ -51,6 +51,12 @@ pub(crate) enum CorruptRow {
         #[source]
         source: UsernameError,
     },
+    /// A revocation-log row naming neither a 32-byte session id nor a user.
+    #[error("session_revocations row {position}: names neither a session nor a user")]
+    Revocation {
+        /// The row.
+        position: i64,
+    },
     /// A session id that is not a 32-byte SHA-256 digest.
     #[error("sessions row of user {user_id}: the id is {len} bytes, expected 32")]
     SessionIdLength {

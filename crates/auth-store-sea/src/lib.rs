@@ -31,8 +31,9 @@
 //!   `auth_core::conformance` checks them (`users`, `sessions`, `throttle`;
 //!   `limits.rs`: rate limits and device cookies; `account.rs`: deleting a
 //!   user with everything tied to it, and the events).
-//! - `revocations.rs`: the PostgreSQL revocation feed
-//!   ([`SeaStore::follow_revocations`]), the only backend-specific SQL.
+//! - `revocations.rs`: the revocation log (`auth_core::RevocationLog`),
+//!   appended with every delete of sessions, which each instance reads to
+//!   confirm its cached sessions; [`SeaStore::is_shared`].
 //! - `entity/`: one SeaORM entity per table, with its mapping to the domain.
 //! - `error.rs`: database errors to [`auth_core::StoreError`]; the only
 //!   place that inspects what kind of error the database reported.
@@ -68,7 +69,6 @@ pub use connect::{
     SQLITE_DEFAULT_MAX_CONNECTIONS, StoreOptions,
 };
 pub use listing::UserListing;
-pub use revocations::REVOCATION_CHANNEL;
 
 use std::fmt;
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! [`SessionStore`] for [`SeaStore`]: the `sessions` table, and on
-//! PostgreSQL the revocation notice sent with every delete.
+//! [`SessionStore`] for [`SeaStore`]: the `sessions` table, and the
+//! revocation-log entry appended with every delete.
 
-use auth_core::{PasswordHash, Session, SessionId, SessionStore, StoreError, UserId};
+use auth_core::{PasswordHash, Revocation, Session, SessionId, SessionStore, StoreError, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -11,25 +11,22 @@ use sea_orm::{
 
 use crate::entity::{session, user};
 use crate::error::unavailable;
-use crate::revocations::{self, Revoked};
+use crate::revocations;
 use crate::{SeaStore, stored_instant};
 
 impl SeaStore {
-    /// Deletes sessions and, on PostgreSQL, tells every instance in the same
-    /// transaction (the notification is delivered only if the delete commits).
-    async fn delete_and_notify(
+    /// Deletes sessions and, if any went, appends `revocation` to the
+    /// revocation log in the same transaction (so every instance's cache
+    /// learns of it exactly when the delete commits).
+    async fn delete_and_log(
         &self,
         delete: sea_orm::DeleteMany<session::Entity>,
-        revoked: Revoked,
+        revocation: Revocation,
     ) -> Result<u64, StoreError> {
-        if !self.has_revocation_feed() {
-            let result = delete.exec(&self.db).await.map_err(unavailable)?;
-            return Ok(result.rows_affected);
-        }
         let txn = self.db.begin().await.map_err(unavailable)?;
         let result = delete.exec(&txn).await.map_err(unavailable)?;
         if result.rows_affected > 0 {
-            revocations::notify(&txn, &revoked)
+            revocations::append(&txn, revocation)
                 .await
                 .map_err(unavailable)?;
         }
@@ -91,7 +88,7 @@ impl SessionStore for SeaStore {
             let delete = session::Entity::delete_many()
                 .filter(session::Column::Id.eq(id.as_bytes().to_vec()));
             let deleted = self
-                .delete_and_notify(delete, Revoked::Session(*id))
+                .delete_and_log(delete, Revocation::Session(*id))
                 .await?;
             Ok(deleted > 0)
         })
@@ -171,7 +168,7 @@ impl SessionStore for SeaStore {
             }
             let delete = session::Entity::delete_many().filter(session::Column::Id.is_in(doomed));
             // Other instances drop this user's cached sessions and re-read them.
-            self.delete_and_notify(delete, Revoked::User(user_id)).await
+            self.delete_and_log(delete, Revocation::User(user_id)).await
         })
         .await
     }
@@ -201,7 +198,7 @@ impl SessionStore for SeaStore {
                 .filter(session::Column::Id.ne(keep.as_bytes().to_vec()));
             // Every instance drops the user's cached sessions; the kept one
             // is simply read again.
-            self.delete_and_notify(delete, Revoked::User(user_id)).await
+            self.delete_and_log(delete, Revocation::User(user_id)).await
         })
         .await
     }
@@ -210,7 +207,7 @@ impl SessionStore for SeaStore {
         self.bounded(async {
             let delete = session::Entity::delete_many()
                 .filter(session::Column::UserId.eq(*user_id.as_uuid()));
-            self.delete_and_notify(delete, Revoked::User(user_id)).await
+            self.delete_and_log(delete, Revocation::User(user_id)).await
         })
         .await
     }

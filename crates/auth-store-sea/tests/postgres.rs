@@ -1,5 +1,5 @@
 //! `SeaStore` on PostgreSQL: the storage contract, the adapter rules both
-//! backends share (`adapter_rules/`), the revocation feed, concurrent
+//! backends share (`adapter_rules/`), the revocation log, concurrent
 //! migrations and TLS, against the server named by `AUTH_TEST_DATABASE_URL`
 //! (e.g. `postgres://postgres@127.0.0.1:5432/test`). Unset, those tests skip
 //! and say so on stderr; CI sets it.
@@ -15,8 +15,7 @@ mod adapter_rules;
 
 use std::time::{Duration, Instant};
 
-use auth_core::conformance::{epoch, session_of, user_named};
-use auth_core::{CacheEvent, SessionStore as _, StoreError, UserRepository as _};
+use auth_core::{StoreError, UserRepository as _};
 use auth_store_sea::testing::{PgTestDatabase, admin_url};
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 use migration::{Migrator, MigratorTrait as _};
@@ -41,6 +40,8 @@ async fn close_store((store, _database): (SeaStore, PgTestDatabase)) {
 }
 
 auth_core::store_conformance!(fresh_store, close_store);
+
+auth_core::revocation_log_conformance!(fresh_store, close_store);
 
 adapter_rules::adapter_rules!(fresh_store);
 
@@ -87,54 +88,6 @@ async fn an_unreachable_server_fails_cleanly_within_the_timeouts() {
         started.elapsed()
     );
     lazy.close().await;
-}
-
-#[tokio::test]
-async fn revocations_reach_every_follower_through_listen_notify() {
-    let Some((store, _database)) = fresh_store().await else {
-        return;
-    };
-    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let follower = store.clone();
-    let feed = tokio::spawn(async move {
-        follower
-            .follow_revocations(move |event| {
-                let _ = sender.send(event);
-            })
-            .await;
-    });
-    assert_eq!(next_event(&mut events).await, Some(CacheEvent::Listening));
-
-    let user = user_named("alice");
-    store.create_user(&user).await.unwrap();
-    let first = session_of(user.id, epoch());
-    let second = session_of(user.id, epoch());
-    store.insert_session(&first).await.unwrap();
-    store.insert_session(&second).await.unwrap();
-
-    assert!(store.revoke_session(&first.id).await.unwrap());
-    assert_eq!(
-        next_event(&mut events).await,
-        Some(CacheEvent::SessionRevoked(first.id))
-    );
-    // Nothing deleted, nothing sent: the next event is the user-wide one.
-    assert!(!store.revoke_session(&first.id).await.unwrap());
-    assert_eq!(store.revoke_all_sessions(user.id).await.unwrap(), 1);
-    assert_eq!(
-        next_event(&mut events).await,
-        Some(CacheEvent::UserRevoked(user.id))
-    );
-
-    feed.abort();
-    store.close().await;
-}
-
-async fn next_event(
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<CacheEvent>,
-) -> Option<CacheEvent> {
-    tokio::time::timeout(Duration::from_secs(5), events.recv())
-        .await
-        .expect("an event within 5 s")
 }
 
 #[tokio::test]

@@ -267,19 +267,6 @@ impl TestApp {
         auth_core::Clock::now(&self.clock)
     }
 
-    /// Waits (up to 10 s) until the session cache answers hits: at once on
-    /// SQLite, once the revocation feed listens on PostgreSQL.
-    pub async fn wait_until_the_cache_serves(&self) {
-        let cache = self.app.auth().session_cache();
-        for _ in 0..200 {
-            if cache.is_serving() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the session cache never started serving");
-    }
-
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

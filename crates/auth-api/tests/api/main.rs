@@ -20,6 +20,7 @@ mod ops;
 mod password;
 mod protected;
 mod register;
+mod revocation_race;
 mod security;
 mod self_service_instances;
 mod sessions;

@@ -19,12 +19,10 @@ async fn instances(db: &TestDatabase) -> (TestApp, Option<TestApp>) {
     let a = spawn_app_with(Options::default().on(&db.url)).await;
     let b = if db.url.starts_with("postgres") {
         let b = spawn_app_with(Options::default().on(&db.url)).await;
-        b.wait_until_the_cache_serves().await;
         Some(b)
     } else {
         None
     };
-    a.wait_until_the_cache_serves().await;
     (a, b)
 }
 

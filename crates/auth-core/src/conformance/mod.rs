@@ -30,12 +30,14 @@
 
 mod account;
 mod limits;
+mod revocations;
 mod sessions;
 mod throttle;
 mod users;
 
 pub use account::*;
 pub use limits::*;
+pub use revocations::*;
 pub use sessions::*;
 pub use throttle::*;
 pub use users::*;
@@ -225,6 +227,24 @@ macro_rules! store_conformance {
             events_are_the_users_own_newest_first_and_exact,
             events_purge_removes_old_events_only,
             events_concurrent_appends_are_all_kept,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of the revocation log
+/// ([`RevocationLog`](crate::RevocationLog)), for stores that implement it;
+/// the arguments are those of [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! revocation_log_conformance {
+    ($factory:expr) => {
+        $crate::revocation_log_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            revocations_are_logged_for_every_call_that_removes_sessions,
+            revocations_concurrent_appends_are_read_in_commit_order,
         );
     };
 }

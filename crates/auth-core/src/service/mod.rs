@@ -370,6 +370,7 @@ impl<S: Store> Authenticator<S> {
             .store
             .purge_events(crate::period::before(now, self.events.retention))
             .await?;
+
         Ok(Purged {
             sessions,
             login_failures,

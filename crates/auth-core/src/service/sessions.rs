@@ -16,26 +16,22 @@ impl<S: Store> Authenticator<S> {
         let token = SessionToken::parse(token).map_err(|_| AuthError::NotAuthenticated)?;
         let id = token.id();
         let now = self.clock.now();
-        // Read once, before the cache and the store: an invalidation racing
-        // this lookup then always wins over the insert at the end.
+        // Each generation is read before the read it guards (the cache's,
+        // then the store's): an invalidation racing that read always wins
+        // over the insert that follows it.
         let generation = self.cache.generation();
-        if let Some(mut hit) = self.cache.get(&id) {
-            if self.cache.validates_hits() {
-                // Another process may have revoked it a moment ago.
-                let Some(session) = self.store.find_session(&id).await? else {
-                    self.cache.invalidate_session(&id);
-                    return Err(AuthError::NotAuthenticated);
-                };
-                hit.session = session;
+        if let Some(mut hit) = self.cache.get(&id).await {
+            if hit.session.is_active(now) {
+                if self.touch_if_due(&mut hit.session, now).await? {
+                    self.cache.insert(id, hit.clone(), generation);
+                }
+                return Ok(hit);
             }
-            if !hit.session.is_active(now) {
-                return self.drop_expired(&id).await;
-            }
-            if self.touch_if_due(&mut hit.session, now).await? {
-                self.cache.insert(id, hit.clone(), generation);
-            }
-            return Ok(hit);
+            // Expired by this copy; another instance may have extended it
+            // since. The store decides.
+            self.cache.invalidate_session(&id);
         }
+        let generation = self.cache.generation();
         let Some(mut session) = self.store.find_session(&id).await? else {
             return Err(AuthError::NotAuthenticated);
         };

@@ -12,5 +12,6 @@ pub(crate) mod login_failure;
 pub(crate) mod login_reservation;
 pub(crate) mod rate_limit;
 pub(crate) mod session;
+pub(crate) mod session_revocation;
 pub(crate) mod throttle_lock;
 pub(crate) mod user;

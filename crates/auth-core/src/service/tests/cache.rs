@@ -6,6 +6,10 @@ use std::time::Duration;
 use super::*;
 use crate::{SessionCache, SessionPolicy};
 
+fn shared(store: &MemoryStore) -> SessionCache {
+    SessionCache::shared(100, Duration::from_secs(60), store.clone())
+}
+
 fn instance(
     store: &MemoryStore,
     clock: &ManualClock,
@@ -36,7 +40,7 @@ async fn a_local_logout_is_immediate_with_the_cache() {
         .unwrap();
     auth.authenticate(login.token.as_str()).await.unwrap();
     assert!(
-        auth.session_cache().get(&login.session.id).is_some(),
+        auth.session_cache().get(&login.session.id).await.is_some(),
         "cached"
     );
     auth.logout(login.token.as_str(), &Client::default())
@@ -49,18 +53,10 @@ async fn a_local_logout_is_immediate_with_the_cache() {
 }
 
 #[tokio::test]
-async fn a_validated_cache_sees_another_instances_logout_at_once_without_any_feed() {
+async fn a_shared_cache_sees_another_instances_logout_at_once() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
-    let a = instance(
-        &store,
-        &clock,
-        SessionCache::validated(100, Duration::from_secs(60)),
-    );
-    let b = instance(
-        &store,
-        &clock,
-        SessionCache::validated(100, Duration::from_secs(60)),
-    );
+    let a = instance(&store, &clock, shared(&store));
+    let b = instance(&store, &clock, shared(&store));
     a.register(
         Username::parse("alice").unwrap(),
         Password::new(PASSWORD),
@@ -84,7 +80,81 @@ async fn a_validated_cache_sees_another_instances_logout_at_once_without_any_fee
 }
 
 #[tokio::test]
-async fn an_unvalidated_cache_needs_the_feed_for_other_instances_revocations() {
+async fn a_shared_cache_sees_another_instances_logout_everywhere_and_password_change() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let a = instance(&store, &clock, shared(&store));
+    let b = instance(&store, &clock, shared(&store));
+    let user = a
+        .register(
+            Username::parse("alice").unwrap(),
+            Password::new(PASSWORD),
+            &Client::default(),
+        )
+        .await
+        .unwrap();
+    let first = a
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let second = a
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    for token in [&first.token, &second.token] {
+        b.authenticate(token.as_str()).await.unwrap();
+        b.authenticate(token.as_str()).await.unwrap(); // from b's cache
+    }
+    let kept = a.authenticate(second.token.as_str()).await.unwrap();
+    a.change_password(
+        &kept,
+        Password::new(PASSWORD),
+        Password::new("another correct horse battery staple"),
+        &Client::default(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        b.authenticate(first.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+    b.authenticate(second.token.as_str()).await.unwrap(); // the caller's own stays
+    a.logout_everywhere(user.id, &Client::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.authenticate(second.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn a_copy_that_looks_idle_expired_is_read_again_not_revoked() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let policy = SessionPolicy::default();
+    let a = instance(&store, &clock, shared(&store)).with_session_policy(policy);
+    let b = instance(&store, &clock, shared(&store)).with_session_policy(policy);
+    registered(&a, "alice").await;
+    let login = a
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    b.authenticate(login.token.as_str()).await.unwrap(); // b caches it
+    // The user stays active on a only, past b's copy of the idle expiry.
+    let idle = policy.idle_timeout;
+    let step = idle / 4;
+    let mut waited = Duration::ZERO;
+    while waited <= idle {
+        clock.advance(step);
+        waited += step;
+        a.authenticate(login.token.as_str()).await.unwrap();
+    }
+    b.authenticate(login.token.as_str())
+        .await
+        .expect("b reads the store, where a kept it alive");
+}
+
+#[tokio::test]
+async fn an_unshared_cache_trusts_itself_until_told() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
     let a = instance(&store, &clock, SessionCache::disabled());
     let b = instance(
@@ -107,10 +177,9 @@ async fn an_unvalidated_cache_needs_the_feed_for_other_instances_revocations() {
     a.logout(login.token.as_str(), &Client::default())
         .await
         .unwrap();
-    // Without validation, b trusts its cache until the feed reports the revocation.
+    // Not shared: b trusts its cache until told (or until the TTL).
     assert!(b.authenticate(login.token.as_str()).await.is_ok());
-    b.session_cache()
-        .apply(crate::CacheEvent::SessionRevoked(me.session.id));
+    b.session_cache().invalidate_session(&me.session.id);
     assert!(matches!(
         b.authenticate(login.token.as_str()).await,
         Err(AuthError::NotAuthenticated)

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod revocations;
+
 use crate::{
     AccountKey, Device, DeviceId, DeviceStore, EventStore, FailureStats, PasswordHash, RateKey,
-    RateLimit, RateLimitStore, Reservation, SecurityEvent, Session, SessionId, SessionStore,
-    StoreError, ThrottlePolicy, ThrottleStore, User, UserId, UserRepository, Username,
-    UsernameSkeleton,
+    RateLimit, RateLimitStore, Reservation, Revocation, SecurityEvent, Session, SessionId,
+    SessionStore, StoreError, ThrottlePolicy, ThrottleStore, User, UserId, UserRepository,
+    Username, UsernameSkeleton,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -60,6 +62,7 @@ struct State {
     devices: HashMap<DeviceId, Device>,
     /// In the order appended.
     events: Vec<SecurityEvent>,
+    revocations: revocations::Log,
 }
 
 #[derive(Debug)]
@@ -150,7 +153,7 @@ impl UserRepository for MemoryStore {
         };
         state.by_canonical.remove(user.username.canonical());
         state.by_skeleton.retain(|_, holder| *holder != id);
-        state.sessions.retain(|_, session| session.user_id != id);
+        state.revoke_where(Revocation::User(id), |session| session.user_id == id);
         state.devices.retain(|_, device| device.account != *account);
         state
             .login_failures
@@ -186,7 +189,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn revoke_session(&self, id: &SessionId) -> Result<bool, StoreError> {
-        Ok(self.state().sessions.remove(id).is_some())
+        let id = *id;
+        Ok(self
+            .state()
+            .revoke_where(Revocation::Session(id), |session| session.id == id)
+            > 0)
     }
 
     async fn insert_session_if_credential(
@@ -221,10 +228,9 @@ impl SessionStore for MemoryStore {
             .skip(usize::try_from(keep).unwrap_or(usize::MAX))
             .map(|(_, id)| SessionId::from_bytes(id))
             .collect();
-        for id in &doomed {
-            state.sessions.remove(id);
-        }
-        Ok(doomed.len() as u64)
+        Ok(state.revoke_where(Revocation::User(user_id), |session| {
+            doomed.contains(&session.id)
+        }))
     }
 
     async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, StoreError> {
@@ -242,21 +248,20 @@ impl SessionStore for MemoryStore {
         user_id: UserId,
         keep: &SessionId,
     ) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.sessions.len();
-        state
-            .sessions
-            .retain(|id, session| session.user_id != user_id || id == keep);
-        Ok((before - state.sessions.len()) as u64)
+        let keep = *keep;
+        Ok(self
+            .state()
+            .revoke_where(Revocation::User(user_id), |session| {
+                session.user_id == user_id && session.id != keep
+            }))
     }
 
     async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.sessions.len();
-        state
-            .sessions
-            .retain(|_, session| session.user_id != user_id);
-        Ok((before - state.sessions.len()) as u64)
+        Ok(self
+            .state()
+            .revoke_where(Revocation::User(user_id), |session| {
+                session.user_id == user_id
+            }))
     }
 
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

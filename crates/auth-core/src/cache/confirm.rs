@@ -1,0 +1,170 @@
+//! Confirming cached sessions against a shared store's [`RevocationLog`],
+//! with one query for every request waiting at that moment.
+//!
+//! The rule: a request that finds its session in the cache is served only
+//! after a log read that *started after the request arrived* has been
+//! applied. Every revocation that answered before the request arrived had
+//! committed by then, so that read returns it (the log lists entries in
+//! commit order, and this process has applied every entry up to the position
+//! it asks after), and applying it evicted the session. This is how
+//! consensus systems batch linearizable reads (Raft's read index): requests
+//! that arrive while one read is in flight are all confirmed by the next
+//! single read, so the cost is one query per round trip, not per request.
+//!
+//! Rounds are numbered. A request notes the number of the round after the
+//! last one started; whoever finds no round running starts the next one
+//! (the request itself: no background task to forget or to starve), and
+//! everyone waits until a round at least that number has finished.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+use crate::{LogPosition, LoggedRevocation, RevocationLog, StoreError};
+
+use super::Inner;
+
+/// Entries read per round. A process that fell further behind than this
+/// (it has just started, or the log held a burst of revocations) drops its
+/// whole cache rather than apply them one by one, and reads on next round.
+pub(super) const PAGE: u32 = 512;
+
+type Page<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<LoggedRevocation>, StoreError>> + Send + 'a>>;
+
+/// [`RevocationLog`] behind a pointer: the cache is not generic over the store.
+pub(super) trait ErasedLog: Send + Sync {
+    fn after(&self, after: LogPosition, limit: u32) -> Page<'_>;
+}
+
+impl<L: RevocationLog> ErasedLog for L {
+    fn after(&self, after: LogPosition, limit: u32) -> Page<'_> {
+        Box::pin(self.revocations_after(after, limit))
+    }
+}
+
+#[derive(Default)]
+struct Rounds {
+    /// The number of the last round started.
+    started: u64,
+    running: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Finished {
+    round: u64,
+    /// Whether that round's read succeeded and was applied.
+    confirmed: bool,
+}
+
+pub(super) struct Confirmations {
+    log: Box<dyn ErasedLog>,
+    rounds: Mutex<Rounds>,
+    finished: watch::Sender<Finished>,
+    /// The last log position applied to the cache (written by a round's leader only).
+    applied: AtomicU64,
+}
+
+impl Confirmations {
+    pub(super) fn new(log: Box<dyn ErasedLog>) -> Self {
+        Self {
+            log,
+            rounds: Mutex::new(Rounds::default()),
+            finished: watch::Sender::new(Finished::default()),
+            applied: AtomicU64::new(LogPosition::START.get()),
+        }
+    }
+
+    /// Rounds started so far: requests served per round show the batching.
+    pub(super) fn rounds(&self) -> u64 {
+        self.lock().started
+    }
+
+    /// Waits for a log read that started after this call and returns
+    /// whether it was applied. `false` (the store failed, or the request
+    /// leading the round was dropped) means: do not trust the cache now.
+    pub(super) async fn confirm(&self, cache: &Inner) -> bool {
+        let mut finished = self.finished.subscribe();
+        // Any round numbered this or higher starts after this line.
+        let needed = self.lock().started + 1;
+        loop {
+            let last = *finished.borrow_and_update();
+            if last.round >= needed {
+                return last.confirmed;
+            }
+            let lead = {
+                let mut rounds = self.lock();
+                if rounds.running {
+                    None
+                } else {
+                    rounds.running = true;
+                    rounds.started += 1;
+                    Some(rounds.started)
+                }
+            };
+            match lead {
+                Some(round) => {
+                    let mut leader = Leader {
+                        confirmations: self,
+                        round,
+                        confirmed: false,
+                    };
+                    leader.confirmed = self.read_and_apply(cache).await;
+                }
+                None => {
+                    if finished.changed().await.is_err() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn read_and_apply(&self, cache: &Inner) -> bool {
+        let after = LogPosition::new(self.applied.load(Ordering::Acquire));
+        let Ok(entries) = self.log.after(after, PAGE).await else {
+            return false;
+        };
+        let Some(last) = entries.last() else {
+            return true;
+        };
+        if entries.len() >= PAGE as usize || last.position <= after {
+            // Far behind, or a log that went backwards (a restored
+            // database): nothing cached can be vouched for.
+            cache.clear();
+        } else {
+            for entry in &entries {
+                cache.revoke(entry.revocation);
+            }
+        }
+        self.applied
+            .store(last.position.get().max(after.get()), Ordering::Release);
+        true
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rounds> {
+        // Nothing panics while holding it; a poisoned lock still holds valid counters.
+        self.rounds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Finishes a round however its leader ends, dropped mid-read included, so
+/// that the requests waiting on it never wait forever.
+struct Leader<'a> {
+    confirmations: &'a Confirmations,
+    round: u64,
+    confirmed: bool,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.confirmations.lock().running = false;
+        self.confirmations.finished.send_replace(Finished {
+            round: self.round,
+            confirmed: self.confirmed,
+        });
+    }
+}

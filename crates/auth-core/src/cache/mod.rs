@@ -1,0 +1,251 @@
+//! An in-process cache of authenticated sessions, so that checking a session
+//! (every protected request) usually costs no database round trip.
+//!
+//! Correctness rules, since a logout must be immediate:
+//!
+//! - Local revocations (logout, logout everywhere, password change) remove
+//!   entries synchronously, before the use case returns.
+//! - When other processes share the store, use [`SessionCache::shared`]: a
+//!   hit is served only once a read of the store's [`RevocationLog`] that
+//!   started after the request arrived has been applied (`confirm.rs`), so
+//!   another instance's logout that answered before the request counts. One
+//!   read confirms every request waiting at that moment.
+//! - A lookup that read the store before a revocation and writes the cache
+//!   after it must not resurrect the session: every invalidation bumps a
+//!   generation counter, and an insert made under an older generation is
+//!   undone.
+//! - Entries also expire after a short time-to-live, bounding staleness of
+//!   anything no log covers (an operator deleting rows by hand).
+//!
+//! Expiry (idle, absolute) is never trusted from the cache: a hit that looks
+//! expired is read again from the store, which decides.
+
+mod confirm;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use crate::{
+    Authenticated, REVOCATION_LOG_RETENTION, Revocation, RevocationLog, SessionId, UserId,
+};
+
+use confirm::Confirmations;
+
+/// Bounded, time-limited cache of [`Authenticated`] by [`SessionId`]. Clones share it.
+///
+/// ```
+/// use auth_core::SessionCache;
+/// use std::time::Duration;
+///
+/// let cache = SessionCache::new(10_000, Duration::from_secs(60));
+/// assert!(cache.is_enabled());
+/// assert!(!cache.is_shared());
+/// assert!(!SessionCache::disabled().is_enabled());
+/// ```
+#[derive(Clone)]
+pub struct SessionCache {
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    entries: Cache<SessionId, Arc<Authenticated>>,
+    generation: AtomicU64,
+    /// For a store shared by several processes: hits wait for the log.
+    confirmations: Option<Confirmations>,
+}
+
+impl fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            None => f.write_str("SessionCache(disabled)"),
+            Some(inner) => f
+                .debug_struct("SessionCache")
+                .field("entries", &inner.entries.entry_count())
+                .field("shared", &inner.confirmations.is_some())
+                .finish(),
+        }
+    }
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self::disabled()
+    }
+}
+
+impl SessionCache {
+    /// A cache of at most `capacity` sessions, each trusted for at most `ttl`,
+    /// for a store no other process revokes sessions in. A zero capacity or
+    /// TTL gives a disabled cache.
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
+        Self::build(capacity, ttl, None)
+    }
+
+    /// A cache for a store that other processes revoke sessions in too: a
+    /// hit is served only after a read of `log` that started after the
+    /// request arrived, so a logout that answered anywhere before counts
+    /// here. Requests waiting at the same time share one read. `ttl` is
+    /// capped at a quarter of [`REVOCATION_LOG_RETENTION`], so that no entry
+    /// outlives the log entries that could concern it.
+    ///
+    /// ```
+    /// use auth_core::{MemoryStore, SessionCache};
+    /// use std::time::Duration;
+    ///
+    /// let cache = SessionCache::shared(100, Duration::from_secs(5), MemoryStore::new());
+    /// assert!(cache.is_shared());
+    /// assert_eq!(cache.confirmation_rounds(), 0);
+    /// ```
+    pub fn shared<L: RevocationLog + 'static>(capacity: u64, ttl: Duration, log: L) -> Self {
+        let ttl = ttl.min(REVOCATION_LOG_RETENTION / 4);
+        Self::build(capacity, ttl, Some(Confirmations::new(Box::new(log))))
+    }
+
+    fn build(capacity: u64, ttl: Duration, confirmations: Option<Confirmations>) -> Self {
+        if capacity == 0 || ttl.is_zero() {
+            return Self::disabled();
+        }
+        let entries = Cache::builder()
+            .max_capacity(capacity)
+            .time_to_live(ttl)
+            .support_invalidation_closures()
+            .build();
+        Self {
+            inner: Some(Arc::new(Inner {
+                entries,
+                generation: AtomicU64::new(0),
+                confirmations,
+            })),
+        }
+    }
+
+    /// A cache that never holds anything (every lookup goes to the store).
+    pub fn disabled() -> Self {
+        Self { inner: None }
+    }
+
+    /// Whether the cache can hold entries at all.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Whether hits are confirmed against a shared store's revocation log.
+    pub fn is_shared(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.confirmations.is_some())
+    }
+
+    /// How many revocation-log reads have confirmed hits so far (0 unless
+    /// shared): hits served divided by this is the batching achieved.
+    pub fn confirmation_rounds(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .and_then(|inner| inner.confirmations.as_ref())
+            .map_or(0, Confirmations::rounds)
+    }
+
+    /// Entries currently held (approximate).
+    pub fn len(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |inner| inner.entries.entry_count())
+    }
+
+    /// Whether the cache holds nothing (approximate).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The generation to pass to [`SessionCache::insert`], read *before* the store.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |inner| inner.generation.load(Ordering::SeqCst))
+    }
+
+    /// A cached session that may be served now: for a shared cache, after
+    /// the revocation log has confirmed it (`None` if the log could not be
+    /// read: the caller reads the store instead).
+    pub(crate) async fn get(&self, id: &SessionId) -> Option<Authenticated> {
+        let inner = self.inner.as_ref()?;
+        // A miss needs no confirmation: the store is read anyway.
+        inner.entries.get(id)?;
+        if let Some(confirmations) = &inner.confirmations
+            && !confirmations.confirm(inner).await
+        {
+            return None;
+        }
+        // Read again: the confirmation may just have evicted it.
+        inner
+            .entries
+            .get(id)
+            .map(|entry| Authenticated::clone(&entry))
+    }
+
+    /// Caches what the store said at `generation`. If anything was
+    /// invalidated since, the entry is removed again: it may be stale.
+    pub(crate) fn insert(&self, id: SessionId, value: Authenticated, generation: u64) {
+        let Some(inner) = &self.inner else {
+            return;
+        };
+        inner.entries.insert(id, Arc::new(value));
+        if inner.generation.load(Ordering::SeqCst) != generation {
+            inner.entries.invalidate(&id);
+        }
+    }
+
+    /// Forgets one session.
+    pub fn invalidate_session(&self, id: &SessionId) {
+        if let Some(inner) = &self.inner {
+            inner.revoke(Revocation::Session(*id));
+        }
+    }
+
+    /// Forgets every session of a user.
+    pub fn invalidate_user(&self, user_id: UserId) {
+        if let Some(inner) = &self.inner {
+            inner.revoke(Revocation::User(user_id));
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        if let Some(inner) = &self.inner {
+            inner.clear();
+        }
+    }
+}
+
+impl Inner {
+    fn revoke(&self, revocation: Revocation) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match revocation {
+            Revocation::Session(id) => self.entries.invalidate(&id),
+            Revocation::User(user_id) => {
+                // Only fails when closures are not enabled, which `build`
+                // always does; fall back to dropping everything rather than
+                // keep a revoked session.
+                if self
+                    .entries
+                    .invalidate_entries_if(move |_, entry| entry.user.id == user_id)
+                    .is_err()
+                {
+                    self.entries.invalidate_all();
+                }
+            }
+        }
+    }
+
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,79 @@
+//! The revocation log: what a store shared by several processes tells each
+//! of them, so that their session caches never serve a revoked session.
+//!
+//! Every store call that removes sessions (a logout, "log out everywhere",
+//! revoking the others, the session cap, deleting a user) also appends one
+//! [`Revocation`] to the log, in the same transaction, at the next
+//! [`LogPosition`]. Positions follow commit order: a reader that sees
+//! position `n` has already seen every position below it. That is what lets
+//! one query ("everything after the position I have applied") confirm every
+//! cached session of a process at once; see [`crate::SessionCache::shared`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::{SessionId, UserId};
+
+/// How long a store keeps log entries: far longer than any cache may trust
+/// an entry ([`crate::SessionCache::shared`] caps its time-to-live at a
+/// quarter of it), so a process never misses an entry that could still
+/// concern a session it holds.
+pub const REVOCATION_LOG_RETENTION: Duration = Duration::from_secs(60 * 60);
+
+/// A position in the revocation log. The empty log is at [`LogPosition::START`];
+/// entries are numbered from 1 in commit order.
+///
+/// ```
+/// use auth_core::LogPosition;
+/// assert!(LogPosition::START < LogPosition::new(1));
+/// assert_eq!(LogPosition::new(7).get(), 7);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LogPosition(u64);
+
+impl LogPosition {
+    /// Before every entry.
+    pub const START: Self = Self(0);
+
+    /// The position `value`.
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The number, as a store keeps it.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What one entry of the log says must no longer be served from a cache.
+///
+/// ```
+/// use auth_core::{Revocation, SessionId, UserId};
+/// let session = Revocation::Session(SessionId::from_bytes([7; 32]));
+/// let user = Revocation::User(UserId::new());
+/// assert_ne!(session, user);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// One session was revoked.
+    Session(SessionId),
+    /// Sessions of this user were revoked (or the user changed): every
+    /// cached session of theirs must be read again.
+    User(UserId),
+}
+
+/// One entry of the log, as [`crate::RevocationLog::revocations_after`] returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedRevocation {
+    /// Where it is in the log.
+    pub position: LogPosition,
+    /// What it revoked.
+    pub revocation: Revocation,
+}
