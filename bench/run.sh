@@ -647,10 +647,14 @@ row() {
 }
 
 # 1. HTTP
+# Goals from issue 15: /protected >= 75 % of hello-world on SQLite, >= 50 %
+# on PostgreSQL (logout still immediate on every instance).
+protected_goal=75
+[ "$backend" = postgres ] && protected_goal=50
 protected_pct=$(pct "$protected_rps" "$hello_rps")
 row "1" "GET /protected (bearer), $http_conns conns" "$(calc "$protected_rps" "%.0f") req/s" \
-  "hello-world $(calc "$hello_rps" "%.0f") req/s" "$protected_pct %" "≥ 50 %" \
-  "$(yes_no "$protected_pct >= 50")" \
+  "hello-world $(calc "$hello_rps" "%.0f") req/s" "$protected_pct %" "≥ $protected_goal % ($backend)" \
+  "$(yes_no "$protected_pct >= $protected_goal")" \
   "$(kv "$protected_line" non2xx3xx) + $(socket_errors "$protected_line") (hello $(kv "$hello_line" non2xx3xx) + $(socket_errors "$hello_line"))" \
   "$protected_others % (hello $hello_others %)"
 # 1b, 1c: the account reads; issue 15's goal: >= 60 % of hello-world on
@@ -674,7 +678,7 @@ for ln in 17 15; do
   ok=$(rate_ok "$line")
   p=$(pct "$ok" "$limit")
   row "2 ln=$ln" "POST /login, $login_conns conns" "$(calc "$ok" "%.2f")/s (p50 $(kv "$line" p50_ms) ms)" \
-    "$ref" "$p %" "≥ 95 %" "$(yes_no "$p >= 95")" "$(errs "$line")" \
+    "$ref" "$p %" "≥ 97 %" "$(yes_no "$p >= 97")" "$(errs "$line")" \
     "${others[login$ln]} % (hash ref. ${hash_others[$ln]} %)"
   # 3. probe
   line=${probe_flood_line[$ln]}
@@ -684,8 +688,8 @@ for ln in 17 15; do
   p99=$(kv "$probe" p99_ms)
   row "3 ln=$ln" "GET /protected at ${probe_rate}/s during that flood" \
     "p50 $(kv "$probe" p50_ms) ms, p99 $p99 ms (max $(kv "$probe" max_ms)); logins $(calc "$ok" "%.2f")/s" \
-    "$ref" "logins $p %" "p99 ≤ 10 ms, logins ≥ 90 %" \
-    "$(yes_no "$p99 <= 10 && $p >= 90")" \
+    "$ref" "logins $p %" "p99 ≤ 3 ms, logins ≥ 90 %" \
+    "$(yes_no "$p99 <= 3 && $p >= 90")" \
     "probe $(($(kv "$probe" non200) + $(kv "$probe" errors))) of $(kv "$probe" sent); logins $(errs "$line")" \
     "${others[probe$ln]} %"
 done
@@ -728,7 +732,7 @@ rate=$(calc "$n200 / $secs" "%.3f")
 p=$(pct "$rate" "${hash_limit[17]}")
 row "6" "POST /login, $hostile_conns conns (a flood), ln=17" \
   "$(calc "$rate" "%.2f")/s ($n200 × 200 in $secs s; 503 server_busy at $(calc "$n503 / $secs" "%.0f")/s)" \
-  "$ref17" "$p %" "≥ 80 %" "$(yes_no "$p >= 80")" \
+  "$ref17" "$p %" "≥ 90 %" "$(yes_no "$p >= 90")" \
   "503 server_busy: $n503, other: $(($(non2xx "$statuses") - n503)); socket errors: $(socket_errors "$line")" \
   "${others[hostile]} %"
 
@@ -768,6 +772,46 @@ row "8" "first 200 of a login right after $give_up_clients clients gave up at $g
   "flood answers in time: $(kv "$give_up_line" statuses); errors: $(kv "$give_up_line" errors)" \
   "${others[give-up]} %"
 
+# ---------------------------------------------------- unexpected answers --
+# The run fails (exit 1) on answers no step should get, never on a ratio:
+# CI runs --quick as a smoke test of the server under each kind of load.
+unexpected=()
+# only NAME LINE CODES...: every answer of LINE has one of CODES, and no
+# connection failed (timeouts of the floods are not failures: wrk's clock).
+only() {
+  local name=$1 line=$2 statuses code n bad=0 sock
+  shift 2
+  statuses=$(kv "$line" statuses)
+  if [ "$statuses" = - ] || [ -z "$statuses" ]; then
+    bad=$(kv "$line" non2xx3xx)
+  else
+    for pair in $(tr ',' ' ' <<< "$statuses"); do
+      code=${pair%%:*} n=${pair#*:}
+      [[ " $* " == *" $code "* ]] || bad=$((bad + n))
+    done
+  fi
+  sock=$(($(kv "$line" connect_errors) + $(kv "$line" read_errors) + $(kv "$line" write_errors)))
+  [ "${bad:-0}" = 0 ] && [ "$sock" = 0 ] ||
+    unexpected+=("$name: ${bad:-?} answers outside {$*}, $sock socket errors")
+}
+only "row 1 hello-world" "$hello_line" 200
+only "row 1 GET /protected" "$protected_line" 200
+only "row 1b GET /me" "${acct_line[me]}" 200
+only "row 1c GET /sessions" "${acct_line[sessions]}" 200
+for ln in 17 15; do
+  # One account's logins from 32 connections: 429 (its attempts at once are
+  # bounded) and 503 (queued past --hash-queue-timeout) are the design.
+  only "row 2 ln=$ln POST /login" "${login_line[$ln]}" 200 429 503
+  only "row 3 ln=$ln POST /login" "${probe_flood_line[$ln]}" 200 429 503
+  probe=${probe_out[$ln]}
+  [ "$(kv "$probe" non200)" = 0 ] && [ "$(kv "$probe" errors)" = 0 ] ||
+    unexpected+=("row 3 ln=$ln GET /protected probe: $(kv "$probe" non200) non-200, $(kv "$probe" errors) errors")
+  only "row 5 ln=$ln POST /register" "${register_line[$ln]}" 201 503
+done
+only "row 4 POST /login" "$memory_line" 200 429 503
+only "row 6 POST /login" "$hostile_line" 200 429 503
+only "row 7 POST /register (taken)" "$regflood_line" 409 429 503
+
 load_range=$(awk '/^load / { print $2 }' "$raw" | sort -g | sed -n '1p;$p' | paste -sd'-' -)
 table=$(
   cat << EOF
@@ -783,7 +827,7 @@ Notes:
 - **other CPU**: share of all $cores cores used by processes outside this run during the step (from /proc/stat, less the CPU of the server, of its PostgreSQL backends with --postgres, and of the load clients). Above ~10 % the step shared the machine with someone else and its figures read low: rerun on a quiet machine.
 - Server flags: \`--log warn --shutdown-timeout 2s --max-sessions-per-user 1000000\` (the floods log one user in hundreds of times) and \`--register-ip-max 1000000 --register-max 1000000\` (the register flood comes from 127.0.0.1 and measures hashing, not the registration budgets), a new $backend database per server start; everything else at its default: hash concurrency = CPU count ($cores), \`--hash-queue 32\`, \`--refusal-delay 500ms\`, login back-off defaults. Only correct passwords and new names are sent, so no failure is ever recorded; but the login floods send one user's logins from every connection, and at most the 5 free failures plus the hash concurrency of one account's attempts are evaluated at once: the other connections get \`429\` (held 500 ms), counted in the errors column, while the hashing threads stay busy. At ln=17 the 32 flood connections queue longer than \`--hash-queue-timeout\` (2 s): those logins are answered 503 unrun, counted in the errors column.
 - Hash ceiling (\`hash_ceiling\`): one hash at a time on one thread, median of $hash_samples: ln=17 ${hash_ms[17]} ms, ln=15 ${hash_ms[15]} ms. $cores threads hashing at once managed ${hash_par[17]}/s at ln=17 and ${hash_par[15]}/s at ln=15 against limits of ${hash_limit[17]}/s and ${hash_limit[15]}/s: the part of the gap that is the machine (shared memory bandwidth, other work), not the server.
-- Rows 1b and 1c: \`GET /me\` and \`GET /sessions\` on row 1's server and token (the user has that one session then), the same wrk command as row 1; goal from issue 15 (≥ 60 % of hello-world on SQLite, ≥ 40 % on PostgreSQL).
+- Goals from issue 15: row 1 ≥ 75 % of hello-world on SQLite and ≥ 50 % on PostgreSQL (where a logout must count at once on every instance: each cache hit waits for a revocation-log read that started after it arrived, one read per batch); rows 1b and 1c \`GET /me\` and \`GET /sessions\` on row 1's server and token (the user has that one session then), the same wrk command as row 1, ≥ 60 % on SQLite, ≥ 40 % on PostgreSQL; row 2 ≥ 97 % of the hash limit; row 3 p99 ≤ 3 ms; row 6 ≥ 90 %. A run fails (exit 1) only on answers no step should get (listed at the end), never on a ratio.
 - Durations: HTTP ${http_secs} s each after ${http_warm} s of warm-up; login floods ${login17_secs} s (ln=17) and ${login15_secs} s (ln=15); register ${register17_secs} s and ${register15_secs} s; memory ${memory_secs} s. Login and register rates count 200/201 answers over wrk's duration; the hashes in flight when it stops are lost (about one hash per core), so short runs read slightly low.
 - Step 3: \`fixed_rate\` (at nice -10 when run as root), open loop over 4 keep-alive connections, latency counted from each request's due time; it runs from 1 s after the flood starts to 1 s before it ends. Its dispatcher woke up late by at most $(kv "${probe_out[17]}" dispatch_late_max_ms) ms (ln=17) and $(kv "${probe_out[15]}" dispatch_late_max_ms) ms (ln=15): client-side delay that is inside those latencies.
 - After each flood, one login with the right password (the next step waits for it) took: login ln=17 ${drains[login17]} s, with probe ${drains[probe17]} s, ln=15 ${drains[login15]} s and ${drains[probe15]} s, memory ${drains[memory]} s. Much more than one hash means the server kept hashing for requests whose client had already gone.
@@ -802,3 +846,9 @@ printf '%s\n' "$table" | tee "$results/latest.md" > "$results/latest-$backend.md
 cp "$raw" "$results/latest-raw.log"
 printf '\n%s\n\n' "$table"
 say "done in $((SECONDS - started)) s; table in bench/results/latest.md, raw output in bench/results/latest-raw.log"
+if [ "${#unexpected[@]}" -gt 0 ]; then
+  say "FAILED: answers no step should get (ratios never fail a run):"
+  printf '  %s\n' "${unexpected[@]}" >&2
+  exit 1
+fi
+say "no unexpected answers"

@@ -6,10 +6,9 @@
 //! anyone else is ignored, so a client cannot spoof its way out of the budget.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use ipnet::IpNet;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::Request;
 
 /// The client's address as decided here; read by the login route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,12 +61,9 @@ fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
         .map(|ip| ip.to_canonical())
 }
 
-/// Middleware: stores [`ClientIp`] in the request's data.
-pub async fn client_ip<E: Endpoint>(
-    next: Arc<E>,
-    mut req: Request,
-    trusted: Arc<Vec<IpNet>>,
-) -> poem::Result<Response> {
+/// Stores [`ClientIp`] and the use cases' [`auth_core::Client`] in the
+/// request's data (a step of `edge.rs`).
+pub fn attach_client(req: &mut Request, trusted: &[IpNet]) {
     let peer = req
         .remote_addr()
         .as_socket_addr()
@@ -84,11 +80,10 @@ pub async fn client_ip<E: Endpoint>(
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .collect();
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-    let ip = resolve(peer, forwarded.as_deref(), &trusted);
+    let ip = resolve(peer, forwarded.as_deref(), trusted);
     req.set_data(ClientIp(ip));
-    let client = request_client(&req, ip);
+    let client = request_client(req, ip);
     req.set_data(client);
-    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// What the use cases are told of the client: its address, its device

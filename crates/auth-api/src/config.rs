@@ -344,8 +344,9 @@ pub struct Config {
 
     /// Sessions kept in the in-process cache (0 disables it). Logout stays
     /// immediate: local revocations drop entries at once, and on PostgreSQL
-    /// other instances' revocations arrive by LISTEN/NOTIFY. With SQLite, run
-    /// one server process per database file, or set 0.
+    /// a cached session is served only after a read of the revocation log
+    /// (one per batch of requests). With SQLite, run one server process per
+    /// database file, or set 0.
     #[arg(
         long,
         env = "AUTH_SESSION_CACHE_CAPACITY",
@@ -355,9 +356,10 @@ pub struct Config {
     pub session_cache_capacity: u64,
 
     /// How long a cached session is trusted before it is read again. This
-    /// bounds how long a revocation made outside this process without a feed
-    /// (the `user` admin commands on SQLite) can go unseen; HTTP logouts and,
-    /// on PostgreSQL, other instances' revocations apply at once.
+    /// bounds how long a revocation made outside this process on SQLite (the
+    /// `user` admin commands) can go unseen; HTTP logouts and, on
+    /// PostgreSQL, every revocation apply at once. On PostgreSQL it is
+    /// capped at 15 minutes (a quarter of the revocation log's retention).
     #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = parse_period, global = true)]
     pub session_cache_ttl: Period,
 

@@ -7,10 +7,9 @@
 //! `SameSite=Lax` besides.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use poem::http::{HeaderValue, Method, StatusCode, header};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{IntoResponse, Request, Response};
 
 /// The allowed origins, exact (`scheme://host[:port]`).
 #[derive(Debug, Clone, Default)]
@@ -56,29 +55,47 @@ impl CorsOrigins {
     }
 }
 
-/// Middleware: answers preflights and adds CORS headers for allowed origins.
-pub async fn cors<E: Endpoint>(
-    next: Arc<E>,
-    req: Request,
-    origins: Arc<CorsOrigins>,
-) -> poem::Result<Response> {
-    if !origins.is_enabled() {
-        return next.call(req).await.map(IntoResponse::into_response);
-    }
-    let allowed = req
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|origin| {
-            origin
-                .to_str()
-                .is_ok_and(|origin| origins.0.contains(origin))
-        })
-        .cloned();
-    let preflight = req.method() == Method::OPTIONS
-        && req
+/// What CORS makes of a request (a step of `edge.rs`).
+#[derive(Debug)]
+pub enum CorsStep {
+    /// CORS is off (no `--cors-origin`): nothing to add.
+    Off,
+    /// A preflight, answered here without reaching the routes.
+    Preflight {
+        /// `204`, with the allowed methods and headers if the origin is allowed.
+        response: Response,
+        /// The request's `Origin`, if it is one of the configured origins.
+        allowed: Option<HeaderValue>,
+    },
+    /// Any other request: it goes on, and its answer gets the CORS headers.
+    Pass {
+        /// The request's `Origin`, if it is one of the configured origins.
+        allowed: Option<HeaderValue>,
+    },
+}
+
+impl CorsStep {
+    /// Reads `Origin` and the preflight headers of `req`.
+    pub fn of(req: &Request, origins: &CorsOrigins) -> Self {
+        if !origins.is_enabled() {
+            return Self::Off;
+        }
+        let allowed = req
             .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = if preflight {
+            .get(header::ORIGIN)
+            .filter(|origin| {
+                origin
+                    .to_str()
+                    .is_ok_and(|origin| origins.0.contains(origin))
+            })
+            .cloned();
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !preflight {
+            return Self::Pass { allowed };
+        }
         let mut response = StatusCode::NO_CONTENT.into_response();
         if allowed.is_some() {
             let headers = response.headers_mut();
@@ -96,13 +113,15 @@ pub async fn cors<E: Endpoint>(
                 HeaderValue::from_static("600"),
             );
         }
-        response
-    } else {
-        match next.call(req).await {
-            Ok(response) => response.into_response(),
-            Err(error) => return Err(error),
-        }
-    };
+        Self::Preflight { response, allowed }
+    }
+}
+
+/// Adds the CORS headers to an answer (nothing when CORS is off).
+pub fn add_cors_headers(response: &mut Response, enabled: bool, allowed: Option<HeaderValue>) {
+    if !enabled {
+        return;
+    }
     let headers = response.headers_mut();
     // Answers differ by Origin: caches must keep them apart.
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -117,7 +136,6 @@ pub async fn cors<E: Endpoint>(
             HeaderValue::from_static("retry-after, x-request-id"),
         );
     }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@
 //! - `operation_errors.rs`: which of those rows each operation answers, as
 //!   one error type per operation (`operation_errors!`), so the document
 //!   lists exactly its statuses and codes.
-//! - `middleware.rs`: body limit, JSON errors from the framework, headers.
+//! - `edge.rs`: the one middleware, running every cross-cutting step in
+//!   order; the steps: `middleware.rs` (body limit, JSON errors from the
+//!   framework, headers), `pacing.rs` (refusals held).
 //! - `security.rs`: cookie or bearer; `cookie.rs`: the `session` cookie.
 //! - `client_ip.rs`: the client address (peer, or `X-Forwarded-For` from
 //!   trusted proxies); `cors.rs`: CORS for configured origins.
@@ -27,6 +29,7 @@ pub mod client_ip;
 pub mod config;
 pub mod cookie;
 pub mod cors;
+pub mod edge;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
@@ -145,19 +148,21 @@ pub fn build_app<S: Store + Readiness>(
     let api = api_service(&auth, &settings);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let limit = settings.max_body_bytes;
-    let body_timeout = settings.body_read_timeout;
     let counted = auth.clone();
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
         auth.hasher().clone(),
         auth.session_cache().clone(),
         std::sync::Arc::new(move || counted.events_not_stored()),
     ));
-    let observed = metrics.clone();
-    let trusted = std::sync::Arc::new(settings.trusted_proxies.clone());
-    let origins = std::sync::Arc::new(settings.cors_origins.clone());
-    let spec_index = std::sync::Arc::new(middleware::SpecIndex::from_spec(&api.spec()));
-    let refusal_delay = settings.refusal_delay;
+    let edge = std::sync::Arc::new(edge::Edge {
+        metrics: metrics.clone(),
+        refusal_delay: settings.refusal_delay,
+        origins: settings.cors_origins.clone(),
+        max_body_bytes: settings.max_body_bytes,
+        body_read_timeout: settings.body_read_timeout,
+        spec: middleware::SpecIndex::from_spec(&api.spec()),
+        trusted_proxies: settings.trusted_proxies.clone(),
+    });
     Route::new()
         .nest("/", api)
         .at(table::Route::OpenApi.path(), spec)
@@ -166,14 +171,7 @@ pub fn build_app<S: Store + Readiness>(
             table::Route::Metrics.path(),
             poem::get(metrics::endpoint(metrics)),
         )
-        .around(move |next, req| client_ip::client_ip(next, req, trusted.clone()))
-        .around(security::refuse_cross_site)
-        .around(move |next, req| middleware::json_errors(next, req, spec_index.clone()))
-        .around(move |next, req| middleware::limit_body(next, req, limit, body_timeout))
-        .around(move |next, req| cors::cors(next, req, origins.clone()))
-        .around(middleware::security_headers)
-        .around(move |next, req| pacing::pace_refusals(next, req, refusal_delay))
-        .around(move |next, req| telemetry::request_log(next, req, observed.clone()))
+        .around(move |next, req| edge::handle(next, req, edge.clone()))
 }
 
 /// The OpenAPI document as JSON (what `/openapi.json` serves).

@@ -112,8 +112,13 @@ impl Metrics {
     }
 
     /// Counts one finished request.
-    pub fn observe(&self, method: &Method, path: &str, status: StatusCode, seconds: f64) {
-        let matched = Route::of(path);
+    pub fn observe(
+        &self,
+        method: &Method,
+        matched: Option<Route>,
+        status: StatusCode,
+        seconds: f64,
+    ) {
         let route = matched.map_or("other", Route::path);
         self.requests
             .get_or_create(&RequestLabels {
@@ -308,7 +313,7 @@ mod tests {
             "/wp-admin",
             "/wp-login.php",
         ] {
-            metrics.observe(&Method::GET, path, StatusCode::NOT_FOUND, 0.001);
+            metrics.observe(&Method::GET, Route::of(path), StatusCode::NOT_FOUND, 0.001);
         }
         let text = metrics.render();
         assert!(text.contains(r#"route="/login""#), "{text}");

@@ -1,15 +1,15 @@
-//! Request and response rules that hold for every route: the body limit,
-//! one JSON error shape for what the framework rejects, and security headers.
+//! Request and response rules that hold for every route, as steps that
+//! `edge.rs` runs: the body limit, one JSON error shape for what the
+//! framework rejects, and security headers.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
 
 use poem::http::{HeaderValue, Method, header};
-use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem::{Body, Request, Response};
 use poem_openapi::error::{
     AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
 };
@@ -17,102 +17,131 @@ use poem_openapi::error::{
 use crate::error::ApiError;
 use crate::routes::table::Route;
 
-/// Reads at most `limit` bytes of body, within `timeout`.
+/// Reads at most `limit` bytes of body, within `timeout`, into the request
+/// again (a step of `edge.rs`); the refusal if it cannot.
 /// `poem::middleware::SizeLimit` is not used: it answers 411 to every
 /// request without `Content-Length`, GETs included.
-pub async fn limit_body<E: Endpoint>(
-    next: Arc<E>,
-    mut req: Request,
-    limit: usize,
-    timeout: Duration,
-) -> poem::Result<Response> {
+pub async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<(), Response> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
+        return Err(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
     }
-    if declared != Some(0) && req.method() != Method::GET && req.method() != Method::HEAD {
-        let read = tokio::time::timeout(timeout, req.take_body().into_bytes_limit(limit));
-        match read.await {
-            Ok(Ok(bytes)) => {
-                // Kept so that a parse error can say which field is wrong.
-                req.extensions_mut().insert(RawBody(bytes.clone()));
-                req.set_body(Body::from(bytes));
-            }
-            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
-                return Ok(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response());
-            }
-            Ok(Err(error)) => {
-                return Ok(ApiError::InvalidRequest(format!(
-                    "could not read the request body: {error}"
-                ))
-                .into_response());
-            }
-            Err(_elapsed) => return Ok(ApiError::RequestTimeout.into_response()),
+    if declared == Some(0) || req.method() == Method::GET || req.method() == Method::HEAD {
+        return Ok(());
+    }
+    // Boxed: the read's future is large, and most requests (GETs) never make one.
+    let read = Box::pin(tokio::time::timeout(
+        timeout,
+        req.take_body().into_bytes_limit(limit),
+    ));
+    match read.await {
+        Ok(Ok(bytes)) => {
+            // Kept so that a parse error can say which field is wrong.
+            req.extensions_mut().insert(RawBody(bytes.clone()));
+            req.set_body(Body::from(bytes));
+            Ok(())
         }
+        Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
+            Err(ApiError::PayloadTooLarge { limit: Some(limit) }.into_response())
+        }
+        Ok(Err(error)) => Err(ApiError::InvalidRequest(format!(
+            "could not read the request body: {error}"
+        ))
+        .into_response()),
+        Err(_elapsed) => Err(ApiError::RequestTimeout.into_response()),
     }
-    next.call(req).await.map(IntoResponse::into_response)
 }
 
-/// The request body as read by [`limit_body`].
+/// The request body as read by [`read_body`].
 #[derive(Debug, Clone)]
 struct RawBody(Bytes);
 
-/// Turns every error raised before or outside a handler into the JSON error body.
+/// Turns every error raised before or outside a handler into the JSON error
+/// body (a step of `edge.rs`): built from the request before it goes on
+/// ([`ErrorMapping::check`]), applied to what came back ([`ErrorMapping::finish`]).
 /// Errors that already are API responses (a handler's `ErrorResponse`) pass through.
-pub async fn json_errors<E: Endpoint>(
-    next: Arc<E>,
-    req: Request,
-    spec: Arc<SpecIndex>,
-) -> poem::Result<Response> {
-    // A missing session means "not logged in" on the logout routes,
-    // "unauthorized" elsewhere.
-    let unauthenticated = if Route::of(req.uri().path()).is_some_and(Route::answers_not_logged_in) {
-        ApiError::NotLoggedIn
-    } else {
-        ApiError::Unauthorized
-    };
-    // Only requests that carried a body have one to check (GETs skip this).
-    let raw = req.extensions().get::<RawBody>().cloned();
-    let expected = raw
-        .as_ref()
-        .and_then(|_| spec.get(req.method(), req.uri().path()));
-    let path = req.uri().path().to_owned();
-    // poem-openapi reads a JSON number into a `String` field; the spec says
-    // string, so check the declared types before the handler sees the body.
-    let is_json = req
-        .content_type()
-        .is_some_and(|content_type| content_type.starts_with("application/json"));
-    if let (true, Some(fields), Some(raw)) = (is_json, expected, &raw)
-        && let Some(problem) = explain_body(&raw.0, fields)
-    {
-        return Ok(ApiError::InvalidRequest(problem).into_response());
-    }
-    match next.call(req).await {
-        Ok(response) => Ok(response.into_response()),
-        Err(error) if error.is_from_response() => Ok(error.into_response()),
-        Err(error) => {
-            if let Some(parse) = error.downcast_ref::<ParseRequestPayloadError>() {
-                let detail = raw
-                    .and_then(|raw| expected.and_then(|fields| explain_body(&raw.0, fields)))
-                    .unwrap_or_else(|| describe_payload_error(&parse.reason));
-                return Ok(ApiError::InvalidRequest(detail).into_response());
-            }
-            let api_error = to_api_error(&error, unauthenticated);
-            let mut response = api_error.clone().into_response();
-            // RFC 9110: a 405 names the methods the path does allow.
-            if api_error == ApiError::MethodNotAllowed
-                && let Some(value) = spec
-                    .allowed_methods(&path)
-                    .and_then(|methods| HeaderValue::from_str(methods).ok())
-            {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            Ok(response)
+#[derive(Debug)]
+pub struct ErrorMapping<'a> {
+    /// What a missing session means on this route.
+    unauthenticated: ApiError,
+    raw: Option<RawBody>,
+    expected: Option<&'a [(String, String)]>,
+    /// For `Allow` on a 405; a clone shares the request's bytes.
+    uri: poem::http::Uri,
+    spec: &'a SpecIndex,
+}
+
+impl<'a> ErrorMapping<'a> {
+    /// Checks a JSON body against the declared field types; the refusal if
+    /// it does not match.
+    // The refusal is the answer itself, sent as is: boxing it buys nothing.
+    #[allow(clippy::result_large_err)]
+    pub fn check(req: &Request, spec: &'a SpecIndex) -> Result<Self, Response> {
+        // A missing session means "not logged in" on the logout routes,
+        // "unauthorized" elsewhere.
+        let unauthenticated =
+            if Route::of(req.uri().path()).is_some_and(Route::answers_not_logged_in) {
+                ApiError::NotLoggedIn
+            } else {
+                ApiError::Unauthorized
+            };
+        // Only requests that carried a body have one to check (GETs skip this).
+        let raw = req.extensions().get::<RawBody>().cloned();
+        let expected = raw
+            .as_ref()
+            .and_then(|_| spec.get(req.method(), req.uri().path()));
+        // poem-openapi reads a JSON number into a `String` field; the spec says
+        // string, so check the declared types before the handler sees the body.
+        let is_json = req
+            .content_type()
+            .is_some_and(|content_type| content_type.starts_with("application/json"));
+        if let (true, Some(fields), Some(raw)) = (is_json, expected, &raw)
+            && let Some(problem) = explain_body(&raw.0, fields)
+        {
+            return Err(ApiError::InvalidRequest(problem).into_response());
         }
+        Ok(Self {
+            unauthenticated,
+            raw,
+            expected,
+            uri: req.uri().clone(),
+            spec,
+        })
+    }
+
+    /// The answer to send for what the routes returned.
+    pub fn finish(self, result: poem::Result<Response>) -> Response {
+        let error = match result {
+            Ok(response) => return response,
+            Err(error) if error.is_from_response() => return error.into_response(),
+            Err(error) => error,
+        };
+        if let Some(parse) = error.downcast_ref::<ParseRequestPayloadError>() {
+            let detail = self
+                .raw
+                .and_then(|raw| {
+                    self.expected
+                        .and_then(|fields| explain_body(&raw.0, fields))
+                })
+                .unwrap_or_else(|| describe_payload_error(&parse.reason));
+            return ApiError::InvalidRequest(detail).into_response();
+        }
+        let api_error = to_api_error(&error, self.unauthenticated);
+        let mut response = api_error.clone().into_response();
+        // RFC 9110: a 405 names the methods the path does allow.
+        if api_error == ApiError::MethodNotAllowed
+            && let Some(value) = self
+                .spec
+                .allowed_methods(self.uri.path())
+                .and_then(|methods| HeaderValue::from_str(methods).ok())
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        response
     }
 }
 
@@ -286,15 +315,16 @@ fn describe_payload_error(reason: &str) -> String {
     format!("invalid request body: {cleaned}")
 }
 
-/// Headers on every response: no MIME sniffing, no referrer leaks, and
-/// `Cache-Control: no-store` on everything but the static documentation,
-/// since API responses (errors included) may carry a token or per-user data.
-pub async fn security_headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
-    let cacheable = Route::of(req.uri().path()).is_some_and(Route::is_cacheable);
-    let mut response = match next.call(req).await {
-        Ok(response) => response.into_response(),
-        Err(error) => error.into_response(),
-    };
+/// Whether the answer to `req` may be cached: the static documentation only.
+pub fn is_cacheable(req: &Request) -> bool {
+    Route::of(req.uri().path()).is_some_and(Route::is_cacheable)
+}
+
+/// Headers on every response (a step of `edge.rs`): no MIME sniffing, no
+/// referrer leaks, and `Cache-Control: no-store` on everything but the
+/// static documentation, since API responses (errors included) may carry a
+/// token or per-user data.
+pub fn add_security_headers(response: &mut Response, cacheable: bool) {
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -307,7 +337,6 @@ pub async fn security_headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    Ok(response)
 }
 
 #[cfg(test)]

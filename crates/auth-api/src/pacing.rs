@@ -9,19 +9,13 @@
 //! its answer costs a timer, and caps each connection at a few refusals a
 //! second.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use poem::Response;
 use poem::http::StatusCode;
-use poem::{Endpoint, IntoResponse, Request, Response};
 
-/// Runs the request; a `429` or `503` answer is held for `delay` first.
-pub async fn pace_refusals<E: Endpoint>(
-    next: Arc<E>,
-    req: Request,
-    delay: Duration,
-) -> poem::Result<Response> {
-    let response = next.call(req).await?.into_response();
+/// Holds a `429` or `503` answer for `delay` before it is sent (a step of `edge.rs`).
+pub async fn hold_refusal(response: &Response, delay: Duration) {
     let refused = matches!(
         response.status(),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
@@ -29,5 +23,4 @@ pub async fn pace_refusals<E: Endpoint>(
     if refused && !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    Ok(response)
 }

@@ -5,10 +5,8 @@
 //! `Authenticator::authenticate` so that a missing session gets the route's
 //! own error code (`not_logged_in` on logout, `unauthorized` elsewhere).
 
-use std::sync::Arc;
-
 use poem::http::header;
-use poem::{Endpoint, Request, Response};
+use poem::{Request, Response};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 
@@ -72,26 +70,26 @@ impl std::fmt::Debug for SessionAuth {
     }
 }
 
-/// Refuses, with `403 cross_site_request`, a state change that the browser
+/// The refusal (`403 cross_site_request`, a step of `edge.rs`) of a state change that the browser
 /// says comes from another site (`Sec-Fetch-Site: cross-site`) and that
 /// would be authenticated by the ambient `session` cookie: a link or a form
 /// on another site must not log a user out (login CSRF and forced logout).
 /// A bearer token is never ambient, so requests carrying one pass, as do
 /// browsers that send no `Sec-Fetch-Site` and `same-site` requests (sibling
 /// subdomains: see docs/security.md).
-pub async fn refuse_cross_site<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+pub fn cross_site_refusal(req: &Request) -> Option<Response> {
     let cross_site = req
         .headers()
         .get("sec-fetch-site")
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
     if cross_site
-        && carries_session_cookie(&req)
+        && carries_session_cookie(req)
         && !req.headers().contains_key(header::AUTHORIZATION)
         && Route::of(req.uri().path()).is_some_and(|route| route.changes_state(req.method()))
     {
-        return Ok(ApiError::CrossSiteRequest.into_response());
+        return Some(ApiError::CrossSiteRequest.into_response());
     }
-    next.call(req).await.map(poem::IntoResponse::into_response)
+    None
 }
 
 fn carries_session_cookie(req: &Request) -> bool {

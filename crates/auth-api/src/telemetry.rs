@@ -4,15 +4,14 @@
 //! Nothing here logs a body, a cookie or an `Authorization` header: tokens
 //! and passwords never reach the logs.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderName, HeaderValue};
-use poem::{Endpoint, IntoResponse, Request, Response};
-use tracing::Instrument;
+use poem::http::{HeaderName, HeaderValue, Method};
+use poem::{Request, Response};
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
+use crate::routes::table::Route;
 
 /// The request id header, accepted from the client or created.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -42,53 +41,89 @@ pub fn init(format: LogFormat, filter: &str) {
     };
 }
 
-/// Gives each request an id (the client's `X-Request-Id` if it is a sane
-/// one, else a new UUID), runs it in a span carrying that id so every log
-/// line has it, echoes it, and logs method, path, status and latency.
-pub async fn request_log<E: Endpoint>(
-    next: Arc<E>,
-    mut req: Request,
-    metrics: Arc<Metrics>,
-) -> poem::Result<Response> {
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| {
-            !value.is_empty()
-                && value.len() <= 128
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
-    let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(response) => response.into_response(),
-        Err(error) => error.into_response(),
-    };
-    let elapsed = started.elapsed().as_secs_f64();
-    metrics.observe(&method, &path, response.status(), elapsed);
-    let elapsed_ms = elapsed * 1000.0;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms,
-            "request finished"
-        );
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
-    Ok(response)
+/// The outermost step of `edge.rs`: gives each request an id (the
+/// client's `X-Request-Id` if it is a sane one, else a new UUID), a span
+/// carrying it so that every log line has it, and, when it is answered,
+/// echoes the id and logs method, path, status and latency.
+#[derive(Debug)]
+pub struct RequestLog {
+    id: Option<HeaderValue>,
+    method: Method,
+    route: Option<Route>,
+    span: tracing::Span,
+    started: Instant,
 }
+
+impl RequestLog {
+    /// Starts the log of `req` and puts the id in its headers.
+    pub fn start(req: &mut Request) -> Self {
+        // The client's id if it is a sane one (its header value is reused as
+        // is), else a new UUIDv7 formatted on the stack: one allocation at most.
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|value| is_sane_request_id(value.as_bytes()))
+            .cloned()
+            .or_else(|| {
+                let mut buffer = Uuid::encode_buffer();
+                let text = Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
+                HeaderValue::from_str(text).ok()
+            });
+        let method = req.method().clone();
+        // The label is all metrics need: no copy of the path outlives the span.
+        let route = Route::of(req.uri().path());
+        let span = tracing::info_span!(
+            "request",
+            request_id = id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or(""),
+            %method,
+            path = req.uri().path()
+        );
+        if let Some(id) = &id {
+            req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+        }
+        Self {
+            id,
+            method,
+            route,
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// The span the request runs in.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// Counts and logs the answer, and echoes the id on it.
+    pub fn finish(self, mut response: Response, metrics: &Metrics) -> Response {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        metrics.observe(&self.method, self.route, response.status(), elapsed);
+        let elapsed_ms = elapsed * 1000.0;
+        self.span.in_scope(|| {
+            tracing::info!(
+                status = response.status().as_u16(),
+                elapsed_ms,
+                "request finished"
+            );
+        });
+        if let Some(id) = self.id {
+            response.headers_mut().insert(REQUEST_ID.clone(), id);
+        }
+        response
+    }
+}
+
+/// A client's `X-Request-Id` is kept when it is 1–128 characters of
+/// `[A-Za-z0-9-_.:]` (safe in any log format), else replaced.
+fn is_sane_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
 /// Every security event as a log line with `target=audit` (a JSON line with
 /// `--log-format json`), so a log pipeline can keep the trail; a failure to
 /// store it is a warning (the use case went on).

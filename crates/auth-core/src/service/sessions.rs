@@ -20,10 +20,10 @@ impl<S: Store> Authenticator<S> {
         // then the store's): an invalidation racing that read always wins
         // over the insert that follows it.
         let generation = self.cache.generation();
-        if let Some(mut hit) = self.cache.get(&id).await {
+        if let Some(hit) = self.cache.get(&id).await {
             if hit.session.is_active(now) {
-                if self.touch_if_due(&mut hit.session, now).await? {
-                    self.cache.insert(id, hit.clone(), generation);
+                if self.sessions.touch(&hit.session, now).is_some() {
+                    return self.touch_cached(id, hit, now, generation).await;
                 }
                 return Ok(hit);
             }
@@ -31,6 +31,32 @@ impl<S: Store> Authenticator<S> {
             // since. The store decides.
             self.cache.invalidate_session(&id);
         }
+        // Boxed: the store's futures are large, and a session check's future
+        // is moved and boxed by the web framework on every request; the hit
+        // above, the common case, should not carry them.
+        Box::pin(self.authenticate_from_store(id, now)).await
+    }
+
+    /// A hit whose last-seen write is due: written, then cached again.
+    async fn touch_cached(
+        &self,
+        id: SessionId,
+        mut hit: Authenticated,
+        now: DateTime<Utc>,
+        generation: u64,
+    ) -> Result<Authenticated, AuthError> {
+        if Box::pin(self.touch_if_due(&mut hit.session, now)).await? {
+            self.cache.insert(id, hit.clone(), generation);
+        }
+        Ok(hit)
+    }
+
+    /// The cache missed (or is off): the session and its user from the store.
+    async fn authenticate_from_store(
+        &self,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<Authenticated, AuthError> {
         let generation = self.cache.generation();
         let Some(mut session) = self.store.find_session(&id).await? else {
             return Err(AuthError::NotAuthenticated);

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench/profile.sh: CPU flamegraphs of auth-server under one wrk load, the
+# SVGs kept in docs/perf/ (what each shows: docs/perf/README.md).
+#
+#   bench/profile.sh [--postgres] [ROUTE]    ROUTE: protected (default), me, sessions, health
+#
+# Builds the release server (as bench/run.sh), starts it on a fresh SQLite
+# file (or a fresh PostgreSQL database with --postgres), logs one user in,
+# runs wrk -t2 -c64 on GET /ROUTE with the bearer token, and records the
+# server with `perf record -F 499 --call-graph dwarf` for 5 s in the middle
+# of it. Folds the stacks with inferno (cargo install inferno) and writes
+# docs/perf/<backend>-<route>.svg and the folded stacks beside it
+# (.folded.txt, gitignored... no: kept, small, so that shares per frame can
+# be computed without perf). Needs perf (Debian linux-perf) and wrk.
+set -euo pipefail
+backend=sqlite route=protected
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) backend=postgres ;;
+    protected | me | sessions | health) route=$arg ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auth-target}"
+pg_base="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+command -v perf > /dev/null || { echo "perf is needed (apt-get install linux-perf)" >&2; exit 1; }
+command -v inferno-flamegraph > /dev/null || cargo install inferno --locked
+(cd "$root" && cargo build --release -p auth-api -p auth-bench)
+tmp=$(mktemp -d)
+db=""
+cleanup() {
+  [ -n "${srv:-}" ] && kill "$srv" 2> /dev/null && wait "$srv" 2> /dev/null
+  [ -n "$db" ] && psql "$pg_base/postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" > /dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+cp "$CARGO_TARGET_DIR/release/auth-server" "$CARGO_TARGET_DIR/release/free_port" "$tmp/"
+port=$("$tmp/free_port")
+if [ "$backend" = postgres ]; then
+  db="auth_profile_$$"
+  psql "$pg_base/postgres" -qAtc "CREATE DATABASE $db" > /dev/null
+  url="$pg_base/$db"
+else
+  url="sqlite://$tmp/auth.db"
+fi
+"$tmp/auth-server" --bind "127.0.0.1:$port" --database-url "$url" --log warn --scrypt-log-n 15 > "$tmp/server.log" 2>&1 &
+srv=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
+body='{"username":"profiled","password":"correct horse battery staple"}'
+curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/register" > /dev/null
+token=$(curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/login" |
+  sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+wrk -t2 -c64 -d12s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/$route" > "$tmp/wrk.txt" &
+load=$!
+sleep 4
+perf record -F 499 --call-graph dwarf,16384 -p "$srv" -o "$tmp/perf.data" -- sleep 5 2> /dev/null
+wait "$load"
+out="$root/docs/perf/$backend-$route"
+perf script -i "$tmp/perf.data" 2> /dev/null | inferno-collapse-perf > "$out.folded.txt"
+inferno-flamegraph --title "auth-server GET /$route, $backend, wrk -c64 ($(date -u +%F))" \
+  < "$out.folded.txt" > "$out.svg"
+grep -E 'Requests/sec' "$tmp/wrk.txt"
+echo "wrote $out.svg ($(wc -l < "$out.folded.txt") distinct stacks)"
