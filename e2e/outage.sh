@@ -9,18 +9,36 @@
 # stay open, nothing comes back). Instance B uses the same database directly,
 # as another instance of the service on the healthy side of a partition.
 #
-#   before  a user and a session (cached on A); /ready 200
-#   gone    relay stopped: /ready 503 not_ready; /login, /register, /logout
-#           and /protected 503 storage_unavailable (JSON, Retry-After), each
-#           within E2E_OUTAGE_LIMIT seconds (7; A runs with
-#           --database-timeout 2s); /health 200
-#   back    relay restarted: /ready 200 again without a restart, the
-#           session from before still works, login, registration, and B's
-#           logouts reach A's cache again
-#   hang    relay frozen: a request whose query is in flight and new
-#           requests answer within the limit; a logout on B is not ignored
-#           by A
-#   back    relay restarted again: recovered as above
+# There is no revocation feed between the instances (no LISTEN/NOTIFY): A
+# serves a cached session only after a read of the revocation log (written
+# by B's logouts in their own transactions) that started after the request
+# arrived. So without the database A serves no cached session (503, never
+# 200), and once the database is back the next log read brings every
+# logout B made meanwhile: nothing has to reconnect. A runs with a long
+# --session-cache-ttl (5m) so that sessions cached before an outage are
+# still cached after it: the checks then go through the cache, which
+# outage.py confirms with the auth_session_confirmations metric.
+#
+#   before  a user and a session, cached on A; a session cached on A and
+#           logged out on B is refused by A at once; /ready 200
+#   gone    relay stopped: the cached session gets 503 storage_unavailable
+#           at the first request (never 200); B logs out another session
+#           cached on A and A does not serve it (503); /ready 503
+#           not_ready; /login, /register, /logout and /protected 503
+#           storage_unavailable (JSON, Retry-After), each within
+#           E2E_OUTAGE_LIMIT seconds (7; A runs with --database-timeout 2s);
+#           /health 200
+#   back    relay restarted: /ready 200 again without a restart; at once
+#           (no retry), the session from before works and the session B
+#           logged out during the outage is refused (401); login,
+#           registration; a session cached on A and logged out on B is
+#           refused by A at once
+#   hang    relay frozen: a logout on B is never followed by a 200 on A
+#           (401 or 503 within the limit); a request whose query is in
+#           flight and new requests (/protected with a cached session
+#           included) answer 503 within the limit
+#   back    relay restarted again: recovered as above, and the session B
+#           logged out during the freeze is refused at once
 # and finally: A is the same process throughout (never restarted).
 #
 # A, B and the relay are started, and stopped at exit, by common.bash's
@@ -68,7 +86,6 @@ phase() {
   local name=$1
   shift
   python3 "$HELPERS/outage.py" "$name" --a "${E2E_URL[A]}" --b "${E2E_URL[B]}" --state "$STATE" \
-    --db-url "$PG_URL_BASE/$DB" \
     --limit "$LIMIT" "$@"
 }
 
@@ -78,7 +95,9 @@ read -r A_PORT B_PORT RELAY_PORT <<<"$(e2e_free_ports 3)"
 relay_start
 
 # A through the relay; then B directly on the same database (A has migrated it).
-e2e_instance_start A "$A_PORT" "postgres://postgres@127.0.0.1:$RELAY_PORT/$DB" --database-timeout 2s
+# A long cache TTL: what A cached before an outage is still cached after it.
+e2e_instance_start A "$A_PORT" "postgres://postgres@127.0.0.1:$RELAY_PORT/$DB" --database-timeout 2s \
+  --session-cache-ttl 5m
 e2e_wait_healthy A || {
   e2e_fail "instance A did not come up"
   exit 1
