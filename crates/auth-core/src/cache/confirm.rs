@@ -56,8 +56,20 @@ struct Rounds {
 #[derive(Debug, Clone, Copy, Default)]
 struct Finished {
     round: u64,
-    /// Whether that round's read succeeded and was applied.
-    confirmed: bool,
+    outcome: Outcome,
+}
+
+/// How a confirmation round ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// The log was read and applied: the cache may serve.
+    Confirmed,
+    /// The log could not be read: the store is failing, and a read of the
+    /// session would wait for it again.
+    StoreFailed,
+    /// The request leading the round was dropped before it ended.
+    #[default]
+    Abandoned,
 }
 
 pub(super) struct Confirmations {
@@ -83,17 +95,17 @@ impl Confirmations {
         self.lock().started
     }
 
-    /// Waits for a log read that started after this call and returns
-    /// whether it was applied. `false` (the store failed, or the request
-    /// leading the round was dropped) means: do not trust the cache now.
-    pub(super) async fn confirm(&self, cache: &Inner) -> bool {
+    /// Waits for a log read that started after this call and returns how
+    /// it ended; anything but [`Outcome::Confirmed`] means: do not trust the
+    /// cache now.
+    pub(super) async fn confirm(&self, cache: &Inner) -> Outcome {
         let mut finished = self.finished.subscribe();
         // Any round numbered this or higher starts after this line.
         let needed = self.lock().started + 1;
         loop {
             let last = *finished.borrow_and_update();
             if last.round >= needed {
-                return last.confirmed;
+                return last.outcome;
             }
             let lead = {
                 let mut rounds = self.lock();
@@ -110,26 +122,26 @@ impl Confirmations {
                     let mut leader = Leader {
                         confirmations: self,
                         round,
-                        confirmed: false,
+                        outcome: Outcome::Abandoned,
                     };
-                    leader.confirmed = self.read_and_apply(cache).await;
+                    leader.outcome = self.read_and_apply(cache).await;
                 }
                 None => {
                     if finished.changed().await.is_err() {
-                        return false;
+                        return Outcome::Abandoned;
                     }
                 }
             }
         }
     }
 
-    async fn read_and_apply(&self, cache: &Inner) -> bool {
+    async fn read_and_apply(&self, cache: &Inner) -> Outcome {
         let after = LogPosition::new(self.applied.load(Ordering::Acquire));
         let Ok(entries) = self.log.after(after, PAGE).await else {
-            return false;
+            return Outcome::StoreFailed;
         };
         let Some(last) = entries.last() else {
-            return true;
+            return Outcome::Confirmed;
         };
         if entries.len() >= PAGE as usize || last.position <= after {
             // Far behind, or a log that went backwards (a restored
@@ -142,7 +154,7 @@ impl Confirmations {
         }
         self.applied
             .store(last.position.get().max(after.get()), Ordering::Release);
-        true
+        Outcome::Confirmed
     }
 
     fn lock(&self) -> MutexGuard<'_, Rounds> {
@@ -156,7 +168,7 @@ impl Confirmations {
 struct Leader<'a> {
     confirmations: &'a Confirmations,
     round: u64,
-    confirmed: bool,
+    outcome: Outcome,
 }
 
 impl Drop for Leader<'_> {
@@ -164,7 +176,7 @@ impl Drop for Leader<'_> {
         self.confirmations.lock().running = false;
         self.confirmations.finished.send_replace(Finished {
             round: self.round,
-            confirmed: self.confirmed,
+            outcome: self.outcome,
         });
     }
 }

@@ -30,10 +30,11 @@ use std::time::Duration;
 use moka::sync::Cache;
 
 use crate::{
-    Authenticated, REVOCATION_LOG_RETENTION, Revocation, RevocationLog, SessionId, UserId,
+    Authenticated, REVOCATION_LOG_RETENTION, Revocation, RevocationLog, SessionId, StoreError,
+    UserId,
 };
 
-use confirm::Confirmations;
+use confirm::{Confirmations, Outcome};
 
 /// Bounded, time-limited cache of [`Authenticated`] by [`SessionId`]. Clones share it.
 ///
@@ -169,22 +170,36 @@ impl SessionCache {
     }
 
     /// A cached session that may be served now: for a shared cache, after
-    /// the revocation log has confirmed it (`None` if the log could not be
-    /// read: the caller reads the store instead).
-    pub(crate) async fn get(&self, id: &SessionId) -> Option<Authenticated> {
-        let inner = self.inner.as_ref()?;
+    /// the revocation log has confirmed it. `None` when it is not cached or
+    /// its round was abandoned (the caller reads the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the log could not be read: the store
+    /// is failing, and reading the session from it would only wait again.
+    pub(crate) async fn get(&self, id: &SessionId) -> Result<Option<Authenticated>, StoreError> {
+        let Some(inner) = self.inner.as_ref() else {
+            return Ok(None);
+        };
         // A miss needs no confirmation: the store is read anyway.
-        inner.entries.get(id)?;
-        if let Some(confirmations) = &inner.confirmations
-            && !confirmations.confirm(inner).await
-        {
-            return None;
+        if inner.entries.get(id).is_none() {
+            return Ok(None);
+        }
+        if let Some(confirmations) = &inner.confirmations {
+            match confirmations.confirm(inner).await {
+                Outcome::Confirmed => {}
+                Outcome::Abandoned => return Ok(None),
+                Outcome::StoreFailed => {
+                    return Err(StoreError::unavailable(std::io::Error::other(
+                        "the revocation log could not be read",
+                    )));
+                }
+            }
         }
         // Read again: the confirmation may just have evicted it.
-        inner
+        Ok(inner
             .entries
             .get(id)
-            .map(|entry| Authenticated::clone(&entry))
+            .map(|entry| Authenticated::clone(&entry)))
     }
 
     /// Caches what the store said at `generation`. If anything was

@@ -20,7 +20,7 @@ impl<S: Store> Authenticator<S> {
         // then the store's): an invalidation racing that read always wins
         // over the insert that follows it.
         let generation = self.cache.generation();
-        if let Some(hit) = self.cache.get(&id).await {
+        if let Some(hit) = self.cache.get(&id).await? {
             if hit.session.is_active(now) {
                 if self.sessions.touch(&hit.session, now).is_some() {
                     return self.touch_cached(id, hit, now, generation).await;

@@ -40,7 +40,11 @@ async fn a_local_logout_is_immediate_with_the_cache() {
         .unwrap();
     auth.authenticate(login.token.as_str()).await.unwrap();
     assert!(
-        auth.session_cache().get(&login.session.id).await.is_some(),
+        auth.session_cache()
+            .get(&login.session.id)
+            .await
+            .unwrap()
+            .is_some(),
         "cached"
     );
     auth.logout(login.token.as_str(), &Client::default())
