@@ -9,9 +9,9 @@
 # runs wrk -t2 -c64 on GET /ROUTE with the bearer token, and records the
 # server with `perf record -F 499 --call-graph dwarf` for 5 s in the middle
 # of it. Folds the stacks with inferno (cargo install inferno) and writes
-# docs/perf/<backend>-<route>.svg and the folded stacks beside it
-# (.folded.txt, gitignored... no: kept, small, so that shares per frame can
-# be computed without perf). Needs perf (Debian linux-perf) and wrk.
+# docs/perf/<backend>-<route>.svg; the folded stacks go to
+# bench/results/<backend>-<route>.folded.txt (gitignored), from which shares
+# per frame can be summed. Needs perf (Debian linux-perf) and wrk.
 set -euo pipefail
 backend=sqlite route=protected
 for arg in "$@"; do
@@ -57,8 +57,10 @@ sleep 4
 perf record -F 499 --call-graph dwarf,16384 -p "$srv" -o "$tmp/perf.data" -- sleep 5 2> /dev/null
 wait "$load"
 out="$root/docs/perf/$backend-$route"
-perf script -i "$tmp/perf.data" 2> /dev/null | inferno-collapse-perf > "$out.folded.txt"
+folded="$root/bench/results/$backend-$route.folded.txt"
+mkdir -p "$root/bench/results"
+perf script -i "$tmp/perf.data" 2> /dev/null | inferno-collapse-perf > "$folded"
 inferno-flamegraph --title "auth-server GET /$route, $backend, wrk -c64 ($(date -u +%F))" \
-  < "$out.folded.txt" > "$out.svg"
+  < "$folded" > "$out.svg"
 grep -E 'Requests/sec' "$tmp/wrk.txt"
-echo "wrote $out.svg ($(wc -l < "$out.folded.txt") distinct stacks)"
+echo "wrote $out.svg ($(wc -l < "$folded") distinct stacks; folded: $folded)"
