@@ -72,11 +72,14 @@ impl RequestLog {
         let method = req.method().clone();
         // The label is all metrics need: no copy of the path outlives the span.
         let route = Route::of(req.uri().path());
+        // Display (`%`), not Debug: log lines say request_id=abc, unquoted,
+        // which is what log pipelines (and e2e/scale-out.sh) match on.
+        let id_text = id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("");
         let span = tracing::info_span!(
             "request",
-            request_id = id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or(""),
+            request_id = %id_text,
             %method,
-            path = req.uri().path()
+            path = %req.uri().path()
         );
         if let Some(id) = &id {
             req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
