@@ -27,6 +27,8 @@
 //! - `m20261202_000008_create_session_revocations`: the revocation log, in
 //!   commit order, that lets every instance confirm its cached sessions
 //!   with one query per batch of requests.
+//! - `m20261202_000009_create_one_time_tokens`: password-reset and
+//!   email-verification tokens, one per user and purpose, stored as hashes.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -38,6 +40,7 @@ mod m20261201_000005_add_username_skeletons;
 mod m20261201_000006_create_throttle_state;
 mod m20261201_000007_create_events;
 mod m20261202_000008_create_session_revocations;
+mod m20261202_000009_create_one_time_tokens;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -55,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_create_throttle_state::Migration),
             Box::new(m20261201_000007_create_events::Migration),
             Box::new(m20261202_000008_create_session_revocations::Migration),
+            Box::new(m20261202_000009_create_one_time_tokens::Migration),
         ]
     }
 }

@@ -26,6 +26,9 @@
 //! - `event.rs`: security events ([`SecurityEvent`], [`EventKind`]), the audit trail.
 //! - `device.rs`: device cookies ([`DeviceToken`], [`DevicePolicy`]), which
 //!   exempt a known client from the address budget and the account back-off.
+//! - `one_time.rs`: the tokens in reset and verification links
+//!   ([`OneTimeToken`], stored only as [`OneTimeTokenHash`]) and their port,
+//!   [`OneTimeTokenStore`].
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
 //! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
 //!   `client.rs`: who is asking ([`Client`], [`UserAgent`]).
@@ -40,6 +43,7 @@ mod device;
 mod event;
 mod hashing;
 mod memory;
+mod one_time;
 mod password;
 mod period;
 mod revocation;
@@ -61,6 +65,10 @@ pub use hashing::{
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
 pub use memory::MemoryStore;
+pub use one_time::{
+    ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
+    SPENT_TOKEN_RETENTION, TokenPurpose,
+};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};

@@ -6,7 +6,7 @@ use auth_core::{AccountKey, EventStore, Revocation, SecurityEvent, StoreError, U
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::entity::{device, event, login_failure, session, user};
+use crate::entity::{device, event, login_failure, one_time_token, session, user};
 use crate::error::unavailable;
 use crate::revocations;
 use crate::{SeaStore, stored_instant};
@@ -44,6 +44,13 @@ impl SeaStore {
             .map_err(unavailable)?;
         event::Entity::delete_many()
             .filter(event::Column::UserId.eq(uuid))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        // Also cascaded by the foreign key; explicit so that it holds on a
+        // SQLite connection without `foreign_keys` on.
+        one_time_token::Entity::delete_many()
+            .filter(one_time_token::Column::UserId.eq(uuid))
             .exec(&txn)
             .await
             .map_err(unavailable)?;

@@ -34,6 +34,8 @@
 //! - `revocations.rs`: the revocation log (`auth_core::RevocationLog`),
 //!   appended with every delete of sessions, which each instance reads to
 //!   confirm its cached sessions; [`SeaStore::is_shared`].
+//! - `tokens.rs`: one-time tokens (`auth_core::OneTimeTokenStore`),
+//!   issued by upsert and consumed by a conditional update.
 //! - `entity/`: one SeaORM entity per table, with its mapping to the domain.
 //! - `error.rs`: database errors to [`auth_core::StoreError`]; the only
 //!   place that inspects what kind of error the database reported.
@@ -62,6 +64,7 @@ mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
+mod tokens;
 mod users;
 
 pub use connect::{

@@ -57,6 +57,8 @@ auth_core::store_conformance!(|| async { Some(fresh_store().await) }, close_stor
 
 auth_core::revocation_log_conformance!(|| async { Some(fresh_store().await) }, close_store);
 
+auth_core::one_time_token_conformance!(|| async { Some(fresh_store().await) }, close_store);
+
 adapter_rules::adapter_rules!(|| async { Some(fresh_store().await) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -33,6 +33,7 @@ mod limits;
 mod revocations;
 mod sessions;
 mod throttle;
+mod tokens;
 mod users;
 
 pub use account::*;
@@ -40,6 +41,7 @@ pub use limits::*;
 pub use revocations::*;
 pub use sessions::*;
 pub use throttle::*;
+pub use tokens::*;
 pub use users::*;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -245,6 +247,31 @@ macro_rules! revocation_log_conformance {
             $teardown;
             revocations_are_logged_for_every_call_that_removes_sessions,
             revocations_concurrent_appends_are_read_in_commit_order,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of the one-time token port
+/// ([`OneTimeTokenStore`](crate::OneTimeTokenStore)), for stores that
+/// implement it; the arguments are those of [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! one_time_token_conformance {
+    ($factory:expr) => {
+        $crate::one_time_token_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            tokens_are_consumed_exactly_once,
+            tokens_concurrent_consumes_have_exactly_one_winner,
+            tokens_expired_are_never_consumed,
+            tokens_issue_replaces_only_the_users_token_of_that_purpose,
+            tokens_of_another_purpose_or_unknown_are_refused,
+            tokens_revoke_ends_only_that_purpose,
+            tokens_purge_removes_expired_only,
+            tokens_die_with_their_user,
+            tokens_give_back_their_subject,
         );
     };
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod one_time;
 mod revocations;
 
 use crate::{
@@ -63,6 +64,7 @@ struct State {
     /// In the order appended.
     events: Vec<SecurityEvent>,
     revocations: revocations::Log,
+    tokens: one_time::Tokens,
 }
 
 #[derive(Debug)]
@@ -159,6 +161,7 @@ impl UserRepository for MemoryStore {
             .login_failures
             .retain(|failure| failure.account != *account);
         state.events.retain(|event| event.user_id != Some(id));
+        state.tokens.remove_user(id);
         Ok(true)
     }
 }

@@ -1,5 +1,6 @@
 //! What the file holds: its format version and the stored forms of users,
-//! sessions, failures, reservations, rate limits and devices, with their
+//! sessions, failures, reservations, rate limits, devices, events and
+//! one-time tokens, with their
 //! mapping to the domain types.
 
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ pub(super) struct Contents {
     /// Security events, in the order appended.
     #[serde(default)]
     pub(super) events: Vec<StoredEvent>,
+    /// One-time tokens by `"{user id}:{purpose}"`: one per user and purpose.
+    #[serde(default)]
+    pub(super) tokens: BTreeMap<String, StoredToken>,
 }
 
 impl Default for Contents {
@@ -49,6 +53,7 @@ impl Default for Contents {
             rates: BTreeMap::new(),
             devices: BTreeMap::new(),
             events: Vec::new(),
+            tokens: BTreeMap::new(),
         }
     }
 }
@@ -101,6 +106,18 @@ pub(super) struct StoredDevice {
     pub(super) account: String,
     pub(super) created_at: DateTime<Utc>,
     pub(super) expires_at: DateTime<Utc>,
+}
+
+/// A one-time token: its hash only, in hex.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredToken {
+    pub(super) user_id: Uuid,
+    pub(super) hash: String,
+    #[serde(default)]
+    pub(super) subject: Option<String>,
+    pub(super) expires_at: DateTime<Utc>,
+    pub(super) used: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]

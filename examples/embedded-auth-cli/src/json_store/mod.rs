@@ -46,6 +46,7 @@ mod file;
 mod limits;
 mod sessions;
 mod throttle;
+mod tokens;
 mod users;
 
 use std::io;

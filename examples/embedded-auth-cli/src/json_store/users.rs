@@ -136,6 +136,7 @@ impl UserRepository for JsonFileStore {
                 .login_failures
                 .retain(|failure| failure.account != account);
             contents.events.retain(|event| event.user_id != Some(id));
+            contents.tokens.retain(|_, token| token.user_id != id);
             Ok(Outcome::Changed(true))
         })
         .await
