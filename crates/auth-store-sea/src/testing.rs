@@ -10,6 +10,8 @@
 //! v7 in the name carries its creation time).
 //!
 //! A test helper: it panics when the server refuses, which fails the test.
+//! Only tests reach it (it is compiled for feature `testing` alone and the
+//! server never enables that), so no request or flag can cause the panic.
 
 // A test fixture fails its test by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
