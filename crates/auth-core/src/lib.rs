@@ -29,6 +29,10 @@
 //! - `one_time.rs`: the tokens in reset and verification links
 //!   ([`OneTimeToken`], stored only as [`OneTimeTokenHash`]) and their port,
 //!   [`OneTimeTokenStore`].
+//! - `email.rs`: account addresses ([`EmailAddress`], [`UserEmail`]),
+//!   unique without regard to case.
+//! - `outbox.rs`: the durable outbox ([`QueuedMail`], [`MailOutbox`]);
+//!   `mail.rs`: the delivery ports ([`MailTransport`], [`MailComposer`]).
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
 //! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
 //!   `client.rs`: who is asking ([`Client`], [`UserAgent`]).
@@ -40,10 +44,13 @@ mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod device;
+mod email;
 mod event;
 mod hashing;
+mod mail;
 mod memory;
 mod one_time;
+mod outbox;
 mod password;
 mod period;
 mod revocation;
@@ -59,16 +66,19 @@ pub use cache::SessionCache;
 pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
+pub use email::{EMAIL_MAX_LEN, EmailAddress, EmailError, UserEmail};
 pub use event::{EventKind, SecurityEvent};
 pub use hashing::{
     HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
+pub use mail::{Letter, MailComposer, MailError, MailMessage, MailTransport};
 pub use memory::MemoryStore;
 pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
     SPENT_TOKEN_RETENTION, TokenPurpose,
 };
+pub use outbox::{MailId, MailKind, MailOutbox, OutboxStats, QueuedMail};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
