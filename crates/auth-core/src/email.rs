@@ -48,8 +48,7 @@ impl EmailAddress {
     /// [`EmailError::Invalid`].
     pub fn parse(input: &str) -> Result<Self, EmailError> {
         let typed = input.trim();
-        if typed.is_empty() || typed.len() > EMAIL_MAX_LEN || typed.chars().any(char::is_control)
-        {
+        if typed.is_empty() || typed.len() > EMAIL_MAX_LEN || typed.chars().any(char::is_control) {
             return Err(EmailError::Invalid);
         }
         let options = email_address::Options::default()

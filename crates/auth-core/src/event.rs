@@ -35,11 +35,20 @@ pub enum EventKind {
     SessionRevoked,
     /// The password was changed.
     PasswordChanged,
+    /// A reset link was asked for (recorded off the request path, only for
+    /// an account that gets the mail).
+    PasswordResetRequested,
+    /// The password was set with a reset link.
+    PasswordReset,
+    /// The account's email address was set or changed (unverified).
+    EmailChanged,
+    /// The account's email address was verified.
+    EmailVerified,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 11] = [
         Self::Registered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -47,6 +56,10 @@ impl EventKind {
         Self::LoggedOut,
         Self::SessionRevoked,
         Self::PasswordChanged,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailChanged,
+        Self::EmailVerified,
     ];
 
     /// The stored and shown name.
@@ -59,6 +72,10 @@ impl EventKind {
             Self::LoggedOut => "logged_out",
             Self::SessionRevoked => "session_revoked",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChanged => "email_changed",
+            Self::EmailVerified => "email_verified",
         }
     }
 

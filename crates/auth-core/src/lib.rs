@@ -33,6 +33,7 @@
 //!   unique without regard to case.
 //! - `outbox.rs`: the durable outbox ([`QueuedMail`], [`MailOutbox`]);
 //!   `mail.rs`: the delivery ports ([`MailTransport`], [`MailComposer`]).
+//! - `recovery.rs`: link lifetimes and request budgets ([`RecoveryPolicy`]).
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
 //! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
 //!   `client.rs`: who is asking ([`Client`], [`UserAgent`]).
@@ -53,6 +54,7 @@ mod one_time;
 mod outbox;
 mod password;
 mod period;
+mod recovery;
 mod revocation;
 mod service;
 mod session;
@@ -78,13 +80,14 @@ pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
     SPENT_TOKEN_RETENTION, TokenPurpose,
 };
-pub use outbox::{MailId, MailKind, MailOutbox, OutboxStats, QueuedMail};
+pub use outbox::{MailId, MailKind, MailOutbox, OutboxPolicy, OutboxStats, QueuedMail};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
+pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
-    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, LoginSuccess,
-    MAX_EVENTS_PAGE, Purged,
+    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryReport,
+    LoginSuccess, MAX_EVENTS_PAGE, Purged, ResetTarget,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

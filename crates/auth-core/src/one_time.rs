@@ -310,6 +310,20 @@ pub trait OneTimeTokenStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<ConsumedToken>, StoreError>> + Send;
 
+    /// The user and subject of the live token of `purpose` whose hash is
+    /// `hash`, without consuming it (`None` as [`Self::consume_token`]
+    /// would): a reset checks the new password against the user's name
+    /// before it spends the link, so a weak password does not cost it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_live_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &OneTimeTokenHash,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<ConsumedToken>, StoreError>> + Send;
+
     /// Invalidates `user`'s token of `purpose`, if any (a password changed
     /// by other means ends a pending reset). Returns whether one was live
     /// or unused.

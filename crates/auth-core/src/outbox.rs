@@ -234,3 +234,54 @@ pub trait MailOutbox: Send + Sync {
         before: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
+
+/// How the outbox worker retries: exponential back-off from `retry_base`
+/// (doubling, at most `retry_max`) for up to `max_attempts` claims, each
+/// leased for `lease` (longer than a send can take, so a live worker's
+/// message is never claimed twice). Defaults: 30 s, 1 h, 12 attempts
+/// (about seven hours), a 2-minute lease.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::OutboxPolicy;
+/// let policy = OutboxPolicy::default();
+/// assert_eq!(policy.retry_delay(1), Some(Duration::from_secs(30)));
+/// assert_eq!(policy.retry_delay(3), Some(Duration::from_secs(120)));
+/// assert_eq!(policy.retry_delay(11), Some(Duration::from_secs(3600)));
+/// assert_eq!(policy.retry_delay(12), None); // given up
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxPolicy {
+    /// The wait after the first failed attempt.
+    pub retry_base: Duration,
+    /// The longest wait between attempts.
+    pub retry_max: Duration,
+    /// Attempts before a message is given up on.
+    pub max_attempts: u32,
+    /// How long a claim holds a message.
+    pub lease: Duration,
+}
+
+impl OutboxPolicy {
+    /// The wait before the next attempt after `attempts` failed ones, or
+    /// `None` when the message should be given up on.
+    pub fn retry_delay(&self, attempts: u32) -> Option<Duration> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let doublings = attempts.saturating_sub(1).min(31);
+        let delay = self.retry_base.saturating_mul(1u32 << doublings);
+        Some(delay.min(self.retry_max))
+    }
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        Self {
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: 12,
+            lease: Duration::from_secs(120),
+        }
+    }
+}

@@ -13,8 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountKey, Device, DeviceId, FailureStats, PasswordHash, RateKey, RateLimit, Reservation,
-    SecurityEvent, Session, SessionId, ThrottlePolicy, User, UserId, Username,
+    AccountKey, Device, DeviceId, EmailAddress, FailureStats, MailOutbox, OneTimeTokenStore,
+    PasswordHash, QueuedMail, RateKey, RateLimit, Reservation, SecurityEvent, Session, SessionId,
+    ThrottlePolicy, User, UserId, Username,
 };
 
 /// What a store can fail with.
@@ -24,6 +25,10 @@ pub enum StoreError {
     /// like it (the same [`Username::skeleton`]).
     #[error("username is taken")]
     UsernameTaken,
+    /// Another user already has this email address (compared by
+    /// [`crate::EmailAddress::canonical`]).
+    #[error("email address is taken")]
+    EmailTaken,
     /// The store could not answer: unreachable, failing, or holding data
     /// that does not parse. The source is kept for logs.
     #[error("storage unavailable")]
@@ -54,7 +59,8 @@ pub trait UserRepository: Send + Sync {
     /// `а` when `admin` exists): decided by the store (a unique constraint
     /// on each key, a lock), never by a check-then-insert, so two racing
     /// registrations, of one name or of two look-alikes, give exactly one
-    /// success.
+    /// success. Likewise [`StoreError::EmailTaken`] if `user.email` is
+    /// another user's address (by its canonical key).
     fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Finds a user by `username.canonical()`.
@@ -65,6 +71,45 @@ pub trait UserRepository: Send + Sync {
         &self,
         username: &Username,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Finds the user whose email address is `email` (by its canonical
+    /// key), verified or not.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn find_user_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Sets a user's address to `email`, unverified, sets `updated_at`, and
+    /// queues `mail` (the verification and the notice to the old address)
+    /// in the same transaction: either all of it is stored or none. Returns
+    /// `false` (and queues nothing) if there is no such user.
+    ///
+    /// # Errors
+    /// [`StoreError::EmailTaken`], atomically (a unique key, never a
+    /// check-then-write), if another user has the address;
+    /// [`StoreError::Unavailable`].
+    fn change_email(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+        updated_at: DateTime<Utc>,
+        mail: &[QueuedMail],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Marks the user's address verified if it is still `email` (a link
+    /// mailed to an earlier address proves nothing about the current one).
+    /// Returns whether it did (`true` also if it was verified already).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn mark_email_verified(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Finds a user by id.
     ///
@@ -105,7 +150,8 @@ pub trait UserRepository: Send + Sync {
     /// Deletes the user `id` and everything tied to it, in one transaction:
     /// its sessions (gone for every handle, as
     /// [`SessionStore::revoke_session`]), the device cookies and login
-    /// failures of `account` (its key), and its security events. Returns
+    /// failures of `account` (its key), its security events, one-time
+    /// tokens and queued mail. Returns
     /// `false` if there is no such user. Its names are free again at once.
     ///
     /// # Errors
@@ -468,6 +514,8 @@ pub trait Store:
     + RateLimitStore
     + DeviceStore
     + EventStore
+    + OneTimeTokenStore
+    + MailOutbox
     + Clone
     + 'static
 {
@@ -480,6 +528,8 @@ impl<T> Store for T where
         + RateLimitStore
         + DeviceStore
         + EventStore
+        + OneTimeTokenStore
+        + MailOutbox
         + Clone
         + 'static
 {

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{PasswordHash, Username};
+use crate::{PasswordHash, UserEmail, Username};
 
 /// A user's id: a UUID v7, so ids sort by creation time and index well.
 ///
@@ -61,6 +61,7 @@ impl fmt::Debug for UserId {
 ///     password_hash: PasswordHash::from_stored("$scrypt$..."),
 ///     created_at: now,
 ///     updated_at: now,
+///     email: None,
 /// };
 /// assert!(!format!("{user:?}").contains("$scrypt$"));
 /// # Ok::<(), auth_core::UsernameError>(())
@@ -75,6 +76,9 @@ pub struct User {
     pub password_hash: PasswordHash,
     /// Registration time.
     pub created_at: DateTime<Utc>,
-    /// Last change (password hash replaced).
+    /// Last change (password hash or email replaced).
     pub updated_at: DateTime<Utc>,
+    /// The account's email address, if it has one, and whether it is
+    /// verified. Unique across accounts without regard to case.
+    pub email: Option<UserEmail>,
 }

@@ -6,3 +6,4 @@ auth_core::store_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 auth_core::revocation_log_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 
 auth_core::one_time_token_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
+auth_core::mail_conformance!(|| async { Some(auth_core::MemoryStore::new()) });

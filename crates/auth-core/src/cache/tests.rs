@@ -22,6 +22,7 @@ fn entry(name: &str) -> (SessionId, Authenticated) {
         password_hash: PasswordHash::from_stored("$scrypt$"),
         created_at: now,
         updated_at: now,
+        email: None,
     };
     let (_, session) = SessionPolicy::default().start(user.id, now).unwrap();
     (session.id, Authenticated { user, session })

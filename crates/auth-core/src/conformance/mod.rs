@@ -30,6 +30,7 @@
 
 mod account;
 mod limits;
+mod mail;
 mod revocations;
 mod sessions;
 mod throttle;
@@ -38,6 +39,7 @@ mod users;
 
 pub use account::*;
 pub use limits::*;
+pub use mail::*;
 pub use revocations::*;
 pub use sessions::*;
 pub use throttle::*;
@@ -68,6 +70,7 @@ pub fn user_named(name: &str) -> User {
         )),
         created_at: epoch(),
         updated_at: epoch(),
+        email: None,
     }
 }
 
@@ -272,6 +275,33 @@ macro_rules! one_time_token_conformance {
             tokens_purge_removes_expired_only,
             tokens_die_with_their_user,
             tokens_give_back_their_subject,
+            tokens_are_found_live_without_being_consumed,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of account addresses and the
+/// outbox ([`MailOutbox`](crate::MailOutbox)); the arguments are those of
+/// [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! mail_conformance {
+    ($factory:expr) => {
+        $crate::mail_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            emails_round_trip_and_are_found_by_any_case,
+            emails_are_unique_without_regard_to_case,
+            emails_change_unverifies_frees_the_old_and_queues_mail,
+            emails_are_verified_only_at_the_current_address,
+            emails_and_mail_go_with_their_user,
+            outbox_claims_due_mail_in_order_with_every_field,
+            outbox_leases_hold_until_they_end,
+            outbox_concurrent_claims_never_share_a_message,
+            outbox_complete_retry_and_fail,
+            outbox_purge_removes_finished_mail_only,
         );
     };
 }

@@ -320,3 +320,44 @@ pub async fn tokens_give_back_their_subject<S: Store + OneTimeTokenStore>(store:
         })
     );
 }
+
+/// A live token is found without being spent; a used, expired or
+/// other-purpose one is not found.
+pub async fn tokens_are_found_live_without_being_consumed<S: Store + OneTimeTokenStore>(store: S) {
+    let alice = stored_user(&store, "alice").await;
+    let (token, issued) = token_for(alice.id, TokenPurpose::PasswordReset);
+    let issued = issued.about("subject");
+    store.issue_token(&issued).await.unwrap();
+    let hash = token.hash();
+    for _ in 0..2 {
+        let found = store
+            .find_live_token(TokenPurpose::PasswordReset, &hash, during())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.user_id, found.subject.as_deref()),
+            (alice.id, Some("subject"))
+        );
+    }
+    let other = store
+        .find_live_token(TokenPurpose::EmailVerification, &hash, during())
+        .await
+        .unwrap();
+    assert_eq!(other, None);
+    let expired = store
+        .find_live_token(TokenPurpose::PasswordReset, &hash, issued.expires_at)
+        .await
+        .unwrap();
+    assert_eq!(expired, None);
+    store
+        .consume_token(TokenPurpose::PasswordReset, &hash, during())
+        .await
+        .unwrap()
+        .unwrap();
+    let used = store
+        .find_live_token(TokenPurpose::PasswordReset, &hash, during())
+        .await
+        .unwrap();
+    assert_eq!(used, None);
+}

@@ -11,13 +11,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 mod one_time;
+mod outbox;
 mod revocations;
+mod users;
 
 use crate::{
     AccountKey, Device, DeviceId, DeviceStore, EventStore, FailureStats, PasswordHash, RateKey,
     RateLimit, RateLimitStore, Reservation, Revocation, SecurityEvent, Session, SessionId,
-    SessionStore, StoreError, ThrottlePolicy, ThrottleStore, User, UserId, UserRepository,
-    Username, UsernameSkeleton,
+    SessionStore, StoreError, ThrottlePolicy, ThrottleStore, User, UserId, UsernameSkeleton,
 };
 
 /// An in-memory [`crate::Store`], correct under concurrency.
@@ -36,6 +37,7 @@ use crate::{
 ///     password_hash: PasswordHash::from_stored("$scrypt$..."),
 ///     created_at: now,
 ///     updated_at: now,
+///     email: None,
 /// };
 /// store.create_user(&user).await?;
 /// let found = store.find_user_by_username(&Username::parse("ALICE")?).await?;
@@ -50,6 +52,8 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<UserId, User>,
+    /// canonical email -> id: no two users share an address.
+    by_email: HashMap<String, UserId>,
     /// canonical username -> id: the uniqueness index.
     by_canonical: HashMap<String, UserId>,
     /// skeleton -> id: no two users' names look alike.
@@ -65,6 +69,7 @@ struct State {
     events: Vec<SecurityEvent>,
     revocations: revocations::Log,
     tokens: one_time::Tokens,
+    outbox: outbox::Outbox,
 }
 
 #[derive(Debug)]
@@ -83,86 +88,6 @@ impl MemoryStore {
         // A panic while holding the lock leaves the maps consistent (each
         // operation writes last), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl UserRepository for MemoryStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut state = self.state();
-        let key = user.username.canonical().to_owned();
-        let skeleton = user.username.skeleton();
-        // Both checks and both inserts under one lock: atomic.
-        if state.by_canonical.contains_key(&key) || state.by_skeleton.contains_key(&skeleton) {
-            return Err(StoreError::UsernameTaken);
-        }
-        state.by_canonical.insert(key, user.id);
-        state.by_skeleton.insert(skeleton, user.id);
-        state.users.insert(user.id, user.clone());
-        Ok(())
-    }
-
-    async fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        let state = self.state();
-        Ok(state
-            .by_canonical
-            .get(username.canonical())
-            .and_then(|id| state.users.get(id))
-            .cloned())
-    }
-
-    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.state().users.get(&id).cloned())
-    }
-
-    async fn set_password_hash(
-        &self,
-        id: UserId,
-        hash: &PasswordHash,
-        updated_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        let Some(user) = state.users.get_mut(&id) else {
-            return Ok(false);
-        };
-        user.password_hash = hash.clone();
-        user.updated_at = updated_at;
-        Ok(true)
-    }
-
-    async fn replace_password_hash(
-        &self,
-        id: UserId,
-        current: &PasswordHash,
-        new: &PasswordHash,
-        updated_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        match state.users.get_mut(&id) {
-            Some(user) if user.password_hash.as_str() == current.as_str() => {
-                user.password_hash = new.clone();
-                user.updated_at = updated_at;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn delete_user(&self, id: UserId, account: &AccountKey) -> Result<bool, StoreError> {
-        // One lock over every map: the deletion is one step.
-        let mut state = self.state();
-        let Some(user) = state.users.remove(&id) else {
-            return Ok(false);
-        };
-        state.by_canonical.remove(user.username.canonical());
-        state.by_skeleton.retain(|_, holder| *holder != id);
-        state.revoke_where(Revocation::User(id), |session| session.user_id == id);
-        state.devices.retain(|_, device| device.account != *account);
-        state
-            .login_failures
-            .retain(|failure| failure.account != *account);
-        state.events.retain(|event| event.user_id != Some(id));
-        state.tokens.remove_user(id);
-        Ok(true)
     }
 }
 

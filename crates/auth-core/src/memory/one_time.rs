@@ -74,6 +74,26 @@ impl OneTimeTokenStore for MemoryStore {
         }))
     }
 
+    async fn find_live_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &OneTimeTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsumedToken>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .tokens
+            .by_hash
+            .get(hash)
+            .filter(|stored| {
+                !stored.used && stored.token.purpose == purpose && stored.token.is_live_at(now)
+            })
+            .map(|stored| ConsumedToken {
+                user_id: stored.token.user_id,
+                subject: stored.token.subject.clone(),
+            }))
+    }
+
     async fn revoke_tokens(&self, user: UserId, purpose: TokenPurpose) -> Result<bool, StoreError> {
         let mut state = self.state();
         let tokens = &mut state.tokens;

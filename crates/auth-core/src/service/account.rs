@@ -191,6 +191,10 @@ impl<S: Store> Authenticator<S> {
             // Changed meanwhile (another session, an operator): not by this.
             return Err(AuthError::InvalidCredentials);
         }
+        // A pending reset link must not undo the change it predates.
+        self.store
+            .revoke_tokens(user.id, crate::TokenPurpose::PasswordReset)
+            .await?;
         let revoked = self
             .store
             .revoke_other_sessions(user.id, &me.session.id)
@@ -279,7 +283,7 @@ impl<S: Store> Authenticator<S> {
 
     /// Checks `password` as the current password of `me.user`, within the
     /// account's back-off, and returns the user as stored now.
-    async fn confirm_password(
+    pub(super) async fn confirm_password(
         &self,
         me: &Authenticated,
         password: Password,

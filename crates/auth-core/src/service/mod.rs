@@ -5,12 +5,17 @@
 //! setting a password), `login.rs` (the login), `gate.rs` (the limits a
 //! password check passes, and what its verdict updates), `sessions.rs`
 //! (authenticating a token, logging out), `account.rs` (a user's sessions,
-//! password change, deletion, events); what they share is here, with the
+//! password change, deletion, events), `email.rs` (the account's address
+//! and its verification), `recovery.rs` (password reset), `delivery.rs`
+//! (the outbox worker's step); what they share is here, with the
 //! recording of security events.
 
 mod account;
+mod delivery;
+mod email;
 mod gate;
 mod login;
+mod recovery;
 mod register;
 mod sessions;
 #[cfg(test)]
@@ -24,12 +29,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountKey, Client, Clock, DevicePolicy, DeviceToken, EventKind, HashError, PasswordError,
-    PasswordHasher, PasswordPolicy, RegisterLimits, SecurityEvent, Session, SessionCache,
-    SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy, User, UserId, Username,
+    AccountKey, Client, Clock, DevicePolicy, DeviceToken, EventKind, HashError, OutboxPolicy,
+    PasswordError, PasswordHasher, PasswordPolicy, RecoveryPolicy, RegisterLimits, SecurityEvent,
+    Session, SessionCache, SessionPolicy, SessionToken, Store, StoreError, ThrottlePolicy, User,
+    UserId, Username,
 };
 
 pub use account::MAX_EVENTS_PAGE;
+pub use delivery::DeliveryReport;
+pub use recovery::ResetTarget;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +73,13 @@ pub enum AuthError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// Another account has this email address.
+    #[error("email address is already taken")]
+    EmailTaken,
+    /// A reset or verification token that is malformed, unknown, used or
+    /// expired: one error, no hint which.
+    #[error("invalid or expired token")]
+    InvalidToken,
     /// The user has no such session (another user's is not found either).
     #[error("no such session")]
     SessionNotFound,
@@ -81,6 +96,7 @@ impl From<StoreError> for AuthError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::UsernameTaken => Self::UsernameTaken,
+            StoreError::EmailTaken => Self::EmailTaken,
             other => Self::Storage(other),
         }
     }
@@ -172,6 +188,8 @@ pub struct Authenticator<S> {
     throttle: ThrottlePolicy,
     devices: DevicePolicy,
     registrations: RegisterLimits,
+    recovery: RecoveryPolicy,
+    outbox: OutboxPolicy,
     cache: SessionCache,
     clock: Arc<dyn Clock>,
     events: Events,
@@ -221,6 +239,8 @@ impl<S: Store> Authenticator<S> {
             throttle: ThrottlePolicy::default(),
             devices: DevicePolicy::default(),
             registrations: RegisterLimits::default(),
+            recovery: RecoveryPolicy::default(),
+            outbox: OutboxPolicy::default(),
             cache: SessionCache::disabled(),
             clock,
             events: Events {
@@ -304,6 +324,20 @@ impl<S: Store> Authenticator<S> {
     #[must_use]
     pub fn with_register_limits(mut self, limits: RegisterLimits) -> Self {
         self.registrations = limits;
+        self
+    }
+
+    /// Replaces the recovery policy (link lifetimes, reset budgets).
+    #[must_use]
+    pub fn with_recovery_policy(mut self, policy: RecoveryPolicy) -> Self {
+        self.recovery = policy;
+        self
+    }
+
+    /// Replaces the outbox worker's retry policy.
+    #[must_use]
+    pub fn with_outbox_policy(mut self, policy: OutboxPolicy) -> Self {
+        self.outbox = policy;
         self
     }
 

@@ -1,7 +1,10 @@
 //! Registration and setting a password: the use cases that make a hash.
 
 use super::{AuthError, Authenticator, Client, throttled};
-use crate::{EventKind, HashPurpose, Password, RateKey, Store, User, UserId, Username};
+use crate::{
+    EmailAddress, EventKind, HashPurpose, MailKind, Password, QueuedMail, RateKey, Store, User,
+    UserEmail, UserId, Username,
+};
 
 impl<S: Store> Authenticator<S> {
     /// Registers a user, within the registration limits
@@ -21,13 +24,47 @@ impl<S: Store> Authenticator<S> {
         password: Password,
         client: &Client,
     ) -> Result<User, AuthError> {
-        self.register_with(username, password, Some(client)).await
+        self.register_with(username, None, password, Some(client))
+            .await
+    }
+
+    /// Registers a user with an email address (unverified): as
+    /// [`Authenticator::register`], and a verification mail is queued.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// let store = MemoryStore::new();
+    /// let auth = Authenticator::new(store.clone(), hasher, Arc::new(SystemClock));
+    /// let email = EmailAddress::parse("alice@example.com")?;
+    /// let password = Password::new("tangerine maple orbit 42");
+    /// let user = auth.register_with_email(Username::parse("alice")?, email, password, &Client::default()).await?;
+    /// assert_eq!(user.email.map(|e| e.verified), Some(false));
+    /// assert_eq!(store.outbox_stats().await?.waiting, 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Authenticator::register`], and [`AuthError::EmailTaken`].
+    pub async fn register_with_email(
+        &self,
+        username: Username,
+        email: EmailAddress,
+        password: Password,
+        client: &Client,
+    ) -> Result<User, AuthError> {
+        self.register_with(username, Some(email), password, Some(client))
+            .await
     }
 
     /// Registration, within the limits when `client` is given.
     async fn register_with(
         &self,
         username: Username,
+        email: Option<EmailAddress>,
         password: Password,
         client: Option<&Client>,
     ) -> Result<User, AuthError> {
@@ -35,6 +72,11 @@ impl<S: Store> Authenticator<S> {
         // burns no CPU. The insert still decides races (UsernameTaken).
         if self.store.find_user_by_username(&username).await?.is_some() {
             return Err(AuthError::UsernameTaken);
+        }
+        if let Some(email) = &email {
+            if self.store.find_user_by_email(email).await?.is_some() {
+                return Err(AuthError::EmailTaken);
+            }
         }
         // Under a flood, refuse before the strength check and the insert;
         // registrations hold at most their share of the hashing places.
@@ -54,14 +96,23 @@ impl<S: Store> Authenticator<S> {
             password_hash,
             created_at: now,
             updated_at: now,
+            email: email.map(UserEmail::unverified),
         };
         self.store.create_user(&user).await?;
-        self.record(
-            EventKind::Registered,
-            Some(user.id),
-            client.unwrap_or(&Client::default()),
-        )
-        .await;
+        let client = client.unwrap_or(&Client::default()).clone();
+        self.record(EventKind::Registered, Some(user.id), &client)
+            .await;
+        if let Some(email) = &user.email {
+            // Queued after the user is stored: a failure here leaves an
+            // unverified address, and `PUT /me/email` with it sends again.
+            let mail = QueuedMail::new(
+                user.id,
+                MailKind::EmailVerification,
+                email.address.clone(),
+                now,
+            );
+            self.queue_mail(&[mail]).await;
+        }
         Ok(user)
     }
 
@@ -77,7 +128,7 @@ impl<S: Store> Authenticator<S> {
         username: Username,
         password: Password,
     ) -> Result<User, AuthError> {
-        self.register_with(username, password, None).await
+        self.register_with(username, None, password, None).await
     }
 
     /// Sets a new password for a user (the policy applies) and ends all of

@@ -152,6 +152,21 @@ impl RateKey {
         Self(format!("device:{}", device.to_hex()))
     }
 
+    /// Reset-link requests from one client address, whichever account.
+    pub fn reset_address(ip: std::net::IpAddr) -> Self {
+        Self(format!("reset:ip:{}", super::address_budget_key(ip)))
+    }
+
+    /// Reset links mailed for one account, from any address.
+    pub fn reset_account(user: crate::UserId) -> Self {
+        Self(format!("reset:user:{user}"))
+    }
+
+    /// Verification mails asked for by one account.
+    pub fn verification_account(user: crate::UserId) -> Self {
+        Self(format!("verify:user:{user}"))
+    }
+
     /// The stored form.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -52,6 +52,7 @@ async fn a_password_below_todays_policy_logs_in_with_a_change_recommended() {
                 .unwrap(),
             created_at: now,
             updated_at: now,
+            email: None,
         })
         .await
         .unwrap();
@@ -84,6 +85,7 @@ async fn a_stored_hash_with_absurd_parameters_is_refused_not_allocated() {
             ),
             created_at: now,
             updated_at: now,
+            email: None,
         })
         .await
         .unwrap();
