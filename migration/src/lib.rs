@@ -29,6 +29,8 @@
 //!   with one query per batch of requests.
 //! - `m20261202_000009_create_one_time_tokens`: password-reset and
 //!   email-verification tokens, one per user and purpose, stored as hashes.
+//! - `m20261202_000010_add_email_and_outbox`: `users.email` (unique without
+//!   regard to case) and `email_verified`; `mail_outbox`, the durable outbox.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -41,6 +43,7 @@ mod m20261201_000006_create_throttle_state;
 mod m20261201_000007_create_events;
 mod m20261202_000008_create_session_revocations;
 mod m20261202_000009_create_one_time_tokens;
+mod m20261202_000010_add_email_and_outbox;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -59,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_create_events::Migration),
             Box::new(m20261202_000008_create_session_revocations::Migration),
             Box::new(m20261202_000009_create_one_time_tokens::Migration),
+            Box::new(m20261202_000010_add_email_and_outbox::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use auth_core::{AccountKey, EventStore, Revocation, SecurityEvent, StoreError, U
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::entity::{device, event, login_failure, one_time_token, session, user};
+use crate::entity::{device, event, login_failure, mail_outbox, one_time_token, session, user};
 use crate::error::unavailable;
 use crate::revocations;
 use crate::{SeaStore, stored_instant};
@@ -51,6 +51,11 @@ impl SeaStore {
         // SQLite connection without `foreign_keys` on.
         one_time_token::Entity::delete_many()
             .filter(one_time_token::Column::UserId.eq(uuid))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        mail_outbox::Entity::delete_many()
+            .filter(mail_outbox::Column::UserId.eq(uuid))
             .exec(&txn)
             .await
             .map_err(unavailable)?;

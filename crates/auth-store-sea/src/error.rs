@@ -22,13 +22,17 @@ pub(crate) fn unavailable(error: DbErr) -> StoreError {
 }
 
 /// A failed `INSERT INTO users`. The unique keys a new user can hit in
-/// practice are `username_canonical` and `skeleton` (the id is a fresh UUID
-/// v7), so a unique violation means the name, or a look-alike, is taken.
-pub(crate) fn create_user_failed(error: DbErr) -> StoreError {
-    if is_unique_violation(&error) {
-        StoreError::UsernameTaken
-    } else {
+/// practice are `username_canonical`, `skeleton` and `email_canonical` (the
+/// id is a fresh UUID v7); `email_taken` tells whether the address is held
+/// (asked only after a unique violation), else the name, or a look-alike,
+/// is taken.
+pub(crate) fn create_user_failed(error: DbErr, email_taken: bool) -> StoreError {
+    if !is_unique_violation(&error) {
         unavailable(error)
+    } else if email_taken {
+        StoreError::EmailTaken
+    } else {
+        StoreError::UsernameTaken
     }
 }
 
@@ -50,6 +54,18 @@ pub(crate) enum CorruptRow {
         /// Which rule it breaks.
         #[source]
         source: UsernameError,
+    },
+    /// The stored email address no longer parses.
+    #[error("users row {id}: the stored email is not a valid address")]
+    Email {
+        /// The row.
+        id: Uuid,
+    },
+    /// An outbox row with a kind or recipient this version cannot read.
+    #[error("mail_outbox row {id}: unknown kind or invalid recipient")]
+    Mail {
+        /// The row.
+        id: Uuid,
     },
     /// A revocation-log row naming neither a 32-byte session id nor a user.
     #[error("session_revocations row {position}: names neither a session nor a user")]
@@ -110,7 +126,7 @@ mod tests {
 
     #[test]
     fn errors_other_than_unique_violations_are_unavailable() {
-        let error = create_user_failed(DbErr::Custom("disk I/O error".into()));
+        let error = create_user_failed(DbErr::Custom("disk I/O error".into()), false);
         assert!(matches!(error, StoreError::Unavailable(_)));
     }
 

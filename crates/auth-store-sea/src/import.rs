@@ -346,10 +346,10 @@ impl SeaStore {
     }
 }
 
-/// Users per multi-row INSERT: each binds seven values, and SQLite allows
+/// Users per multi-row INSERT: each binds ten values, and SQLite allows
 /// 32,766 per statement (PostgreSQL 65,535), so `--batch-size 5000` is two
 /// statements.
-pub const USERS_PER_STATEMENT: usize = 4_000;
+pub const USERS_PER_STATEMENT: usize = 3_000;
 
 async fn insert_rows(
     transaction: &DatabaseTransaction,

@@ -59,6 +59,7 @@ pub mod import;
 mod limits;
 mod listing;
 mod migrate;
+mod outbox;
 mod revocations;
 mod sessions;
 #[cfg(feature = "testing")]

@@ -59,16 +59,7 @@ impl OneTimeTokenStore for SeaStore {
         now: DateTime<Utc>,
     ) -> Result<Option<ConsumedToken>, StoreError> {
         self.bounded(async {
-            let Some((user, subject)) = one_time_token::Entity::find()
-                .filter(live(purpose, hash, now))
-                .select_only()
-                .column(Column::UserId)
-                .column(Column::Subject)
-                .into_tuple::<(uuid::Uuid, Option<String>)>()
-                .one(&self.db)
-                .await
-                .map_err(unavailable)?
-            else {
+            let Some(found) = self.live_token(purpose, hash, now).await? else {
                 return Ok(None);
             };
             let marked = one_time_token::Entity::update_many()
@@ -77,12 +68,18 @@ impl OneTimeTokenStore for SeaStore {
                 .exec(&self.db)
                 .await
                 .map_err(unavailable)?;
-            Ok((marked.rows_affected == 1).then(|| ConsumedToken {
-                user_id: UserId::from_uuid(user),
-                subject,
-            }))
+            Ok((marked.rows_affected == 1).then_some(found))
         })
         .await
+    }
+
+    async fn find_live_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &OneTimeTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsumedToken>, StoreError> {
+        self.bounded(self.live_token(purpose, hash, now)).await
     }
 
     async fn revoke_tokens(&self, user: UserId, purpose: TokenPurpose) -> Result<bool, StoreError> {
@@ -118,5 +115,28 @@ impl OneTimeTokenStore for SeaStore {
             Ok(removed.rows_affected)
         })
         .await
+    }
+}
+
+impl SeaStore {
+    async fn live_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &OneTimeTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsumedToken>, StoreError> {
+        let found = one_time_token::Entity::find()
+            .filter(live(purpose, hash, now))
+            .select_only()
+            .column(Column::UserId)
+            .column(Column::Subject)
+            .into_tuple::<(uuid::Uuid, Option<String>)>()
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?;
+        Ok(found.map(|(user, subject)| ConsumedToken {
+            user_id: UserId::from_uuid(user),
+            subject,
+        }))
     }
 }

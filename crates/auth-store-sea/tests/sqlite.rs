@@ -59,6 +59,8 @@ auth_core::revocation_log_conformance!(|| async { Some(fresh_store().await) }, c
 
 auth_core::one_time_token_conformance!(|| async { Some(fresh_store().await) }, close_store);
 
+auth_core::mail_conformance!(|| async { Some(fresh_store().await) }, close_store);
+
 adapter_rules::adapter_rules!(|| async { Some(fresh_store().await) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -157,7 +159,7 @@ async fn a_write_waits_for_another_connections_write_transaction_instead_of_fail
 
 #[tokio::test]
 async fn a_flask_import_batch_over_one_statements_bound_values_is_written_whole() {
-    // Arrange: 4,700 users bind 32,900 values, over SQLite's 32,766 per statement.
+    // Arrange: 4,700 users bind 47,000 values, over SQLite's 32,766 per statement.
     let (store, _dir) = fresh_store().await;
     let batch: Vec<FlaskImport> = (0..4_700)
         .map(|flask_id| FlaskImport {

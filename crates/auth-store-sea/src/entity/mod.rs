@@ -10,6 +10,7 @@ pub(crate) mod event;
 pub(crate) mod flask_user_id;
 pub(crate) mod login_failure;
 pub(crate) mod login_reservation;
+pub(crate) mod mail_outbox;
 pub(crate) mod one_time_token;
 pub(crate) mod rate_limit;
 pub(crate) mod session;

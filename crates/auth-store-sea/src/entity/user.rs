@@ -1,6 +1,6 @@
 //! The `users` table, and its mapping to [`auth_core::User`].
 
-use auth_core::{PasswordHash, User, UserId, Username};
+use auth_core::{EmailAddress, PasswordHash, User, UserEmail, UserId, Username};
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 
@@ -28,6 +28,12 @@ pub struct Model {
     pub skeleton: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// As typed; NULL when the account has none.
+    pub email: Option<String>,
+    /// Lower-cased; carries the unique index.
+    #[sea_orm(unique)]
+    pub email_canonical: Option<String>,
+    pub email_verified: bool,
 }
 
 /// Written by hand: the derived one would print the password hash.
@@ -68,6 +74,12 @@ impl ActiveModel {
             skeleton: Set(Some(user.username.skeleton().as_str().to_owned())),
             created_at: Set(crate::stored_instant(user.created_at)),
             updated_at: Set(crate::stored_instant(user.updated_at)),
+            email: Set(user.email.as_ref().map(|e| e.address.as_str().to_owned())),
+            email_canonical: Set(user
+                .email
+                .as_ref()
+                .map(|e| e.address.canonical().to_owned())),
+            email_verified: Set(user.email.as_ref().is_some_and(|e| e.verified)),
         }
     }
 }
@@ -85,8 +97,17 @@ impl Model {
             id: self.id,
             source,
         })?;
+        let email = match self.email.as_deref() {
+            Some(typed) => Some(UserEmail {
+                address: EmailAddress::from_stored(typed)
+                    .ok_or(CorruptRow::Email { id: self.id })?,
+                verified: self.email_verified,
+            }),
+            None => None,
+        };
         Ok(User {
             id: UserId::from_uuid(self.id),
+            email,
             username,
             password_hash: PasswordHash::from_stored(self.password_hash),
             created_at: self.created_at,
@@ -112,6 +133,9 @@ mod tests {
             skeleton: Some(user.username.skeleton().as_str().to_owned()),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            email: None,
+            email_canonical: None,
+            email_verified: false,
         };
         assert!(!format!("{model:?}").contains("scrypt"));
         assert_eq!(model.into_domain().unwrap(), user);
