@@ -31,6 +31,7 @@ pub mod cookie;
 pub mod cors;
 pub mod edge;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod operation_errors;
