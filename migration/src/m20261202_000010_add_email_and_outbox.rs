@@ -24,7 +24,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in [
             ColumnDef::new(Users::Email).text().null().to_owned(),
-            ColumnDef::new(Users::EmailCanonical).text().null().to_owned(),
+            ColumnDef::new(Users::EmailCanonical)
+                .text()
+                .null()
+                .to_owned(),
             ColumnDef::new(Users::EmailVerified)
                 .boolean()
                 .not_null()
@@ -54,7 +57,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(MailOutbox::Table)
-                    .col(ColumnDef::new(MailOutbox::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(MailOutbox::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(MailOutbox::UserId).uuid().not_null())
                     .col(ColumnDef::new(MailOutbox::Kind).string_len(32).not_null())
                     .col(ColumnDef::new(MailOutbox::Recipient).text().not_null())

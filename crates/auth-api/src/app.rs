@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, PasswordHasher,
-    RateLimit, RegisterLimits, ScryptParams, SessionCache, SessionPolicy, StoreError, SystemClock,
-    ThrottlePolicy,
+    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, OutboxPolicy,
+    PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits, ScryptParams, SessionCache,
+    SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 
@@ -30,6 +30,7 @@ use poem::{EndpointExt as _, Response};
 use crate::config::Config;
 use crate::cookie::CookieSettings;
 use crate::cors::CorsOrigins;
+use crate::mail::{DirectoryMailer, MailStats, Mailer, SmtpMailer, TemplateComposer};
 use crate::server::ConnectionLimits;
 use crate::{HttpSettings, build_app};
 
@@ -94,6 +95,9 @@ pub struct Root {
     throttle_policy: ThrottlePolicy,
     device_policy: DevicePolicy,
     register_limits: RegisterLimits,
+    recovery_policy: RecoveryPolicy,
+    outbox_policy: OutboxPolicy,
+    public_url: url::Url,
     cors_origins: CorsOrigins,
     clock: Arc<dyn Clock>,
 }
@@ -133,6 +137,12 @@ impl Root {
         .with_queue_timeout(config.hash_queue_timeout.get());
         let cors_origins = CorsOrigins::parse(&config.cors_allowed_origins)
             .map_err(|error| StartError::config("--cors-allowed-origins", error))?;
+        let public_url = url::Url::parse(&config.mail.public_url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .ok_or_else(|| {
+                StartError::config("--public-url", "must be an http:// or https:// URL")
+            })?;
         // More attempts of one account in flight than hashing threads would only queue.
         let in_flight = u32::try_from(hash.max_concurrent).unwrap_or(u32::MAX);
         Ok(Self {
@@ -166,6 +176,13 @@ impl Root {
                 per_address: RateLimit::new(config.register_ip_max, config.register_ip_window),
                 global: RateLimit::new(config.register_max, config.register_window),
             },
+            recovery_policy: RecoveryPolicy {
+                reset_lifetime: config.mail.reset_token_lifetime,
+                verification_lifetime: config.mail.verification_token_lifetime,
+                ..RecoveryPolicy::default()
+            },
+            outbox_policy: config.mail.outbox_policy(),
+            public_url,
             cors_origins,
             clock: Arc::new(SystemClock),
             config,
@@ -249,9 +266,49 @@ impl Root {
             .with_throttle_policy(self.throttle_policy)
             .with_device_policy(self.device_policy)
             .with_register_limits(self.register_limits)
+            .with_recovery_policy(self.recovery_policy)
+            .with_outbox_policy(self.outbox_policy)
             .with_event_retention(self.config.event_retention)
             .with_audit_sink(Arc::new(crate::telemetry::audit_event))
             .with_session_cache(cache))
+    }
+
+    /// The mail transport: SMTP when `--smtp-url` is given, else a
+    /// directory of `.eml` files (`--mail-dir`).
+    ///
+    /// # Errors
+    /// [`StartError::Config`] naming the flag at fault.
+    pub fn mailer(&self) -> Result<Mailer, StartError> {
+        let mail = &self.config.mail;
+        match &mail.smtp_url {
+            Some(url) => SmtpMailer::new(url, &mail.mail_from, mail.smtp_timeout.get())
+                .map(Mailer::Smtp)
+                .map_err(|error| StartError::config("--smtp-url/--mail-from", error)),
+            None => {
+                let mailer = DirectoryMailer::new(mail.mail_dir.clone(), &mail.mail_from)
+                    .map_err(|error| StartError::config("--mail-dir/--mail-from", error))?;
+                tracing::info!(
+                    dir = %mailer.dir().display(),
+                    "no --smtp-url: mail is written to files"
+                );
+                Ok(Mailer::Directory(mailer))
+            }
+        }
+    }
+
+    /// The templates of every message, links from `--public-url`.
+    ///
+    /// # Errors
+    /// [`StartError::Config`] when a template of `--mail-templates` fails.
+    pub fn composer(&self) -> Result<TemplateComposer, StartError> {
+        let mail = &self.config.mail;
+        TemplateComposer::new(
+            &self.public_url,
+            &mail.mail_product,
+            mail.mail_templates.as_deref(),
+        )
+        .map(|composer| composer.with_clock(self.clock.clone()))
+        .map_err(|error| StartError::config("--mail-templates", error))
     }
 
     /// The whole server: store, use cases, background tasks, endpoint.
@@ -259,12 +316,24 @@ impl Root {
     /// # Errors
     /// [`StartError`] for whatever failed first.
     pub async fn start(&self) -> Result<App, StartError> {
+        let mailer = self.mailer()?;
+        let composer = self.composer()?;
         let store = self.store(true).await?;
         let auth = self.authenticator(store.clone())?;
-        let tasks = vec![tokio::spawn(purge_periodically(
-            auth.clone(),
-            self.config.purge_interval.get(),
-        ))];
+        let mail_stats = MailStats::default();
+        let tasks = vec![
+            tokio::spawn(purge_periodically(
+                auth.clone(),
+                self.config.purge_interval.get(),
+            )),
+            tokio::spawn(crate::mail::worker::deliver_periodically(
+                auth.clone(),
+                mailer,
+                composer,
+                self.config.mail.mail_poll_interval.get(),
+                mail_stats.clone(),
+            )),
+        ];
         let endpoint = build_app(
             auth.clone(),
             HttpSettings {
@@ -278,6 +347,7 @@ impl Root {
                 refusal_delay: self.config.refusal_delay,
                 trusted_proxies: self.config.trusted_proxies.clone(),
                 cors_origins: self.cors_origins.clone(),
+                mail_stats,
             },
         )
         .map_to_response()
@@ -390,6 +460,8 @@ async fn purge_periodically(auth: Authenticator<SeaStore>, interval: Duration) {
             Ok(purged) => tracing::debug!(
                 sessions = purged.sessions,
                 login_failures = purged.login_failures,
+                tokens = purged.tokens,
+                mail = purged.mail,
                 "purged expired records"
             ),
             Err(error) => {

@@ -16,6 +16,10 @@ use ipnet::IpNet;
 
 use crate::telemetry::LogFormat;
 
+mod mail;
+
+pub use mail::MailConfig;
+
 /// A user authentication service: register, log in, log out, protected routes.
 #[derive(Debug, Parser)]
 #[command(name = "auth-server", version, about, long_about = None)]
@@ -373,6 +377,10 @@ pub struct Config {
     /// How long security events (the audit trail, `GET /me/events`) are kept.
     #[arg(long, env = "AUTH_EVENT_RETENTION", default_value = "90d", value_parser = parse_period, global = true)]
     pub event_retention: Period,
+
+    /// Mail: links, SMTP, templates, link lifetimes, outbox retries.
+    #[command(flatten)]
+    pub mail: MailConfig,
 
     /// How often expired sessions and stale login failures are deleted.
     #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = parse_period, global = true)]

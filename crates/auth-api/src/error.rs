@@ -51,6 +51,13 @@ pub enum ApiError {
     WeakPassword(PasswordError),
     /// The canonical username is registered already.
     UsernameTaken,
+    /// Not a valid email address.
+    InvalidEmail,
+    /// Another account has this email address.
+    EmailTaken,
+    /// A reset or verification token that is malformed, unknown, used or
+    /// expired.
+    InvalidToken,
     /// Unknown user or wrong password.
     InvalidCredentials,
     /// A limit is spent: failed logins (account, address, device), the
@@ -100,6 +107,8 @@ impl ApiError {
         match error {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
             AuthError::UsernameTaken => Self::UsernameTaken,
+            AuthError::EmailTaken => Self::EmailTaken,
+            AuthError::InvalidToken => Self::InvalidToken,
             AuthError::WeakPassword(reason) => Self::WeakPassword(reason),
             AuthError::NotAuthenticated => unauthenticated,
             AuthError::SessionNotFound => Self::SessionNotFound,
@@ -148,6 +157,24 @@ impl ApiError {
                 Status::Conflict,
                 "username_taken",
                 "username is already taken".into(),
+                None,
+            ),
+            Self::InvalidEmail => (
+                Status::BadRequest,
+                "invalid_email",
+                "not a valid email address (expected local@domain.tld)".into(),
+                None,
+            ),
+            Self::EmailTaken => (
+                Status::Conflict,
+                "email_taken",
+                "this email address belongs to another account".into(),
+                None,
+            ),
+            Self::InvalidToken => (
+                Status::BadRequest,
+                "invalid_token",
+                "this link is invalid, used or expired; ask for a new one".into(),
                 None,
             ),
             Self::InvalidCredentials => (
@@ -278,6 +305,9 @@ impl ApiError {
             Self::InvalidUsername(UsernameError::TooShort { min: 3, actual: 2 }),
             Self::WeakPassword(PasswordError::TooShort { min: 15, actual: 8 }),
             Self::UsernameTaken,
+            Self::InvalidEmail,
+            Self::EmailTaken,
+            Self::InvalidToken,
             Self::InvalidCredentials,
             Self::TooManyAttempts {
                 retry_after_secs: 30,
@@ -473,21 +503,24 @@ mod tests {
             ApiError::InvalidUsername(_) => 1,
             ApiError::WeakPassword(_) => 2,
             ApiError::UsernameTaken => 3,
-            ApiError::InvalidCredentials => 4,
-            ApiError::TooManyAttempts { .. } => 5,
-            ApiError::NotLoggedIn => 6,
-            ApiError::Unauthorized => 7,
-            ApiError::CrossSiteRequest => 8,
-            ApiError::SessionNotFound => 9,
-            ApiError::NotFound => 10,
-            ApiError::MethodNotAllowed => 11,
-            ApiError::PayloadTooLarge { .. } => 12,
-            ApiError::UnsupportedMediaType => 13,
-            ApiError::RequestTimeout => 14,
-            ApiError::ServerBusy => 15,
-            ApiError::StorageUnavailable => 16,
-            ApiError::NotReady => 17,
-            ApiError::Internal => 18,
+            ApiError::InvalidEmail => 4,
+            ApiError::EmailTaken => 5,
+            ApiError::InvalidToken => 6,
+            ApiError::InvalidCredentials => 7,
+            ApiError::TooManyAttempts { .. } => 8,
+            ApiError::NotLoggedIn => 9,
+            ApiError::Unauthorized => 10,
+            ApiError::CrossSiteRequest => 11,
+            ApiError::SessionNotFound => 12,
+            ApiError::NotFound => 13,
+            ApiError::MethodNotAllowed => 14,
+            ApiError::PayloadTooLarge { .. } => 15,
+            ApiError::UnsupportedMediaType => 16,
+            ApiError::RequestTimeout => 17,
+            ApiError::ServerBusy => 18,
+            ApiError::StorageUnavailable => 19,
+            ApiError::NotReady => 20,
+            ApiError::Internal => 21,
         }
     }
 
@@ -498,7 +531,7 @@ mod tests {
     #[test]
     fn the_samples_hold_each_variant_once() {
         let ordinals: Vec<usize> = every_variant().iter().map(ordinal).collect();
-        assert_eq!(ordinals, (0..=18).collect::<Vec<_>>());
+        assert_eq!(ordinals, (0..=21).collect::<Vec<_>>());
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //!   trusted proxies); `cors.rs`: CORS for configured origins.
 //! - `server.rs`: the listener and its connection limits.
 //! - `telemetry.rs`: logs and request ids; `metrics.rs`: `/metrics`.
+//! - `mail/`: the mail adapters (SMTP, `.eml` directory, templates) and
+//!   the outbox worker; the built-in pages behind mailed links are
+//!   `routes/pages.rs` with their files in `pages/`.
 //! - `admin/`: the operator subcommands (`import-flask`, `user ...`).
 
 pub mod admin;
@@ -51,8 +54,9 @@ use poem_openapi::OpenApiService;
 use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
-    login::LoginApi, logout::LogoutApi, me::MeApi, ops::OpsApi, password::PasswordApi,
-    protected::ProtectedApi, register::RegisterApi, sessions::SessionsApi,
+    email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, ops::OpsApi, pages::PagesApi,
+    password::PasswordApi, protected::ProtectedApi, recovery::RecoveryApi, register::RegisterApi,
+    sessions::SessionsApi,
 };
 
 /// What `/ready` checks: that the store answers.
@@ -88,6 +92,8 @@ pub struct HttpSettings {
     pub cors_origins: cors::CorsOrigins,
     /// How long a `429` or `503` answer is held (`pacing.rs`); zero: none.
     pub refusal_delay: std::time::Duration,
+    /// What this process's outbox worker did, for `/metrics`.
+    pub mail_stats: mail::MailStats,
 }
 
 /// Every documented route group.
@@ -99,6 +105,9 @@ type Apis<S> = (
     MeApi<S>,
     SessionsApi<S>,
     PasswordApi<S>,
+    EmailApi<S>,
+    RecoveryApi<S>,
+    PagesApi,
     OpsApi<S>,
 );
 /// The OpenAPI service over [`Apis`].
@@ -130,6 +139,9 @@ fn api_service<S: Store + Readiness>(
                 cookie: settings.cookie,
             },
             PasswordApi { auth: auth.clone() },
+            EmailApi { auth: auth.clone() },
+            RecoveryApi { auth: auth.clone() },
+            PagesApi,
             OpsApi {
                 readiness: auth.store().clone(),
             },
@@ -154,6 +166,7 @@ pub fn build_app<S: Store + Readiness>(
         auth.hasher().clone(),
         auth.session_cache().clone(),
         std::sync::Arc::new(move || counted.events_not_stored()),
+        settings.mail_stats.clone(),
     ));
     let edge = std::sync::Arc::new(edge::Edge {
         metrics: metrics.clone(),
@@ -199,6 +212,7 @@ pub fn openapi_json() -> String {
                 trusted_proxies: Vec::new(),
                 cors_origins: cors::CorsOrigins::default(),
                 refusal_delay: std::time::Duration::ZERO,
+                mail_stats: mail::MailStats::default(),
             };
             api_service(&auth, &settings).spec()
         }

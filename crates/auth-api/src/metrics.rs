@@ -62,6 +62,7 @@ impl Metrics {
         hasher: PasswordHasher,
         cache: SessionCache,
         events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+        mail: crate::mail::MailStats,
     ) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
@@ -100,6 +101,7 @@ impl Metrics {
             hasher,
             cache,
             events_not_stored,
+            mail,
         }));
         Self {
             registry,
@@ -189,6 +191,8 @@ struct PoolCollector {
     cache: SessionCache,
     /// `Authenticator::events_not_stored`, read at scrape time.
     events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// The outbox worker's counts.
+    mail: crate::mail::MailStats,
 }
 
 impl fmt::Debug for PoolCollector {
@@ -223,6 +227,55 @@ impl Collector for PoolCollector {
                 None,
                 MetricType::Gauge,
             )?)?;
+        }
+        let mail = self.mail.snapshot();
+        let mail_gauges = [
+            (
+                "auth_mail_waiting",
+                "Messages queued in the outbox and not yet sent (all instances, at the last worker pass)",
+                mail.waiting,
+            ),
+            (
+                "auth_mail_given_up",
+                "Messages in the outbox given up on (all instances, until purged)",
+                mail.given_up,
+            ),
+            (
+                "auth_mail_oldest_waiting_seconds",
+                "Age of the oldest message waiting in the outbox (0 when none)",
+                mail.oldest_waiting_seconds,
+            ),
+        ];
+        for (name, help, value) in mail_gauges {
+            ConstGauge::new(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        let mail_counters = [
+            ("auth_mail_sent", "Messages this instance sent", mail.sent),
+            (
+                "auth_mail_retried",
+                "Sends that failed on this instance and will be retried",
+                mail.retried,
+            ),
+            (
+                "auth_mail_failed",
+                "Messages this instance gave up on (refused, or out of attempts)",
+                mail.failed,
+            ),
+            (
+                "auth_mail_dropped",
+                "Messages that no longer applied (account gone, address changed), completed unsent",
+                mail.dropped,
+            ),
+        ];
+        for (name, help, value) in mail_counters {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Counter)?
+                .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&value, None)?;
         }
         let rejected = self.hasher.rejected();
         encoder
@@ -306,7 +359,12 @@ mod tests {
             ..auth_core::HashConfig::default()
         })
         .unwrap();
-        let metrics = Metrics::new(hasher, SessionCache::disabled(), Arc::new(|| 0));
+        let metrics = Metrics::new(
+            hasher,
+            SessionCache::disabled(),
+            Arc::new(|| 0),
+            crate::mail::MailStats::default(),
+        );
         for path in [
             "/login",
             "/docs/oauth-receiver.html",

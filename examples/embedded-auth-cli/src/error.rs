@@ -19,7 +19,7 @@ Exit codes:
   1  invalid username or password
   2  usage error (bad arguments, invalid username, nothing on stdin)
   3  not logged in: the token is malformed, unknown, expired or revoked
-  4  username taken
+  4  username or email address taken
   5  password refused by the policy
   6  too many failed logins for this account: retry later
   7  password hashing at capacity: retry shortly
@@ -56,8 +56,12 @@ impl CommandError {
         match self {
             Self::Auth(error) => match error {
                 AuthError::InvalidCredentials | AuthError::UnusableStoredHash { .. } => 1,
-                AuthError::NotAuthenticated | AuthError::SessionNotFound => 3,
-                AuthError::UsernameTaken => 4,
+                // No command here takes a reset or verification link or
+                // changes an address; should one, these are its codes.
+                AuthError::NotAuthenticated
+                | AuthError::SessionNotFound
+                | AuthError::InvalidToken => 3,
+                AuthError::UsernameTaken | AuthError::EmailTaken => 4,
                 AuthError::WeakPassword(_) => 5,
                 AuthError::Throttled { .. } => 6,
                 AuthError::Overloaded => 7,
@@ -100,8 +104,14 @@ impl fmt::Display for CommandError {
                     "not logged in: the token is malformed, unknown, expired or revoked",
                 ),
                 AuthError::SessionNotFound => f.write_str("no such session of yours"),
+                AuthError::InvalidToken => {
+                    f.write_str("the link's token is malformed, unknown, used or expired")
+                }
                 AuthError::UsernameTaken => f.write_str(
                     "that username is taken (names that differ only in case are one account)",
+                ),
+                AuthError::EmailTaken => f.write_str(
+                    "that email address is taken (addresses that differ only in case are one)",
                 ),
                 AuthError::WeakPassword(reason) => reason.fmt(f),
                 AuthError::Throttled { retry_after } => write!(

@@ -91,6 +91,8 @@ impl AdminError {
             | AuthError::SessionNotFound => Self::UnknownUser(username.to_owned()),
             AuthError::Storage(source) => Self::Storage(source),
             AuthError::Overloaded
+            | AuthError::EmailTaken
+            | AuthError::InvalidToken
             | AuthError::Throttled { .. }
             | AuthError::UnusableStoredHash { .. }
             | AuthError::Internal(_) => {

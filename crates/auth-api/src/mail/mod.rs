@@ -16,6 +16,7 @@
 mod dir;
 mod smtp;
 mod templates;
+pub mod worker;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,7 @@ use lettre::message::{Mailbox, MultiPart};
 pub use dir::DirectoryMailer;
 pub use smtp::SmtpMailer;
 pub use templates::TemplateComposer;
+pub use worker::{MailSnapshot, MailStats};
 
 /// Why a mail adapter could not be built: a start-up error, so the server
 /// refuses to start rather than fail at its first message. No variant

@@ -37,11 +37,12 @@ pub struct MeBody {
     pub username: String,
     /// When the account was registered (RFC 3339).
     pub created_at: DateTime<Utc>,
-    /// The account's email address. Always `null`: the service keeps no
-    /// email addresses yet.
+    /// The account's email address as typed, or `null` (set it with `PUT
+    /// /me/email`).
     #[oai(nullable)]
     pub email: Option<String>,
-    /// Whether `email` is verified. Always `false` for now.
+    /// Whether `email` is verified (its verification link was followed).
+    /// `false` when there is none. Only a verified address gets reset links.
     pub email_verified: bool,
     /// The account's second factors.
     pub mfa: MfaBody,
@@ -81,7 +82,8 @@ pub struct EventBody {
     /// What happened: `registered`, `login_succeeded`, `login_failed`,
     /// `login_throttled`, `logged_out`, `session_revoked` (one or more of
     /// the user's sessions ended from another session, or all of them by
-    /// `/logout/everywhere`), `password_changed`. A string, not an enum:
+    /// `/logout/everywhere`), `password_changed`, `password_reset_requested`,
+    /// `password_reset`, `email_changed`, `email_verified`. A string, not an enum:
     /// later versions add kinds, and a client should show an unknown one
     /// rather than fail.
     #[oai(rename = "type")]
@@ -188,10 +190,10 @@ crate::operation_errors! {
 impl<S: Store> MeApi<S> {
     /// Read my account
     ///
-    /// The caller's user id, username and registration time. `email`,
-    /// `email_verified` and `mfa` are there for the features that will fill
-    /// them; today they read `null`, `false` and zeros. `401 unauthorized`
-    /// without a live session.
+    /// The caller's user id, username, registration time, email address and
+    /// whether it is verified. `mfa` is there for the second factors that
+    /// will fill it; today it reads zeros. `401 unauthorized` without a
+    /// live session.
     #[oai(
         path = "/me",
         method = "get",
@@ -204,8 +206,12 @@ impl<S: Store> MeApi<S> {
             user_id: *me.user.id.as_uuid(),
             username: me.user.username.as_str().to_owned(),
             created_at: me.user.created_at,
-            email: None,
-            email_verified: false,
+            email: me
+                .user
+                .email
+                .as_ref()
+                .map(|email| email.address.as_str().to_owned()),
+            email_verified: me.user.email.as_ref().is_some_and(|email| email.verified),
             mfa: MfaBody {
                 totp: false,
                 passkeys: 0,

@@ -3,13 +3,16 @@
 //! has its own error type (`crate::operation_errors!`), so the document
 //! lists exactly the statuses and codes it answers.
 
+pub mod email;
 pub mod fields;
 pub mod login;
 pub mod logout;
 pub mod me;
 pub mod ops;
+pub mod pages;
 pub mod password;
 pub mod protected;
+pub mod recovery;
 pub mod register;
 pub mod sessions;
 pub mod table;
@@ -30,6 +33,9 @@ pub enum ApiTags {
     /// The caller's own account: profile, sessions, password, deletion,
     /// activity. Each needs a live session.
     Account,
+    /// Email verification and password reset: the routes a link in a mail
+    /// leads to, and asking for such a link. None needs a session.
+    Recovery,
     /// Liveness and readiness.
     Operations,
 }

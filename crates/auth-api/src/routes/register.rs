@@ -1,6 +1,6 @@
 //! `POST /register`.
 
-use auth_core::{Authenticator, Client, Password, Store, Username};
+use auth_core::{Authenticator, Client, EmailAddress, Password, Store, Username};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
@@ -32,6 +32,12 @@ pub struct Registration {
     /// Otherwise `400 weak_password` (the message says what to change).
     #[oai(write_only)]
     pub password: NewPassword,
+    /// Optional: the account's email address (`local@domain.tld`), for
+    /// password resets. Stored unverified; a verification link is mailed
+    /// to it. Unique across accounts without regard to case (`409
+    /// email_taken`); `400 invalid_email` if it is not an address.
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
 }
 
 impl poem_openapi::types::Example for Registration {
@@ -39,6 +45,7 @@ impl poem_openapi::types::Example for Registration {
         Self {
             username: "john.doe".into(),
             password: "correct horse battery staple".into(),
+            email: Some("john.doe@example.com".into()),
         }
     }
 }
@@ -76,13 +83,15 @@ crate::operation_errors! {
     /// (a request carrying the `session` cookie), the registration limits
     /// and the hashing queue. Never 401: registration needs no session.
     pub struct RegisterError {
-        400 => [invalid_request, invalid_username, weak_password]
+        400 => [invalid_request, invalid_username, weak_password, invalid_email]
             "malformed JSON or a missing or mistyped field; a username or a password \
-             that breaks its rules (the message says what to change).",
+             that breaks its rules (the message says what to change); an email that \
+             is not an address.",
         403 => [cross_site_request],
         408 => [request_timeout],
-        409 => [username_taken]
-            "the name, a case variant of it or a look-alike of it is registered.",
+        409 => [username_taken, email_taken]
+            "the name, a case variant of it or a look-alike of it is registered; \
+             or another account has the email address.",
         413 => [payload_too_large],
         415 => [unsupported_media_type],
         429 => [too_many_attempts]
@@ -104,6 +113,7 @@ impl<S: Store> RegisterApi<S> {
     /// `username_taken` (409, also for case variants of an existing name and
     /// for look-alikes of it, such as `аdmin` with a Cyrillic `а` beside
     /// `admin`: Unicode UTS #39 confusable skeletons are unique too),
+    /// `invalid_email`, `email_taken` (409, when `email` is given),
     /// `too_many_attempts` (429 with `Retry-After`: by default 20 registrations
     /// per client address per hour, 6,000 per hour in all; a taken name or a
     /// weak password spends none).
@@ -118,13 +128,26 @@ impl<S: Store> RegisterApi<S> {
         body: Json<Registration>,
         client: Data<&Client>,
     ) -> Result<RegisterResponse, RegisterError> {
-        let Registration { username, password } = body.0;
+        let Registration {
+            username,
+            password,
+            email,
+        } = body.0;
         let username = Username::parse(username.as_str()).map_err(ApiError::InvalidUsername)?;
-        let user = self
-            .auth
-            .register(username, Password::new(password.into_inner()), client.0)
-            .await
-            .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
+        let email = email
+            .map(|email| EmailAddress::parse(&email).map_err(|_| ApiError::InvalidEmail))
+            .transpose()?;
+        let password = Password::new(password.into_inner());
+        let registered = match email {
+            Some(email) => {
+                self.auth
+                    .register_with_email(username, email, password, client.0)
+                    .await
+            }
+            None => self.auth.register(username, password, client.0).await,
+        };
+        let user =
+            registered.map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %user.id, "user registered");
         Ok(RegisterResponse::Created(Json(RegisteredBody {
             message: "User registered successfully".into(),

@@ -32,6 +32,18 @@ pub enum Route {
     LogoutEverywhere,
     /// `POST /password`.
     Password,
+    /// `PUT /me/email`.
+    MeEmail,
+    /// `POST /email/verify`.
+    EmailVerify,
+    /// `POST /password/forgot`.
+    PasswordForgot,
+    /// `POST /password/reset`.
+    PasswordReset,
+    /// `GET /reset`: the built-in page behind a reset link.
+    ResetPage,
+    /// `GET /verify`: the built-in page behind a verification link.
+    VerifyPage,
     /// `GET /health`.
     Health,
     /// `GET /ready`.
@@ -46,7 +58,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, documented or not.
-    pub const ALL: [Route; 17] = [
+    pub const ALL: [Route; 23] = [
         Self::Register,
         Self::Login,
         Self::Logout,
@@ -59,6 +71,12 @@ impl Route {
         Self::SessionsRevokeOthers,
         Self::LogoutEverywhere,
         Self::Password,
+        Self::MeEmail,
+        Self::EmailVerify,
+        Self::PasswordForgot,
+        Self::PasswordReset,
+        Self::ResetPage,
+        Self::VerifyPage,
         Self::Health,
         Self::Ready,
         Self::Metrics,
@@ -99,6 +117,12 @@ impl Route {
             Self::SessionsRevokeOthers => "/sessions/revoke-others",
             Self::LogoutEverywhere => "/logout/everywhere",
             Self::Password => "/password",
+            Self::MeEmail => "/me/email",
+            Self::EmailVerify => "/email/verify",
+            Self::PasswordForgot => "/password/forgot",
+            Self::PasswordReset => "/password/reset",
+            Self::ResetPage => "/reset",
+            Self::VerifyPage => "/verify",
             Self::Health => "/health",
             Self::Ready => "/ready",
             Self::Metrics => "/metrics",
@@ -131,8 +155,18 @@ impl Route {
             | Self::Session
             | Self::SessionsRevokeOthers
             | Self::LogoutEverywhere
-            | Self::Password => !(method.is_safe() || method == poem::http::Method::OPTIONS),
-            Self::Health | Self::Ready | Self::Metrics | Self::OpenApi | Self::Docs => false,
+            | Self::Password
+            | Self::MeEmail
+            | Self::EmailVerify
+            | Self::PasswordForgot
+            | Self::PasswordReset => !(method.is_safe() || method == poem::http::Method::OPTIONS),
+            Self::ResetPage
+            | Self::VerifyPage
+            | Self::Health
+            | Self::Ready
+            | Self::Metrics
+            | Self::OpenApi
+            | Self::Docs => false,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use auth_api::app::{App, Root};
 use auth_api::config::Cli;
+use auth_api::mail::{Mailer, TemplateComposer};
 use auth_core::{ManualClock, SessionPolicy};
 use auth_store_sea::SeaStore;
 use clap::Parser as _;
@@ -28,7 +29,53 @@ pub struct TestApp {
     pub session_policy: SessionPolicy,
     /// What the composition root built; dropping it stops the background tasks.
     pub app: App,
+    /// The app's mail transport (an `.eml` directory unless a test gives
+    /// `--smtp-url`) and templates: [`TestApp::deliver`] runs the outbox.
+    pub mailer: Mailer,
+    pub composer: TemplateComposer,
+    mail_seen: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
+    pub mail_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
+}
+
+/// A message the app wrote to its mail directory, its body decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    /// The token of the message's link, if it has one.
+    pub fn token(&self) -> Option<String> {
+        let at = self.body.find("token=")? + "token=".len();
+        let token: String = self.body[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        (token.len() == 43).then_some(token)
+    }
+}
+
+/// Reads an `.eml` file: the `To` and `Subject` headers, and the bodies
+/// with quoted-printable soft breaks and `=3D` undone (enough for links).
+fn read_mail(path: &std::path::Path) -> Mail {
+    let raw = std::fs::read_to_string(path).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let body = body.replace("=\r\n", "").replace("=3D", "=");
+    Mail {
+        to: header("To"),
+        subject: header("Subject"),
+        body,
+    }
 }
 
 /// The flags a test adds to the cheap defaults, exactly as an operator
@@ -64,7 +111,7 @@ impl Options {
 /// Cheap hashing for tests (`ScryptParams::insecure_fast_for_tests`), two
 /// hashing threads, a long queue, and refusals answered at once (the pause
 /// has its own test); everything else is the server's default.
-const TEST_FLAGS: [&str; 8] = [
+const TEST_FLAGS: [&str; 10] = [
     "--scrypt-log-n",
     "4",
     "--hash-concurrency",
@@ -73,6 +120,9 @@ const TEST_FLAGS: [&str; 8] = [
     "64",
     "--refusal-delay",
     "0s",
+    // The outbox is run by the tests (`TestApp::deliver`), not on a timer.
+    "--mail-poll-interval",
+    "3650d",
 ];
 
 pub async fn spawn_app() -> TestApp {
@@ -92,11 +142,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .flatten()
         .map(|arg| (*arg).to_owned())
         .collect::<Vec<_>>();
+    let mail_dir = dir.path().join("mail");
     let args = ["auth-server", "--insecure-allow-weak-hashing"]
         .into_iter()
         .map(str::to_owned)
         .chain(defaults)
         .chain(["--database-url".to_owned(), url.clone()])
+        .chain(["--mail-dir".to_owned(), mail_dir.display().to_string()])
         .chain(options.args);
     let config = Cli::try_parse_from(args).unwrap().config;
     let clock = ManualClock::default();
@@ -104,6 +156,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap()
         .with_clock(Arc::new(clock.clone()));
     let app = root.start().await.unwrap();
+    let mailer = root.mailer().unwrap();
+    let composer = root.composer().unwrap();
     let endpoint = app.endpoint();
     TestApp {
         client: TestClient::new(SharedEndpoint(endpoint.clone()).boxed()),
@@ -113,7 +167,51 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         store: app.auth().store().clone(),
         session_policy: *app.auth().session_policy(),
         app,
+        mailer,
+        composer,
+        mail_seen: std::sync::Mutex::default(),
+        mail_dir,
         _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Runs the outbox once and returns the messages written since the
+    /// last call, oldest first.
+    pub async fn deliver(&self) -> Vec<Mail> {
+        self.app
+            .auth()
+            .deliver_mail(&self.mailer, &self.composer, 100)
+            .await
+            .unwrap();
+        let mut new: Vec<std::path::PathBuf> = std::fs::read_dir(&self.mail_dir)
+            .map(|entries| {
+                entries
+                    .map(|entry| entry.unwrap().path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        new.sort();
+        let mut seen = self.mail_seen.lock().unwrap();
+        new.into_iter()
+            .filter(|path| seen.insert(path.clone()))
+            .map(|path| read_mail(&path))
+            .collect()
+    }
+
+    /// Runs the outbox until a message arrives (work done after the
+    /// answer, as `/password/forgot`'s, may take a moment), at most 5 s.
+    pub async fn deliver_one(&self) -> Mail {
+        for _ in 0..250 {
+            let mut mail = self.deliver().await;
+            if let Some(first) = mail.pop() {
+                assert!(mail.is_empty(), "one message expected: {mail:?}");
+                return first;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no mail arrived");
     }
 }
 

@@ -19,6 +19,7 @@ mod openapi;
 mod ops;
 mod password;
 mod protected;
+mod recovery;
 mod register;
 mod revocation_race;
 mod security;

@@ -258,7 +258,10 @@ pub async fn outbox_leases_hold_until_they_end<S: Store>(store: S) {
     let alice = user_named("alice");
     store.create_user(&alice).await.unwrap();
     let mail = mail_to(alice.id, "a@example.com", epoch());
-    store.enqueue_mail(&[mail.clone()]).await.unwrap();
+    store
+        .enqueue_mail(std::slice::from_ref(&mail))
+        .await
+        .unwrap();
     assert_eq!(store.claim_mail(epoch(), LEASE, 1).await.unwrap().len(), 1);
     let inside = epoch() + TimeDelta::seconds(59);
     assert!(store.claim_mail(inside, LEASE, 1).await.unwrap().is_empty());

@@ -55,10 +55,10 @@ impl<S: Store> Authenticator<S> {
         {
             return Ok(());
         }
-        if let Some(holder) = self.store.find_user_by_email(&email).await? {
-            if holder.id != user.id {
-                return Err(AuthError::EmailTaken);
-            }
+        if let Some(holder) = self.store.find_user_by_email(&email).await?
+            && holder.id != user.id
+        {
+            return Err(AuthError::EmailTaken);
         }
         let now = self.clock.now();
         self.store

@@ -124,6 +124,11 @@ pub struct Purged {
     pub devices: u64,
     /// Security events older than the retention.
     pub events: u64,
+    /// One-time tokens expired for longer than [`crate::SPENT_TOKEN_RETENTION`].
+    pub tokens: u64,
+    /// Outbox messages sent or given up on longer than
+    /// [`crate::SPENT_TOKEN_RETENTION`] ago.
+    pub mail: u64,
 }
 
 /// A successful login.
@@ -404,13 +409,17 @@ impl<S: Store> Authenticator<S> {
             .store
             .purge_events(crate::period::before(now, self.events.retention))
             .await?;
-
+        let spent = crate::period::before(now, crate::SPENT_TOKEN_RETENTION);
+        let tokens = self.store.purge_tokens(spent).await?;
+        let mail = self.store.purge_mail(spent).await?;
         Ok(Purged {
             sessions,
             login_failures,
             rate_limits,
             devices,
             events,
+            tokens,
+            mail,
         })
     }
 

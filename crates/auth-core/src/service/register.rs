@@ -73,10 +73,10 @@ impl<S: Store> Authenticator<S> {
         if self.store.find_user_by_username(&username).await?.is_some() {
             return Err(AuthError::UsernameTaken);
         }
-        if let Some(email) = &email {
-            if self.store.find_user_by_email(email).await?.is_some() {
-                return Err(AuthError::EmailTaken);
-            }
+        if let Some(email) = &email
+            && self.store.find_user_by_email(email).await?.is_some()
+        {
+            return Err(AuthError::EmailTaken);
         }
         // Under a flood, refuse before the strength check and the insert;
         // registrations hold at most their share of the hashing places.

@@ -1,11 +1,11 @@
-//! What the file holds: its format version and the stored forms of users,
-//! sessions, failures, reservations, rate limits, devices, events and
-//! one-time tokens, with their
+//! What the file holds: its format version and the stored forms of users
+//! (with their email addresses), sessions, failures, reservations, rate
+//! limits, devices, events, one-time tokens and queued mail, with their
 //! mapping to the domain types.
 
 use std::collections::BTreeMap;
 
-use auth_core::{Session, SessionId, User, UserId};
+use auth_core::{EmailAddress, MailId, MailKind, QueuedMail, Session, SessionId, User, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -40,6 +40,9 @@ pub(super) struct Contents {
     /// One-time tokens by `"{user id}:{purpose}"`: one per user and purpose.
     #[serde(default)]
     pub(super) tokens: BTreeMap<String, StoredToken>,
+    /// The outbox: queued mail by its id (a UUID, hyphenated), sent or not.
+    #[serde(default)]
+    pub(super) mail: BTreeMap<String, StoredMail>,
 }
 
 impl Default for Contents {
@@ -54,6 +57,7 @@ impl Default for Contents {
             devices: BTreeMap::new(),
             events: Vec::new(),
             tokens: BTreeMap::new(),
+            mail: BTreeMap::new(),
         }
     }
 }
@@ -68,6 +72,13 @@ pub(super) struct StoredUser {
     pub(super) password_hash: String,
     pub(super) created_at: DateTime<Utc>,
     pub(super) updated_at: DateTime<Utc>,
+    // Added later: absent in older files (no address).
+    /// The address as typed; unique by its lower-cased key, which is
+    /// recomputed from it on read and decided on under the write locks.
+    #[serde(default)]
+    pub(super) email: Option<String>,
+    #[serde(default)]
+    pub(super) email_verified: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -120,6 +131,79 @@ pub(super) struct StoredToken {
     pub(super) used: bool,
 }
 
+/// A message in the outbox. No secret: the link's token is drawn when it
+/// is sent. Waiting until `completed_at` or `failed_at` is set.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StoredMail {
+    pub(super) user_id: Uuid,
+    /// `MailKind::as_str`.
+    pub(super) kind: String,
+    /// The address as typed.
+    pub(super) recipient: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) attempts: u32,
+    pub(super) next_attempt_at: DateTime<Utc>,
+    pub(super) leased_until: Option<DateTime<Utc>>,
+    pub(super) completed_at: Option<DateTime<Utc>>,
+    pub(super) failed_at: Option<DateTime<Utc>>,
+}
+
+impl StoredMail {
+    /// The map key and entry for `mail`, waiting and not leased.
+    pub(super) fn from_domain(mail: &QueuedMail) -> (String, Self) {
+        (
+            mail_key(mail.id),
+            Self {
+                user_id: *mail.user_id.as_uuid(),
+                kind: mail.kind.as_str().to_owned(),
+                recipient: mail.to.as_str().to_owned(),
+                created_at: mail.created_at,
+                attempts: mail.attempts,
+                next_attempt_at: mail.next_attempt_at,
+                leased_until: None,
+                completed_at: None,
+                failed_at: None,
+            },
+        )
+    }
+
+    /// The message stored under `key`.
+    ///
+    /// # Errors
+    /// Why it is not one: a key that is not a UUID, a kind this version does
+    /// not know, a recipient that no longer parses.
+    pub(super) fn to_domain(&self, key: &str) -> Result<QueuedMail, String> {
+        let id = Uuid::parse_str(key).map_err(|_| "its key is not a mail id".to_owned())?;
+        Ok(QueuedMail {
+            id: MailId::from_uuid(id),
+            user_id: UserId::from_uuid(self.user_id),
+            kind: MailKind::parse(&self.kind)
+                .ok_or_else(|| format!("unknown kind {:?}", self.kind))?,
+            to: EmailAddress::from_stored(&self.recipient)
+                .ok_or_else(|| "its recipient no longer parses".to_owned())?,
+            created_at: self.created_at,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+        })
+    }
+
+    /// Neither sent (or dropped) nor given up on.
+    pub(super) fn is_waiting(&self) -> bool {
+        self.completed_at.is_none() && self.failed_at.is_none()
+    }
+}
+
+/// The map key of a message: its id, hyphenated.
+pub(super) fn mail_key(id: MailId) -> String {
+    id.as_uuid().to_string()
+}
+
+/// The key an address stored as typed is unique by, if it still parses.
+pub(super) fn email_key(typed: &str) -> Option<String> {
+    EmailAddress::from_stored(typed).map(|address| address.canonical().to_owned())
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StoredEvent {
@@ -167,7 +251,21 @@ impl StoredUser {
             password_hash: user.password_hash.as_str().to_owned(),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            email: user
+                .email
+                .as_ref()
+                .map(|email| email.address.as_str().to_owned()),
+            email_verified: user.email.as_ref().is_some_and(|email| email.verified),
         }
+    }
+
+    /// Whether this user's address has the canonical key `key`. An address
+    /// that no longer parses matches nothing (reading the user reports it).
+    pub(super) fn has_email(&self, key: &str) -> bool {
+        self.email
+            .as_deref()
+            .and_then(email_key)
+            .is_some_and(|own| own == key)
     }
 }
 

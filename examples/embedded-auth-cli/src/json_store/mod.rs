@@ -7,9 +7,11 @@
 //!   in-process `Mutex` (threads of this process) and then an exclusive OS
 //!   lock on `<file>.lock` (other processes: two `register`s started at once
 //!   from two shells), reads the file, changes it and writes it back. Whether
-//!   a canonical name, or a look-alike of it (the same skeleton), is taken is
-//!   decided under both locks, so two racing registrations give exactly one
-//!   success, never a check-then-insert race.
+//!   a canonical name, or a look-alike of it (the same skeleton), or an email
+//!   address (by its lower-cased key) is taken is decided under both locks,
+//!   so two racing registrations give exactly one success, never a
+//!   check-then-insert race. An outbox claim is one such write too, so two
+//!   workers (in any processes) never claim one message.
 //! - **Writes appear whole.** New contents go to `<file>.tmp`, are flushed to
 //!   disk and then renamed over the file. A rename is atomic, so a reader (or
 //!   a crash) sees the old file or the new one, never half of one. Reads
@@ -26,9 +28,10 @@
 //! it. That suits a CLI or a few hundred users; a service with real traffic
 //! wants a database (`auth-store-sea`), which keeps the same rules per row.
 //!
-//! The file holds password hashes (PHC strings) and session ids (SHA-256 of
-//! the tokens), never a password or a token. On Unix it is created with mode
-//! 0600, since the hashes are still worth guarding.
+//! The file holds password hashes (PHC strings), session ids (SHA-256 of
+//! the tokens), one-time token hashes and email addresses, never a password
+//! or a token (queued mail says only which message goes to whom). On Unix
+//! it is created with mode 0600, since the hashes are still worth guarding.
 //!
 //! # Layout
 //!
@@ -36,14 +39,16 @@
 //!   operation reaches the file (`read`, `update`).
 //! - `file.rs`: the file itself: loading, the locks, writing whole.
 //! - `contents.rs`: what the file holds, and its mapping to the domain.
-//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`: the ports, as
-//!   `auth_core::conformance` checks them (`limits.rs`: rate limits and
-//!   device cookies).
+//! - `users.rs`, `sessions.rs`, `throttle.rs`, `limits.rs`, `events.rs`,
+//!   `tokens.rs`, `outbox.rs`: the ports, as `auth_core::conformance` checks
+//!   them (`limits.rs`: rate limits and device cookies; `outbox.rs`: queued
+//!   mail).
 
 mod contents;
 mod events;
 mod file;
 mod limits;
+mod outbox;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -110,6 +115,16 @@ pub enum JsonStoreError {
         /// The store file.
         path: PathBuf,
         /// The canonical username it is stored under.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A queued message does not hold a valid message.
+    #[error("{}: the mail stored under {key:?} is invalid: {reason}", path.display())]
+    CorruptMail {
+        /// The store file.
+        path: PathBuf,
+        /// Its id, as stored.
         key: String,
         /// What is wrong with it.
         reason: String,

@@ -1,6 +1,7 @@
 //! [`OneTimeTokenStore`] for [`JsonFileStore`]: one entry per user and
 //! purpose, so issuing replaces; consuming checks and marks the entry in one
-//! rewrite under the file's write locks, so only one use wins.
+//! rewrite under the file's write locks, so only one use wins; finding a
+//! live token is a read.
 
 use auth_core::{
     ConsumedToken, IssuedToken, OneTimeTokenHash, OneTimeTokenStore, StoreError, TokenPurpose,
@@ -53,6 +54,30 @@ impl OneTimeTokenStore for JsonFileStore {
                 }
                 _ => Ok(Outcome::Unchanged(None)),
             }
+        })
+        .await
+    }
+
+    async fn find_live_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &OneTimeTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsumedToken>, StoreError> {
+        let hash = hash.to_hex();
+        // A read: what `consume_token` would give, nothing marked.
+        self.read(move |contents| {
+            contents
+                .tokens
+                .into_iter()
+                .find(|(key, token)| {
+                    token.hash == hash && key.ends_with(&format!(":{}", purpose.as_str()))
+                })
+                .filter(|(_, token)| !token.used && now < token.expires_at)
+                .map(|(_, token)| ConsumedToken {
+                    user_id: UserId::from_uuid(token.user_id),
+                    subject: token.subject,
+                })
         })
         .await
     }

@@ -3,9 +3,13 @@
 //! processes would), reopening, damaged files.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use auth_core::conformance::{create_concurrently, epoch, session_of, user_named};
-use auth_core::{SessionStore as _, StoreError, UserRepository as _, Username};
+use auth_core::{
+    EmailAddress, MailKind, MailOutbox as _, OutboxStats, QueuedMail, SessionStore as _,
+    StoreError, UserRepository as _, Username,
+};
 use embedded_auth_cli::{JsonFileStore, JsonStoreError};
 
 /// Temporary directories made here start with this, so the teardown never
@@ -41,6 +45,11 @@ auth_core::store_conformance!(
 );
 
 auth_core::one_time_token_conformance!(
+    || async { Some(JsonFileStore::open(fresh_file()).unwrap()) },
+    |store: JsonFileStore| async move { remove(&store) }
+);
+
+auth_core::mail_conformance!(
     || async { Some(JsonFileStore::open(fresh_file()).unwrap()) },
     |store: JsonFileStore| async move { remove(&store) }
 );
@@ -165,6 +174,139 @@ async fn a_failed_write_leaves_the_file_as_it_was() {
 
     // Assert
     assert!(matches!(file_error(&error), JsonStoreError::Write { .. }));
+    assert_eq!(std::fs::read(store.path()).unwrap(), before);
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_file_from_before_addresses_and_the_outbox_still_loads() {
+    // Arrange: a file as the previous version wrote it: no `email` on the
+    // user, no `mail` map.
+    let file = fresh_file();
+    std::fs::write(
+        &file,
+        r#"{"format": 1, "users": {"alice": {
+            "id": "0190b3c1-7a2e-7cc0-8000-000000000001", "username": "Alice",
+            "password_hash": "$scrypt$ln=4,r=8,p=1$c2FsdA$aGFzaA",
+            "created_at": "2026-01-01T00:00:00.123456Z",
+            "updated_at": "2026-01-01T00:00:00.123456Z"}},
+          "sessions": {}, "login_failures": []}"#,
+    )
+    .unwrap();
+
+    // Act
+    let store = JsonFileStore::open(&file).unwrap();
+    let alice = store
+        .find_user_by_username(&Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Assert
+    assert_eq!(alice.email, None);
+    assert_eq!(store.outbox_stats().await.unwrap(), OutboxStats::default());
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_reopened_file_reads_back_the_address_and_the_queued_mail_exactly() {
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    let user = user_named("alice");
+    store.create_user(&user).await.unwrap();
+    let address = EmailAddress::parse("Alice.Smith@Example.com").unwrap();
+    let mail = QueuedMail::new(
+        user.id,
+        MailKind::EmailVerification,
+        address.clone(),
+        epoch(),
+    );
+    assert!(
+        store
+            .change_email(user.id, &address, epoch(), std::slice::from_ref(&mail))
+            .await
+            .unwrap()
+    );
+    assert!(store.mark_email_verified(user.id, &address).await.unwrap());
+
+    let reopened = JsonFileStore::open(store.path()).unwrap();
+
+    let found = reopened.find_user_by_id(user.id).await.unwrap().unwrap();
+    let email = found.email.unwrap();
+    assert_eq!(email.address.as_str(), "Alice.Smith@Example.com");
+    assert!(email.verified);
+    let claimed = reopened
+        .claim_mail(epoch(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed,
+        [QueuedMail {
+            attempts: 1,
+            ..mail
+        }]
+    );
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_user_whose_address_no_longer_parses_is_unavailable_not_trusted() {
+    // Arrange: edited by hand, alice's address is no longer one.
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    let alice = user_named("alice");
+    store.create_user(&alice).await.unwrap();
+    let address = EmailAddress::parse("alice@example.com").unwrap();
+    store
+        .change_email(alice.id, &address, epoch(), &[])
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(store.path()).unwrap();
+    std::fs::write(
+        store.path(),
+        text.replace("\"alice@example.com\"", "\"alice@localhost\""),
+    )
+    .unwrap();
+
+    // Act
+    let error = store.find_user_by_id(alice.id).await.unwrap_err();
+
+    // Assert
+    assert!(matches!(
+        file_error(&error),
+        JsonStoreError::CorruptUser { key, .. } if key == "alice"
+    ));
+    remove(&store);
+}
+
+#[tokio::test]
+async fn a_claim_reports_due_mail_it_cannot_read_and_leases_nothing() {
+    // Arrange: edited by hand (or written by a newer version), a queued
+    // message has a kind this version does not know.
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    let alice = user_named("alice");
+    store.create_user(&alice).await.unwrap();
+    let to = EmailAddress::parse("alice@example.com").unwrap();
+    let good = QueuedMail::new(alice.id, MailKind::PasswordChanged, to.clone(), epoch());
+    let bad = QueuedMail::new(alice.id, MailKind::EmailChanged, to, epoch());
+    store.enqueue_mail(&[good, bad]).await.unwrap();
+    let text = std::fs::read_to_string(store.path()).unwrap();
+    std::fs::write(
+        store.path(),
+        text.replace("\"email_changed\"", "\"carrier_pigeon\""),
+    )
+    .unwrap();
+    let before = std::fs::read(store.path()).unwrap();
+
+    // Act
+    let error = store
+        .claim_mail(epoch(), Duration::from_secs(60), 10)
+        .await
+        .unwrap_err();
+
+    // Assert
+    assert!(matches!(
+        file_error(&error),
+        JsonStoreError::CorruptMail { reason, .. } if reason.contains("carrier_pigeon")
+    ));
     assert_eq!(std::fs::read(store.path()).unwrap(), before);
     remove(&store);
 }

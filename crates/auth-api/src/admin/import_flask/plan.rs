@@ -91,6 +91,7 @@ pub(super) fn plan(
                         password_hash: PasswordHash::from_stored(hash),
                         created_at: now,
                         updated_at: now,
+                        email: None,
                     },
                 });
             }

@@ -244,6 +244,8 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             rate_limits: 0,
             devices: 0,
             events: 0,
+            tokens: 0,
+            mail: 0,
         }
     );
     clock.advance(Duration::from_secs(8 * 24 * 3600));
@@ -255,6 +257,8 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             rate_limits: 1, // the registrations' budget, full again
             devices: 0,     // 180 days
             events: 0,      // 90 days
+            tokens: 0,
+            mail: 0,
         }
     );
 }
