@@ -176,11 +176,7 @@ impl Root {
                 per_address: RateLimit::new(config.register_ip_max, config.register_ip_window),
                 global: RateLimit::new(config.register_max, config.register_window),
             },
-            recovery_policy: RecoveryPolicy {
-                reset_lifetime: config.mail.reset_token_lifetime,
-                verification_lifetime: config.mail.verification_token_lifetime,
-                ..RecoveryPolicy::default()
-            },
+            recovery_policy: config.mail.recovery_policy(),
             outbox_policy: config.mail.outbox_policy(),
             public_url,
             cors_origins,

@@ -2,6 +2,7 @@
 //! live, and how the outbox retries. Parsed here; checked and built in
 //! [`crate::app`].
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +74,16 @@ pub struct MailConfig {
     #[arg(long, env = "AUTH_VERIFICATION_TOKEN_LIFETIME", default_value = "24h", value_parser = parse_period, global = true)]
     pub verification_token_lifetime: Period,
 
+    /// `POST /password/forgot` requests per client address (IPv6 per /64)
+    /// per hour, counted alike whether or not the account exists.
+    #[arg(long, env = "AUTH_RESET_IP_MAX", default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN), global = true)]
+    pub reset_ip_max: NonZeroU32,
+
+    /// Reset mails per account per hour; further requests answer alike and
+    /// mail nothing.
+    #[arg(long, env = "AUTH_RESET_ACCOUNT_MAX", default_value_t = NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN), global = true)]
+    pub reset_account_max: NonZeroU32,
+
     /// The wait after a failed send; it doubles with each failure, up to an
     /// hour.
     #[arg(long, env = "AUTH_MAIL_RETRY_BASE", default_value = "30s", value_parser = parse_period, global = true)]
@@ -88,6 +99,18 @@ pub struct MailConfig {
 }
 
 impl MailConfig {
+    /// The recovery policy these flags give.
+    pub fn recovery_policy(&self) -> auth_core::RecoveryPolicy {
+        let hour = Period::from_secs(3600);
+        auth_core::RecoveryPolicy {
+            reset_lifetime: self.reset_token_lifetime,
+            verification_lifetime: self.verification_token_lifetime,
+            resets_per_address: auth_core::RateLimit::new(self.reset_ip_max, hour),
+            resets_per_account: auth_core::RateLimit::new(self.reset_account_max, hour),
+            ..auth_core::RecoveryPolicy::default()
+        }
+    }
+
     /// The outbox retry policy these flags give.
     pub fn outbox_policy(&self) -> auth_core::OutboxPolicy {
         let defaults = auth_core::OutboxPolicy::default();

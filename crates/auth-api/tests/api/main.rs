@@ -20,6 +20,7 @@ mod ops;
 mod password;
 mod protected;
 mod recovery;
+mod recovery_limits;
 mod register;
 mod revocation_race;
 mod security;
