@@ -53,8 +53,9 @@ schemathesis_run() {
 # passwords, the hooks' own logins included. It is lifted for this server;
 # the per-account back-off keeps its defaults and the fuzzer does reach it
 # (429 too_many_attempts). The per-address registration budget (20 per
-# hour) is lifted the same way: the fuzzer registers thousands of names.
-e2e_start_server --login-ip-max-failures 1000000 --register-ip-max 1000000 --refusal-delay 0s
+# hour) is lifted the same way: the fuzzer registers thousands of names;
+# so is the per-address budget of /password/forgot (10 per hour).
+e2e_start_server --login-ip-max-failures 1000000 --register-ip-max 1000000 --reset-ip-max 1000000 --refusal-delay 0s
 
 round_healthy() {
   E2E_BASE_URL=$E2E_BASE_URL SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$E2E_DIR/fuzz" \

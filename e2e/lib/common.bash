@@ -231,7 +231,10 @@ e2e_instance_start() {
   shift 3
   E2E_PORT[$name]=$port
   E2E_URL[$name]="http://127.0.0.1:$port"
-  e2e_spawn "$name" "$E2E_TMP/$name.log" "$E2E_SERVER_BIN" \
+  # Mail written as files (no --smtp-url) stays in the temp dir, not in the
+  # repository; a flag given in "$@" wins over the variable.
+  AUTH_MAIL_DIR="${AUTH_MAIL_DIR:-$E2E_TMP/$name-mail}" \
+    e2e_spawn "$name" "$E2E_TMP/$name.log" "$E2E_SERVER_BIN" \
     --bind "127.0.0.1:$port" \
     --database-url "$database_url" \
     "${E2E_INSTANCE_FLAGS[@]}" \

@@ -1,6 +1,8 @@
 use poem::http::StatusCode;
 
-use crate::helpers::{GOOD_PASSWORD, Options, Reply, spawn_app, spawn_app_with};
+use serde_json::json;
+
+use crate::helpers::{Auth, GOOD_PASSWORD, Options, Reply, spawn_app, spawn_app_with};
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 
@@ -623,8 +625,69 @@ async fn the_answers_the_operations_give_are_the_ones_they_declare() {
             limited.post_login("nobody", "not the password").await,
         ));
     }
+    // The recovery routes.
+    let well_formed_token = "A".repeat(43);
+    for (path, body) in [
+        (
+            "/register",
+            json!({"username": "oscar", "password": GOOD_PASSWORD, "email": "erin@"}),
+        ),
+        (
+            "/register",
+            json!({"username": "oscar", "password": GOOD_PASSWORD, "email": "e@example.com"}),
+        ),
+        (
+            "/register",
+            json!({"username": "quentin", "password": GOOD_PASSWORD, "email": "E@example.com"}),
+        ),
+        ("/password/forgot", json!({})),
+        ("/password/forgot", json!({"username": "oscar"})),
+        (
+            "/password/reset",
+            json!({"token": well_formed_token, "new_password": GOOD_PASSWORD}),
+        ),
+        ("/email/verify", json!({"token": "nope"})),
+    ] {
+        replies.push(("post", path, app.post_json(path, &body).await));
+    }
+    for (auth, body) in [
+        (
+            Auth::Nobody,
+            json!({"email": "a@example.com", "password": GOOD_PASSWORD}),
+        ),
+        (
+            Auth::Bearer(&token),
+            json!({"email": "a@", "password": GOOD_PASSWORD}),
+        ),
+        (
+            Auth::Bearer(&token),
+            json!({"email": "a@example.com", "password": "wrong"}),
+        ),
+        (
+            Auth::Bearer(&token),
+            json!({"email": "e@EXAMPLE.com", "password": GOOD_PASSWORD}),
+        ),
+        (
+            Auth::Bearer(&token),
+            json!({"email": "a@example.com", "password": GOOD_PASSWORD}),
+        ),
+    ] {
+        let reply = app
+            .send(poem::http::Method::PUT, "/me/email", auth, Some(&body))
+            .await;
+        replies.push(("put", "/me/email", reply));
+    }
     // The database goes away: every operation that uses it says so.
     app.store.clone().close().await;
+    replies.push((
+        "post",
+        "/password/reset",
+        app.post_json(
+            "/password/reset",
+            &json!({"token": well_formed_token, "new_password": GOOD_PASSWORD}),
+        )
+        .await,
+    ));
     replies.push((
         "post",
         "/register",
@@ -672,6 +735,18 @@ async fn the_answers_the_operations_give_are_the_ones_they_declare() {
         ("get /protected", 401, "unauthorized"),
         ("get /protected", 503, "storage_unavailable"),
         ("get /ready", 503, "not_ready"),
+        ("post /register", 400, "invalid_email"),
+        ("post /register", 409, "email_taken"),
+        ("post /password/forgot", 400, "invalid_request"),
+        ("post /password/forgot", 202, ""),
+        ("post /password/reset", 400, "invalid_token"),
+        ("post /password/reset", 503, "storage_unavailable"),
+        ("post /email/verify", 400, "invalid_token"),
+        ("put /me/email", 401, "unauthorized"),
+        ("put /me/email", 400, "invalid_email"),
+        ("put /me/email", 401, "invalid_credentials"),
+        ("put /me/email", 409, "email_taken"),
+        ("put /me/email", 202, ""),
     ] {
         let expected = (expected.0.to_owned(), expected.1, expected.2.to_owned());
         assert!(
