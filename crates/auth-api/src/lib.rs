@@ -140,7 +140,7 @@ fn api_service<S: Store + Readiness>(
             },
             PasswordApi { auth: auth.clone() },
             EmailApi { auth: auth.clone() },
-            RecoveryApi { auth: auth.clone() },
+            RecoveryApi::new(auth.clone()),
             PagesApi,
             OpsApi {
                 readiness: auth.store().clone(),

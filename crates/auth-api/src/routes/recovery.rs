@@ -2,8 +2,11 @@
 //! account whose password is lost.
 
 use auth_core::{Authenticator, Client, EmailAddress, Password, ResetTarget, Store, Username};
+use std::sync::Arc;
+
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use tokio::sync::Semaphore;
 
 use super::{ApiTags, MessageBody};
 use crate::error::ApiError;
@@ -13,11 +16,28 @@ use crate::routes::fields::NewPassword;
 const FORGOT_MESSAGE: &str =
     "If the account exists and has a verified email, a reset link has been sent";
 
+/// How many `/password/forgot` lookups may run after their answers at
+/// once. Beyond it (a flood from many addresses) a request is answered the
+/// same and its lookup skipped, so the flood cannot pile up tasks.
+pub const MAX_BACKGROUND_RESETS: usize = 256;
+
 /// Password recovery.
 #[derive(Debug)]
 pub struct RecoveryApi<S> {
     /// The service.
     pub auth: Authenticator<S>,
+    /// Places for the lookups that run after the answer.
+    pub background: Arc<Semaphore>,
+}
+
+impl<S> RecoveryApi<S> {
+    /// The routes over `auth`, with [`MAX_BACKGROUND_RESETS`] places.
+    pub fn new(auth: Authenticator<S>) -> Self {
+        Self {
+            auth,
+            background: Arc::new(Semaphore::new(MAX_BACKGROUND_RESETS)),
+        }
+    }
 }
 
 /// `{"username"}` or `{"email"}`: exactly one of them.
@@ -139,17 +159,26 @@ impl<S: Store> RecoveryApi<S> {
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         // A name that cannot exist answers as an unknown one does.
-        if let Some(target) = target {
-            let auth = self.auth.clone();
-            let client = client.0.clone();
-            tokio::spawn(async move {
-                if let Err(error) = auth.request_password_reset(target, &client).await {
-                    tracing::warn!(
-                        error = %crate::error::error_chain(&error),
-                        "password reset request not queued"
-                    );
-                }
-            });
+        match (target, self.background.clone().try_acquire_owned()) {
+            (Some(target), Ok(place)) => {
+                let auth = self.auth.clone();
+                let client = client.0.clone();
+                tokio::spawn(async move {
+                    let _place = place;
+                    if let Err(error) = auth.request_password_reset(target, &client).await {
+                        tracing::warn!(
+                            error = %crate::error::error_chain(&error),
+                            "password reset request not queued"
+                        );
+                    }
+                });
+            }
+            (Some(_), Err(_)) => {
+                tracing::warn!(
+                    "password reset lookups at capacity: request answered, not looked up"
+                );
+            }
+            (None, _) => {}
         }
         Ok(ForgotPasswordResponse::Accepted(Json(MessageBody {
             message: FORGOT_MESSAGE.into(),

@@ -150,6 +150,10 @@ impl<S: Store> Authenticator<S> {
         {
             return Err(AuthError::NotAuthenticated);
         }
+        // A pending reset link must not undo the operator's password.
+        self.store
+            .revoke_tokens(user_id, crate::TokenPurpose::PasswordReset)
+            .await?;
         // An operator's action: no client to record.
         self.logout_everywhere(user_id, &Client::default()).await?;
         Ok(())
