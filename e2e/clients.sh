@@ -8,7 +8,16 @@
 # session cookie, logs out and sees the old token refused (401); then walks
 # the self-service flow with a second user: two sessions, list, revoke one,
 # change the password (the other session ends), GET /me, GET /me/events,
-# log out everywhere, delete the account, register the name again.
+# log out everywhere, delete the account, register the name again; and the
+# password-reset flow with a third user, whose mail goes through a real SMTP
+# server: aiosmtpd (e2e/clients/smtp_sink.py, from e2e/.venv) on a free port
+# writes each message to $E2E_TMP/mail/, the server sends to it
+# (--smtp-url smtp://127.0.0.1:<port>, --mail-poll-interval 1s), and each
+# program reads its user's messages there (the directory is its second
+# argument): register with an email, verify it with the mailed token, two
+# sessions, forgot_password (and the same 202 for an unknown name), the
+# mailed reset token: a weak password -> 400, a strong one -> 200 with both
+# sessions revoked, the old password refused, the token spent; the events.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 e2e_init clients
@@ -19,7 +28,32 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 e2e_venv
 e2e_npm_ci
 e2e_build_server
-e2e_start_server
+
+# The SMTP sink: stopped at exit by common.bash's trap (it is in E2E_PID).
+MAIL_DIR="$E2E_TMP/mail"
+start_smtp_sink() {
+  local attempt port
+  for attempt in 1 2 3; do
+    port=$(e2e_free_port)
+    e2e_spawn smtp "$E2E_TMP/smtp.log" "$E2E_VENV/bin/python" -u "$E2E_DIR/clients/smtp_sink.py" "$port" "$MAIL_DIR"
+    for _ in $(seq 1 100); do
+      if grep -q "^smtp sink listening on 127.0.0.1:$port$" "$E2E_TMP/smtp.log" 2>/dev/null; then
+        SMTP_PORT=$port
+        e2e_log "smtp sink (pid ${E2E_PID[smtp]}) at 127.0.0.1:$port, writing to $MAIL_DIR"
+        return 0
+      fi
+      kill -0 "${E2E_PID[smtp]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    e2e_log "smtp sink did not come up on port $port (attempt $attempt)"
+    e2e_stop smtp
+  done
+  e2e_fail "the smtp sink did not start; its log:"
+  tail -n 20 "$E2E_TMP/smtp.log" >&2 || true
+  exit 1
+}
+start_smtp_sink
+e2e_start_server --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --mail-poll-interval 1s
 
 GEN="$E2E_DIR/.generated"
 SPEC="$E2E_ROOT/docs/openapi.json"
@@ -57,7 +91,7 @@ e2e_step "openapi-python-client generates the Python client" generate_python
 e2e_step "openapi-typescript generates the TypeScript types" generate_typescript
 e2e_step "the TypeScript check type-checks against the generated types (tsc --noEmit)" \
   "$BIN/tsc" -p "$E2E_DIR/tsconfig.json"
-e2e_step "Python client: bearer and cookie sessions, logout, replay -> 401; the self-service flow" \
-  env PYTHONPATH="$GEN/python" "$E2E_VENV/bin/python" "$E2E_DIR/clients/python_check.py" "$E2E_BASE_URL"
-e2e_step "TypeScript client: bearer and cookie sessions, logout, replay -> 401; the self-service flow" \
-  "$BIN/tsx" "$E2E_DIR/clients/ts_check.ts" "$E2E_BASE_URL"
+e2e_step "Python client: bearer and cookie sessions, logout, replay -> 401; the self-service flow; the reset flow" \
+  env PYTHONPATH="$GEN/python" "$E2E_VENV/bin/python" "$E2E_DIR/clients/python_check.py" "$E2E_BASE_URL" "$MAIL_DIR"
+e2e_step "TypeScript client: bearer and cookie sessions, logout, replay -> 401; the self-service flow; the reset flow" \
+  "$BIN/tsx" "$E2E_DIR/clients/ts_check.ts" "$E2E_BASE_URL" "$MAIL_DIR"

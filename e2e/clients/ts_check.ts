@@ -3,7 +3,7 @@
 // written by e2e/clients.sh, never committed) and openapi-fetch as the
 // runtime. Type-checked with tsc --noEmit, run with tsx under node 20.
 //
-// usage: tsx clients/ts_check.ts <base url>
+// usage: tsx clients/ts_check.ts <base url> <mail dir>
 //
 // Bearer: register a random user, log in, GET /protected with
 // `Authorization: Bearer <token>` (an openapi-fetch middleware) -> 200 and the
@@ -23,7 +23,23 @@
 // the name can be registered again (an empty new account), where
 // POST /sessions/revoke-others and DELETE /sessions/{own id} end the last
 // sessions.
+// Reset (a third user, the Recovery operations; its mail comes through the
+// SMTP sink of clients.sh, one RFC 822 file per message in <mail dir>, read
+// with the few lines of MIME parsing below: headers, multipart,
+// quoted-printable): POST /register with an email -> the verification mail
+// arrives -> POST /email/verify with its token -> 200 (again -> 400
+// invalid_token) -> GET /me shows it verified -> two sessions ->
+// POST /password/forgot by username -> 202 with the contract's sentence, and
+// the byte-identical 202 for an unknown name -> exactly one reset mail ->
+// POST /password/reset with a weak password -> 400 weak_password (a code of
+// ResetPasswordErrorBadRequest), with a strong one -> 200 sessions_revoked = 2
+// -> both old tokens 401 at /protected, the old password 401 at /login, the
+// new one 200 -> the same token again -> 400 invalid_token -> the
+// password-changed notice arrives (still one reset mail) -> GET /me/events
+// has email_verified, password_reset_requested and password_reset.
 
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "../.generated/ts/schema";
 
@@ -32,8 +48,9 @@ type RegisterBadRequestCode = components["schemas"]["RegisterErrorBadRequest"]["
 const passwordRule: RegisterBadRequestCode = "weak_password";
 
 const baseUrl = process.argv[2];
-if (!baseUrl) {
-  console.error("usage: tsx clients/ts_check.ts <base url>");
+const mailDir = process.argv[3];
+if (!baseUrl || !mailDir) {
+  console.error("usage: tsx clients/ts_check.ts <base url> <mail dir>");
   process.exit(2);
 }
 
@@ -375,9 +392,213 @@ async function selfService(): Promise<void> {
   }
 }
 
+// --- the reset flow (email verification, forgot, reset), mail over SMTP ---
+const RS_PASSWORD = "indigo harbor wanders 52 softly";
+const RS_NEW_PASSWORD = "marble thistle echoes 19 skyward";
+// The contract's one answer of /password/forgot, whatever the account.
+const FORGOT_MESSAGE = "If the account exists and has a verified email, a reset link has been sent";
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+const MAIL_WAIT_MS = 20_000;
+
+// A minimal RFC 822 / MIME reader, enough for the server's mail: unfolded
+// headers, multipart bodies split on their boundary, quoted-printable or
+// base64 parts decoded with their charset.
+type Part = { headers: Map<string, string>; body: string };
+function parsePart(raw: string): Part {
+  const m = /\r?\n\r?\n/.exec(raw);
+  const head = m ? raw.slice(0, m.index) : raw;
+  const body = m ? raw.slice(m.index + m[0].length) : "";
+  const headers = new Map<string, string>();
+  for (const line of head.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { headers, body };
+}
+function headerParam(value: string, name: string): string | undefined {
+  const m = new RegExp(`;\\s*${name}="?([^";]+)"?`, "i").exec(value);
+  return m?.[1];
+}
+function decodeBody(part: Part): string {
+  const cte = (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase();
+  const charset = headerParam(part.headers.get("content-type") ?? "", "charset") ?? "utf-8";
+  let bytes: Buffer;
+  if (cte === "quoted-printable") {
+    const soft = part.body.replace(/=\r?\n/g, "");
+    bytes = Buffer.from(soft.replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1");
+  } else if (cte === "base64") {
+    bytes = Buffer.from(part.body, "base64");
+  } else {
+    bytes = Buffer.from(part.body, "latin1");
+  }
+  return new TextDecoder(charset).decode(bytes);
+}
+// The text/plain body of a message: the message itself, or the first
+// text/plain part of a multipart one (one level, as the server sends).
+function plainText(msg: Part): string {
+  const type = msg.headers.get("content-type") ?? "text/plain";
+  if (/^multipart\//i.test(type)) {
+    const boundary = headerParam(type, "boundary");
+    if (!boundary) return "";
+    const sections = msg.body.split(`--${boundary}`).slice(1);
+    for (const section of sections) {
+      if (section.startsWith("--")) break;
+      const part = parsePart(section.replace(/^\r?\n/, "").replace(/\r?\n$/, ""));
+      if (/^text\/plain\b/i.test(part.headers.get("content-type") ?? "text/plain")) return decodeBody(part);
+    }
+    return "";
+  }
+  return /^text\/plain\b/i.test(type) ? decodeBody(msg) : "";
+}
+type Mail = { subject: string; text: string; kind: string | null; token: string | null };
+// Every message in mailDir to `address`, in the order the sink received
+// them; `kind` is the last path segment of the link with a `token=` (`reset`,
+// `verify`) and `token` that parameter; both null for a mail without one.
+function mailsTo(mailDir: string, address: string): Mail[] {
+  const out: Mail[] = [];
+  for (const name of readdirSync(mailDir).filter((n) => n.endsWith(".eml")).sort()) {
+    const msg = parsePart(readFileSync(join(mailDir, name)).toString("latin1"));
+    const to = (msg.headers.get("to") ?? "").split(",").map((a) => (/<([^>]+)>/.exec(a)?.[1] ?? a).trim().toLowerCase());
+    if (!to.includes(address.toLowerCase())) continue;
+    const text = plainText(msg);
+    let kind: string | null = null;
+    let token: string | null = null;
+    for (const link of text.match(/https?:\/\/\S+/g) ?? []) {
+      const url = new URL(link);
+      const t = url.searchParams.get("token");
+      if (t !== null) {
+        kind = url.pathname.split("/").pop() ?? "";
+        token = t;
+        break;
+      }
+    }
+    out.push({ subject: msg.headers.get("subject") ?? "", text, kind, token });
+  }
+  return out;
+}
+// The messages to `address` of that link kind (null: without a link), once
+// there are `count` of them or MAIL_WAIT_MS have passed.
+async function waitForMail(mailDir: string, address: string, kind: string | null, count = 1): Promise<Mail[]> {
+  const deadline = Date.now() + MAIL_WAIT_MS;
+  for (;;) {
+    const mails = mailsTo(mailDir, address).filter((m) => m.kind === kind);
+    if (mails.length >= count || Date.now() >= deadline) return mails;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+// What /password/reset can answer with 400: the codes the document declares for it.
+type ResetBadRequestCode = components["schemas"]["ResetPasswordErrorBadRequest"]["code"];
+const weakPassword: ResetBadRequestCode = "weak_password";
+const invalidToken: ResetBadRequestCode = "invalid_token";
+
+async function resetFlow(mailDir: string): Promise<void> {
+  console.log("reset flow:");
+  const anon = device("ts-check reset");
+  // The raw bodies of the /password/forgot answers, to compare byte for byte.
+  const forgotBodies: string[] = [];
+  anon.use({
+    async onResponse({ request, response }) {
+      if (new URL(request.url).pathname === "/password/forgot") forgotBodies.push(await response.clone().text());
+      return response;
+    },
+  });
+  const username = `tsrs_${Math.random().toString(36).slice(2, 10)}`;
+  const address = `${username}@example.com`;
+  const subjects = () => mailsTo(mailDir, address).map((m) => [m.subject, m.kind]);
+
+  const reg = await anon.POST("/register", { body: { username, password: RS_PASSWORD, email: address } });
+  if (!check(reg.response.status === 201 && !!reg.data?.user_id, "register with an email -> 201", reg.data ?? reg.error)) return;
+
+  const vm = await waitForMail(mailDir, address, "verify");
+  if (!check(vm.length === 1, "the verification mail arrives at the address (through SMTP)", subjects())) return;
+  const verifyToken = vm[0].token!;
+  check(TOKEN_RE.test(verifyToken), "its link's token= is 43 characters of base64url", verifyToken);
+  const ve = await anon.POST("/email/verify", { body: { token: verifyToken } });
+  check(ve.response.status === 200 && ve.data?.message === "Email verified", "verifyEmail(the mailed token) -> 200 Email verified", ve.data ?? ve.error);
+  const ve2 = await anon.POST("/email/verify", { body: { token: verifyToken } });
+  check(ve2.response.status === 400 && ve2.error?.code === "invalid_token", "verifyEmail with the same token again -> 400 invalid_token", ve2.error);
+
+  const creds = { username, password: RS_PASSWORD };
+  const devices: Record<string, ReturnType<typeof device>> = {};
+  for (const dev of ["A", "B"]) {
+    const li = await device(`ts-check reset ${dev}`).POST("/login", { body: creds });
+    if (!check(li.response.status === 200 && !!li.data?.token, `login on device ${dev} -> 200`, li.data ?? li.error)) return;
+    devices[dev] = device(`ts-check reset ${dev}`, li.data!.token);
+  }
+  const me = await devices.A.GET("/me");
+  check(
+    me.response.status === 200 && me.data?.email === address && me.data?.email_verified === true,
+    "getMe: the address, email_verified true",
+    me.data ?? me.error,
+  );
+
+  const fp = await anon.POST("/password/forgot", { body: { username } });
+  check(fp.response.status === 202 && fp.data?.message === FORGOT_MESSAGE, "forgotPassword(username) -> 202 with the contract's message", fp.data ?? fp.error);
+  const fp2 = await anon.POST("/password/forgot", { body: { username: `tsrs_nobody_${Math.random().toString(36).slice(2, 10)}` } });
+  check(
+    fp2.response.status === 202 && forgotBodies.length === 2 && forgotBodies[0] === forgotBodies[1],
+    "forgotPassword(an unknown name) -> 202, the identical body",
+    forgotBodies,
+  );
+
+  const rm = await waitForMail(mailDir, address, "reset");
+  if (!check(rm.length === 1, "exactly one reset mail arrives for this user", subjects())) return;
+  const resetToken = rm[0].token!;
+  check(TOKEN_RE.test(resetToken) && resetToken !== verifyToken, "its link's token= is 43 characters of base64url, not the verification token", resetToken);
+
+  const rw = await anon.POST("/password/reset", { body: { token: resetToken, new_password: `${username} harbor 52 wanders` } });
+  check(rw.response.status === 400 && rw.error?.code === weakPassword, "resetPassword to a password containing the username -> 400 weak_password", rw.error);
+  const rs = await anon.POST("/password/reset", { body: { token: resetToken, new_password: RS_NEW_PASSWORD } });
+  check(
+    rs.response.status === 200 && rs.data?.message === "Password reset",
+    "resetPassword(the same token, a strong password) -> 200 Password reset (the weak try left the link usable)",
+    rs.data ?? rs.error,
+  );
+  check(rs.data?.sessions_revoked === 2, "sessions_revoked === 2 (devices A and B)", rs.data);
+  for (const [dev, cl] of Object.entries(devices)) {
+    const p = await cl.GET("/protected");
+    check(p.response.status === 401 && p.error?.code === "unauthorized", `device ${dev}'s token after the reset -> 401 unauthorized`, p.error);
+  }
+
+  const old = await anon.POST("/login", { body: creds });
+  check(old.response.status === 401 && old.error?.code === "invalid_credentials", "login with the old password -> 401 invalid_credentials", old.error);
+  const liC = await device("ts-check reset C").POST("/login", { body: { username, password: RS_NEW_PASSWORD } });
+  if (!check(liC.response.status === 200 && !!liC.data?.token, "login with the new password -> 200", liC.data ?? liC.error)) return;
+  const c = device("ts-check reset C", liC.data!.token);
+
+  const again = await anon.POST("/password/reset", { body: { token: resetToken, new_password: RS_PASSWORD } });
+  check(again.response.status === 400 && again.error?.code === invalidToken, "resetPassword with the spent token -> 400 invalid_token", again.error);
+
+  // The notice of the reset is queued after the reset mail: once it is
+  // here, a second reset mail would have had its chance to come too.
+  const notices = await waitForMail(mailDir, address, null);
+  check(
+    notices.length === 1 && /password/i.test(notices[0].subject),
+    "the password-changed notice arrives (a mail without a link)",
+    subjects(),
+  );
+  const kinds = mailsTo(mailDir, address).map((m) => m.kind);
+  check(kinds.join() === ["verify", "reset", null].join(), "the user got three mails in all: verification, one reset, the notice", kinds);
+
+  const ev = await c.GET("/me/events");
+  if (check(ev.response.status === 200, "listMyEvents -> 200", ev.data ?? ev.error)) {
+    const types = (ev.data?.events ?? []).map((e) => e.type);
+    check(
+      types.includes("password_reset_requested") &&
+        types.includes("password_reset") &&
+        types.indexOf("password_reset") < types.indexOf("password_reset_requested"),
+      "listMyEvents has password_reset_requested and, newer, password_reset",
+      types,
+    );
+    check(types.includes("email_verified"), "listMyEvents has email_verified", types);
+  }
+}
+
 try {
   await main();
   await selfService();
+  await resetFlow(mailDir);
 } catch (err) {
   failures.push(`unexpected error: ${err instanceof Error ? err.stack : String(err)}`);
   console.log(`  FAILED: ${err instanceof Error ? err.stack : String(err)}`);
