@@ -202,7 +202,7 @@ def register_refuses_valid_bodies_only_for_rules_the_schema_cannot_state(ctx, re
     if code == "invalid_request" and (_has_lone_surrogate(username) or _has_lone_surrogate(password)):
         return None
     if code == "invalid_email" and isinstance(email, str):
-        return None  # the schema states the email's length, not its syntax
+        return None  # the schema states neither the email's syntax nor its length
     if code == "invalid_request" and isinstance(email, str) and _has_lone_surrogate(email):
         return None
     if code == "invalid_username":

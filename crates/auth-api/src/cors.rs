@@ -102,7 +102,7 @@ impl CorsStep {
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 // DELETE: `DELETE /sessions/{id}` is the one route with it.
-                HeaderValue::from_static("GET, POST, DELETE"),
+                HeaderValue::from_static("GET, POST, PUT, DELETE"),
             );
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -86,8 +86,8 @@ pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
-    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryReport,
-    LoginSuccess, MAX_EVENTS_PAGE, Purged, ResetTarget,
+    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
+    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, Purged, ResetTarget,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

@@ -239,7 +239,7 @@ pub trait MailOutbox: Send + Sync {
 /// (doubling, at most `retry_max`) for up to `max_attempts` claims, each
 /// leased for `lease` (longer than a send can take, so a live worker's
 /// message is never claimed twice). Defaults: 30 s, 1 h, 12 attempts
-/// (about seven hours), a 2-minute lease.
+/// (about five hours), a 2-minute lease.
 ///
 /// ```
 /// use std::time::Duration;

@@ -47,7 +47,7 @@ pub struct MailSnapshot {
 }
 
 impl MailStats {
-    fn add(&self, report: DeliveryReport) {
+    fn add(&self, report: &DeliveryReport) {
         let counts = &self.0;
         counts.sent.fetch_add(report.sent.into(), Ordering::Relaxed);
         counts
@@ -95,6 +95,18 @@ pub async fn deliver_periodically<S, T, C>(
         loop {
             match auth.deliver_mail(&transport, &composer, BATCH).await {
                 Ok(report) => {
+                    for failure in &report.failures {
+                        // The transport's words (an SMTP reply), never a body.
+                        tracing::warn!(
+                            mail_id = %failure.id,
+                            kind = failure.kind.as_str(),
+                            error = %failure.error,
+                            retry_at = %failure
+                                .retry_at
+                                .map_or_else(|| "never (given up)".to_owned(), |at| at.to_rfc3339()),
+                            "mail not sent"
+                        );
+                    }
                     if report.claimed() > 0 {
                         tracing::info!(
                             sent = report.sent,
@@ -104,7 +116,7 @@ pub async fn deliver_periodically<S, T, C>(
                             "outbox pass"
                         );
                     }
-                    stats.add(report);
+                    stats.add(&report);
                     if report.claimed() < BATCH {
                         break;
                     }

@@ -19,9 +19,8 @@ pub struct EmailApi<S> {
 /// `{"email", "password"}`, the body of `PUT /me/email`.
 #[derive(Object)]
 pub struct ChangeEmailRequest {
-    /// The new address (`local@domain.tld`, at most 254 characters).
-    /// Unique across accounts without regard to case.
-    #[oai(validator(max_length = 254))]
+    /// The new address (`local@domain.tld`, at most 254 characters, else
+    /// `400 invalid_email`). Unique across accounts without regard to case.
     pub email: String,
     /// The account's current password, checked like a login's.
     #[oai(write_only)]

@@ -82,8 +82,8 @@ impl<S: Store> PasswordApi<S> {
     /// applies and a wrong one counts toward it), applies the password
     /// policy to `new_password`, stores it, and revokes every other session
     /// of the user; the calling one stays. Errors: `400 invalid_request`
-    /// (malformed body, or `new_password` outside 15–256 characters), `400
-    /// weak_password` (the message says what to change), `401 unauthorized`
+    /// (malformed body), `400 weak_password` (outside 15–256 characters,
+    /// or too guessable: the message says what to change), `401 unauthorized`
     /// (no live session), `401 invalid_credentials` (wrong current
     /// password), `429 too_many_attempts` (the account's back-off, with
     /// `Retry-After`).

@@ -43,11 +43,11 @@ impl<S> RecoveryApi<S> {
 /// `{"username"}` or `{"email"}`: exactly one of them.
 #[derive(Debug, Object)]
 pub struct ForgotPasswordRequest {
-    /// The account's username (any case).
-    #[oai(validator(max_length = 256))]
+    /// The account's username (any case). `null` is as absent.
+    #[oai(validator(max_length = 256), nullable)]
     pub username: Option<String>,
-    /// The account's verified email address (any case).
-    #[oai(validator(max_length = 254))]
+    /// The account's verified email address (any case). `null` is as absent.
+    #[oai(validator(max_length = 254), nullable)]
     pub email: Option<String>,
 }
 

@@ -35,8 +35,9 @@ pub struct Registration {
     /// Optional: the account's email address (`local@domain.tld`), for
     /// password resets. Stored unverified; a verification link is mailed
     /// to it. Unique across accounts without regard to case (`409
-    /// email_taken`); `400 invalid_email` if it is not an address.
-    #[oai(validator(max_length = 254))]
+    /// email_taken`); `400 invalid_email` if it is not an address (or is
+    /// longer than 254 characters, the SMTP limit). `null` is as absent.
+    #[oai(nullable)]
     pub email: Option<String>,
 }
 

@@ -88,6 +88,7 @@ on_every_backend!(
     reset_links_expire_are_single_use_and_replaced_by_a_newer_one,
     a_weak_password_keeps_the_reset_link_usable,
     concurrent_resets_with_one_link_have_one_winner,
+    a_reset_mail_still_queued_when_the_password_changes_is_not_sent,
 );
 
 async fn a_registration_email_is_verified_by_its_link_once_and_not_by_opening_it(
@@ -464,6 +465,31 @@ async fn concurrent_resets_with_one_link_have_one_winner(db: &TestDatabase) {
     }
     assert_eq!(
         app.post_login("alice", winners[0]).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn a_reset_mail_still_queued_when_the_password_changes_is_not_sent(db: &TestDatabase) {
+    // The mail server was down: the reset mail waits in the outbox while the
+    // user, who still knows the password, changes it.
+    let app = app_on(db).await;
+    let token = verified_user(&app, "alice", "alice@example.com").await;
+    forgot(&app, json!({"username": "alice"})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // queued after the answer
+    app.advance(Duration::from_secs(1));
+    let changed = app
+        .post_as(
+            "/password",
+            Auth::Bearer(&token),
+            Some(&json!({"current_password": GOOD_PASSWORD, "new_password": NEW_PASSWORD})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+
+    let sent = app.deliver().await;
+    assert!(sent.iter().all(|mail| mail.token().is_none()), "{sent:?}");
+    assert_eq!(
+        app.post_login("alice", NEW_PASSWORD).await.status,
         StatusCode::OK
     );
 }

@@ -3,12 +3,12 @@
 
 use super::{AuthError, Authenticator};
 use crate::{
-    IssuedToken, Letter, MailComposer, MailError, MailKind, MailTransport, OneTimeToken,
+    IssuedToken, Letter, MailComposer, MailError, MailId, MailKind, MailTransport, OneTimeToken,
     QueuedMail, Store, User,
 };
 
 /// What one [`Authenticator::deliver_mail`] pass did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeliveryReport {
     /// Messages the transport accepted.
     pub sent: u32,
@@ -19,6 +19,22 @@ pub struct DeliveryReport {
     /// Messages that no longer apply (the account is gone, or its address
     /// changed since), completed unsent.
     pub dropped: u32,
+    /// Why each failed message failed (the transport's or composer's words,
+    /// never a body), and whether it will be retried: for the logs.
+    pub failures: Vec<DeliveryFailure>,
+}
+
+/// One message a pass could not send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    /// The message.
+    pub id: MailId,
+    /// Which message it is.
+    pub kind: MailKind,
+    /// What went wrong.
+    pub error: MailError,
+    /// When it will be tried again; `None`: given up.
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl DeliveryReport {
@@ -30,13 +46,19 @@ impl DeliveryReport {
 
 /// Whether `mail` still says something true to its recipient: a link to
 /// verify or reset goes only to the account's current (verified, for a
-/// reset) address; a notice of a changed address only to a previous one.
+/// reset) address, and a reset link only if the password (or address) has
+/// not changed since it was asked for (a reset queued during a mail outage
+/// must not undo a change made meanwhile); a notice of a changed address
+/// goes only to a previous one.
 fn applies(mail: &QueuedMail, user: &User) -> bool {
     let current = user.email.as_ref();
     let is_current = current.is_some_and(|email| email.address == mail.to);
     match mail.kind {
         MailKind::EmailVerification => current.is_some_and(|e| e.address == mail.to && !e.verified),
-        MailKind::PasswordReset => current.is_some_and(|e| e.address == mail.to && e.verified),
+        MailKind::PasswordReset => {
+            user.updated_at <= mail.created_at
+                && current.is_some_and(|e| e.address == mail.to && e.verified)
+        }
         MailKind::PasswordChanged => is_current,
         MailKind::EmailChanged => !is_current,
     }
@@ -100,12 +122,13 @@ impl<S: Store> Authenticator<S> {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Dropped => report.dropped += 1,
                 Outcome::Failed(error) => {
-                    let delay = match error {
+                    let delay = match &error {
                         MailError::Transient(_) => self.outbox.retry_delay(mail.attempts),
                         MailError::Rejected(_) => None,
                     };
                     let now = self.clock.now();
-                    match delay.map(|delay| crate::period::after(now, delay)) {
+                    let retry_at = delay.map(|delay| crate::period::after(now, delay));
+                    match retry_at {
                         Some(at) => {
                             self.store.retry_mail(mail.id, at).await?;
                             report.retried += 1;
@@ -115,6 +138,12 @@ impl<S: Store> Authenticator<S> {
                             report.failed += 1;
                         }
                     }
+                    report.failures.push(DeliveryFailure {
+                        id: mail.id,
+                        kind: mail.kind,
+                        error,
+                        retry_at,
+                    });
                 }
             }
         }
@@ -174,14 +203,22 @@ impl<S: Store> Authenticator<S> {
     }
 
     /// Queues mail whose loss would not undo the use case that queues it
-    /// (a notice after the change is made): a store failure is counted with
-    /// the events that could not be kept, not returned.
+    /// (a notice after the change is made): a store failure is counted
+    /// ([`Authenticator::mail_not_queued`]), not returned.
     pub(super) async fn queue_mail(&self, mail: &[QueuedMail]) {
         if self.store.enqueue_mail(mail).await.is_err() {
             self.events
-                .failed
+                .mail_not_queued
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// How many messages (a verification after registering, a notice after
+    /// a reset) the store could not queue; their use case still succeeded.
+    pub fn mail_not_queued(&self) -> u64 {
+        self.events
+            .mail_not_queued
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

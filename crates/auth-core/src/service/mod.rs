@@ -36,7 +36,7 @@ use crate::{
 };
 
 pub use account::MAX_EVENTS_PAGE;
-pub use delivery::DeliveryReport;
+pub use delivery::{DeliveryFailure, DeliveryReport};
 pub use recovery::ResetTarget;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
@@ -209,6 +209,8 @@ struct Events {
     sink: Option<Arc<AuditSink>>,
     /// Events the store could not keep.
     failed: Arc<AtomicU64>,
+    /// Mail the store could not queue (see `delivery.rs`).
+    mail_not_queued: Arc<AtomicU64>,
     /// Accounts whose `login_throttled` event was recorded in the last
     /// minute on this instance.
     throttled_recently: moka::sync::Cache<AccountKey, ()>,
@@ -251,6 +253,7 @@ impl<S: Store> Authenticator<S> {
             events: Events {
                 sink: None,
                 failed: Arc::new(AtomicU64::new(0)),
+                mail_not_queued: Arc::new(AtomicU64::new(0)),
                 throttled_recently: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(60))
