@@ -162,11 +162,13 @@ pub fn build_app<S: Store + Readiness>(
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let counted = auth.clone();
+    let unqueued = auth.clone();
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
         auth.hasher().clone(),
         auth.session_cache().clone(),
         std::sync::Arc::new(move || counted.events_not_stored()),
         settings.mail_stats.clone(),
+        std::sync::Arc::new(move || unqueued.mail_not_queued()),
     ));
     let edge = std::sync::Arc::new(edge::Edge {
         metrics: metrics.clone(),

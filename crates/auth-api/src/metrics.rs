@@ -63,6 +63,7 @@ impl Metrics {
         cache: SessionCache,
         events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
         mail: crate::mail::MailStats,
+        mail_not_queued: Arc<dyn Fn() -> u64 + Send + Sync>,
     ) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
@@ -102,6 +103,7 @@ impl Metrics {
             cache,
             events_not_stored,
             mail,
+            mail_not_queued,
         }));
         Self {
             registry,
@@ -193,6 +195,8 @@ struct PoolCollector {
     events_not_stored: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// The outbox worker's counts.
     mail: crate::mail::MailStats,
+    /// `Authenticator::mail_not_queued`, read at scrape time.
+    mail_not_queued: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl fmt::Debug for PoolCollector {
@@ -295,6 +299,18 @@ impl Collector for PoolCollector {
                 MetricType::Counter,
             )?
             .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&timed_out, None)?;
+        let mail_not_queued = (self.mail_not_queued)();
+        encoder
+            .encode_descriptor(
+                "auth_mail_not_queued",
+                "Messages the store could not queue (a verification after registering, a notice after a reset); their request still succeeded",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                &mail_not_queued,
+                None,
+            )?;
         let events_not_stored = (self.events_not_stored)();
         encoder
             .encode_descriptor(
@@ -364,6 +380,7 @@ mod tests {
             SessionCache::disabled(),
             Arc::new(|| 0),
             crate::mail::MailStats::default(),
+            Arc::new(|| 0),
         );
         for path in [
             "/login",
