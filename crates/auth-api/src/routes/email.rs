@@ -7,6 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, MessageBody, live_session};
 use crate::error::ApiError;
+use crate::routes::fields::Text;
 use crate::security::SessionAuth;
 
 /// The account's address.
@@ -21,7 +22,7 @@ pub struct EmailApi<S> {
 pub struct ChangeEmailRequest {
     /// The new address (`local@domain.tld`, at most 254 characters, else
     /// `400 invalid_email`). Unique across accounts without regard to case.
-    pub email: String,
+    pub email: Text,
     /// The account's current password, checked like a login's.
     #[oai(write_only)]
     pub password: String,
@@ -41,8 +42,7 @@ impl std::fmt::Debug for ChangeEmailRequest {
 #[derive(Object)]
 pub struct TokenRequest {
     /// The token from the link (43 characters of base64url).
-    #[oai(validator(max_length = 256))]
-    pub token: String,
+    pub token: Text,
 }
 
 impl std::fmt::Debug for TokenRequest {
@@ -123,7 +123,7 @@ impl<S: Store> EmailApi<S> {
     ) -> Result<ChangeEmailResponse, ChangeEmailError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let ChangeEmailRequest { email, password } = body.0;
-        let email = EmailAddress::parse(&email).map_err(|_| ApiError::InvalidEmail)?;
+        let email = EmailAddress::parse(email.as_str()).map_err(|_| ApiError::InvalidEmail)?;
         self.auth
             .change_email(&me, email, Password::new(password), client.0)
             .await
@@ -153,7 +153,7 @@ impl<S: Store> EmailApi<S> {
         client: Data<&Client>,
     ) -> Result<VerifyEmailResponse, VerifyEmailError> {
         self.auth
-            .verify_email(&body.0.token, client.0)
+            .verify_email(body.0.token.as_str(), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         Ok(VerifyEmailResponse::Ok(Json(MessageBody {

@@ -129,9 +129,92 @@ length_stated_string!(
     |_value, f| f.write_str("NewPassword(***)")
 );
 
+/// A JSON string and nothing else. poem-openapi's `String` also takes a
+/// number or a boolean (`{"username": 5}` reads as `"5"`), which the
+/// document does not allow; the fields that pick an account or carry a
+/// token take this instead, so `5` is `400 invalid_request`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    /// The value as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as sent, owned.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl From<&str> for Text {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+/// Shows only the length: a `Text` may be a token.
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Text({} chars)", self.0.chars().count())
+    }
+}
+
+impl Type for Text {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl ParseFromJSON for Text {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(text)) => Ok(Self(text)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Text {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_a_json_string_only() {
+        assert_eq!(
+            Text::parse_from_json(Some(Value::from("5")))
+                .map(Text::into_inner)
+                .ok(),
+            Some("5".to_owned())
+        );
+        for other in [Value::from(5), Value::from(true), Value::Null] {
+            assert!(Text::parse_from_json(Some(other)).is_err());
+        }
+        assert_eq!(format!("{:?}", Text::from("secret")), "Text(6 chars)");
+    }
 
     #[test]
     fn the_schemas_state_the_contracts_limits() {

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::{ApiTags, MessageBody};
 use crate::error::ApiError;
-use crate::routes::fields::NewPassword;
+use crate::routes::fields::{NewPassword, Text};
 
 /// The one answer of `/password/forgot`, whatever the account.
 const FORGOT_MESSAGE: &str =
@@ -44,19 +44,18 @@ impl<S> RecoveryApi<S> {
 #[derive(Debug, Object)]
 pub struct ForgotPasswordRequest {
     /// The account's username (any case). `null` is as absent.
-    #[oai(validator(max_length = 256), nullable)]
-    pub username: Option<String>,
+    #[oai(nullable)]
+    pub username: Option<Text>,
     /// The account's verified email address (any case). `null` is as absent.
-    #[oai(validator(max_length = 254), nullable)]
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<Text>,
 }
 
 /// `{"token", "new_password"}`, the body of `POST /password/reset`.
 #[derive(Object)]
 pub struct ResetPasswordRequest {
     /// The token from the reset link.
-    #[oai(validator(max_length = 256))]
-    pub token: String,
+    pub token: Text,
     /// 15–256 characters; the registration policy applies.
     #[oai(write_only)]
     pub new_password: NewPassword,
@@ -143,10 +142,14 @@ impl<S: Store> RecoveryApi<S> {
         client: Data<&Client>,
     ) -> Result<ForgotPasswordResponse, ForgotPasswordError> {
         let target = match (body.0.username, body.0.email) {
-            (Some(name), None) => Username::parse(&name).ok().map(ResetTarget::Username),
-            (None, Some(email)) => Some(ResetTarget::Email(EmailAddress::parse(&email).map_err(
-                |_| ApiError::InvalidRequest("`email` is not a valid email address".into()),
-            )?)),
+            (Some(name), None) => Username::parse(name.as_str())
+                .ok()
+                .map(ResetTarget::Username),
+            (None, Some(email)) => Some(ResetTarget::Email(
+                EmailAddress::parse(email.as_str()).map_err(|_| {
+                    ApiError::InvalidRequest("`email` is not a valid email address".into())
+                })?,
+            )),
             _ => {
                 return Err(ApiError::InvalidRequest(
                     "give exactly one of `username` and `email`".into(),
@@ -210,7 +213,11 @@ impl<S: Store> RecoveryApi<S> {
         } = body.0;
         let sessions_revoked = self
             .auth
-            .reset_password(&token, Password::new(new_password.into_inner()), client.0)
+            .reset_password(
+                token.as_str(),
+                Password::new(new_password.into_inner()),
+                client.0,
+            )
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(sessions_revoked, "password reset");

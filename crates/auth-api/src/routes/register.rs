@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::fields::{NewPassword, NewUsername};
+use super::fields::{NewPassword, NewUsername, Text};
 use crate::error::ApiError;
 
 /// Registration.
@@ -38,7 +38,7 @@ pub struct Registration {
     /// email_taken`); `400 invalid_email` if it is not an address (or is
     /// longer than 254 characters, the SMTP limit). `null` is as absent.
     #[oai(nullable)]
-    pub email: Option<String>,
+    pub email: Option<Text>,
 }
 
 impl poem_openapi::types::Example for Registration {
@@ -46,7 +46,7 @@ impl poem_openapi::types::Example for Registration {
         Self {
             username: "john.doe".into(),
             password: "correct horse battery staple".into(),
-            email: Some("john.doe@example.com".into()),
+            email: Some(Text::from("john.doe@example.com")),
         }
     }
 }
@@ -136,7 +136,7 @@ impl<S: Store> RegisterApi<S> {
         } = body.0;
         let username = Username::parse(username.as_str()).map_err(ApiError::InvalidUsername)?;
         let email = email
-            .map(|email| EmailAddress::parse(&email).map_err(|_| ApiError::InvalidEmail))
+            .map(|email| EmailAddress::parse(email.as_str()).map_err(|_| ApiError::InvalidEmail))
             .transpose()?;
         let password = Password::new(password.into_inner());
         let registered = match email {

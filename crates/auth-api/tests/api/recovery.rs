@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use auth_core::MailOutbox as _;
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -370,6 +371,8 @@ async fn forgot_password_answers_alike_and_mails_only_a_verified_address(db: &Te
         json!({"username": "alice", "email": "alice@example.com"}),
         json!({"email": "not an address"}),
         json!({"username": ["alice"]}),
+        json!({"username": 5}),
+        json!({"email": true}),
     ] {
         forgot(&app, bad).await.assert_error(400, "invalid_request");
     }
@@ -475,7 +478,14 @@ async fn a_reset_mail_still_queued_when_the_password_changes_is_not_sent(db: &Te
     let app = app_on(db).await;
     let token = verified_user(&app, "alice", "alice@example.com").await;
     forgot(&app, json!({"username": "alice"})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // queued after the answer
+    // Queued after the answer: wait until it is.
+    for _ in 0..250 {
+        if app.store.outbox_stats().await.unwrap().waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.store.outbox_stats().await.unwrap().waiting, 1);
     app.advance(Duration::from_secs(1));
     let changed = app
         .post_as(
