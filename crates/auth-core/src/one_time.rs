@@ -13,18 +13,11 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::{Period, StoreError, TokenError, UserId};
-
-/// Length of a token's random part, in bytes (256 bits).
-const TOKEN_BYTES: usize = 32;
-/// Length of an encoded token: 32 bytes in unpadded base64url.
-const TOKEN_CHARS: usize = 43;
 
 /// What a one-time token may be used for. A token of one purpose is never
 /// accepted for another: stores look tokens up by purpose and hash.
@@ -101,9 +94,7 @@ impl OneTimeToken {
     /// # Errors
     /// [`TokenError::NoRandomness`] if the OS random source fails.
     pub fn generate() -> Result<Self, TokenError> {
-        let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
-        getrandom::fill(bytes.as_mut()).map_err(TokenError::NoRandomness)?;
-        Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
+        crate::session::draw_secret().map(Self)
     }
 
     /// Reads a token a user presented. Only the shape is checked; whether
@@ -118,18 +109,7 @@ impl OneTimeToken {
     /// assert_eq!(OneTimeToken::parse(&"!".repeat(43)), Err(TokenError::Malformed));
     /// ```
     pub fn parse(input: &str) -> Result<Self, TokenError> {
-        if input.len() != TOKEN_CHARS {
-            return Err(TokenError::Malformed);
-        }
-        let decoded = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(input)
-                .map_err(|_| TokenError::Malformed)?,
-        );
-        if decoded.len() != TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        Ok(Self(Zeroizing::new(input.to_owned())))
+        crate::session::read_secret(input).map(Self)
     }
 
     /// The token to put in the link. Never log it.

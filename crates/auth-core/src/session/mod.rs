@@ -7,6 +7,7 @@
 mod token;
 
 pub use token::{SessionHandle, SessionId, SessionToken, TokenError};
+pub(crate) use token::{draw_secret, read_secret};
 
 use std::time::Duration;
 

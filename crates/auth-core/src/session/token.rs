@@ -40,15 +40,38 @@ pub enum TokenError {
     NoRandomness(#[source] getrandom::Error),
 }
 
+/// 32 bytes from the OS CSPRNG as 43 characters of unpadded base64url: the
+/// secret of every bearer token the crate hands out (session, device and
+/// one-time tokens).
+pub(crate) fn draw_secret() -> Result<Zeroizing<String>, TokenError> {
+    let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
+    getrandom::fill(bytes.as_mut()).map_err(TokenError::NoRandomness)?;
+    Ok(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+}
+
+/// A presented secret, if it has the shape [`draw_secret`] gives.
+pub(crate) fn read_secret(input: &str) -> Result<Zeroizing<String>, TokenError> {
+    if input.len() != TOKEN_CHARS {
+        return Err(TokenError::Malformed);
+    }
+    let decoded = Zeroizing::new(
+        URL_SAFE_NO_PAD
+            .decode(input)
+            .map_err(|_| TokenError::Malformed)?,
+    );
+    if decoded.len() != TOKEN_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    Ok(Zeroizing::new(input.to_owned()))
+}
+
 impl SessionToken {
     /// Draws a fresh token from the OS CSPRNG.
     ///
     /// # Errors
     /// [`TokenError::NoRandomness`] if the OS random source fails.
     pub fn generate() -> Result<Self, TokenError> {
-        let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
-        getrandom::fill(bytes.as_mut()).map_err(TokenError::NoRandomness)?;
-        Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
+        draw_secret().map(Self)
     }
 
     /// Reads a token presented by a client. Only the shape is checked here;
@@ -62,18 +85,7 @@ impl SessionToken {
     /// assert_eq!(SessionToken::parse("not a token"), Err(TokenError::Malformed));
     /// ```
     pub fn parse(input: &str) -> Result<Self, TokenError> {
-        if input.len() != TOKEN_CHARS {
-            return Err(TokenError::Malformed);
-        }
-        let decoded = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(input)
-                .map_err(|_| TokenError::Malformed)?,
-        );
-        if decoded.len() != TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        Ok(Self(Zeroizing::new(input.to_owned())))
+        read_secret(input).map(Self)
     }
 
     /// The token to hand to the client.
