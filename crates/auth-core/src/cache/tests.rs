@@ -1,4 +1,4 @@
-//! The session cache's tests (`#[cfg(test)] mod tests;` in `mod.rs`): only
+//! The session cache's tests (#[cfg(test)] mod tests; in `mod.rs`): only
 //! `cargo test` compiles this file, and no request or flag reaches it.
 
 // Tests: a failed expectation is meant to panic.

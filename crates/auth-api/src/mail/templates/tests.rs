@@ -1,4 +1,6 @@
-//! Test-only: the unwraps are the expectations.
+//! The template tests, compiled only under `#[cfg(test)] mod tests;` in
+//! `templates.rs`: no request or flag reaches them, and the unwraps are the
+//! expectations.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use auth_core::{EmailAddress, ManualClock, OneTimeToken, Username};
