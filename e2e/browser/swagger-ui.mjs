@@ -57,6 +57,12 @@ const OPERATIONS = [
   { id: "revoke_other_sessions", tag: "Account", method: "post", path: "/sessions/revoke-others" },
   { id: "logout_everywhere", tag: "Account", method: "post", path: "/logout/everywhere" },
   { id: "change_password", tag: "Account", method: "post", path: "/password" },
+  { id: "change_email", tag: "Account", method: "put", path: "/me/email" },
+  { id: "verify_email", tag: "Recovery", method: "post", path: "/email/verify" },
+  { id: "forgot_password", tag: "Recovery", method: "post", path: "/password/forgot" },
+  { id: "reset_password", tag: "Recovery", method: "post", path: "/password/reset" },
+  { id: "reset_page", tag: "Recovery", method: "get", path: "/reset" },
+  { id: "verify_page", tag: "Recovery", method: "get", path: "/verify" },
   { id: "health", tag: "Operations", method: "get", path: "/health" },
   { id: "ready", tag: "Operations", method: "get", path: "/ready" },
 ];

@@ -17,6 +17,7 @@ mod logout;
 mod me;
 mod openapi;
 mod ops;
+mod outbox_instances;
 mod password;
 mod protected;
 mod recovery;

@@ -90,6 +90,7 @@ on_every_backend!(
     a_weak_password_keeps_the_reset_link_usable,
     concurrent_resets_with_one_link_have_one_winner,
     a_reset_mail_still_queued_when_the_password_changes_is_not_sent,
+    an_email_change_ends_a_reset_link_mailed_to_the_old_address,
 );
 
 async fn a_registration_email_is_verified_by_its_link_once_and_not_by_opening_it(
@@ -502,4 +503,23 @@ async fn a_reset_mail_still_queued_when_the_password_changes_is_not_sent(db: &Te
         app.post_login("alice", NEW_PASSWORD).await.status,
         StatusCode::OK
     );
+}
+
+async fn an_email_change_ends_a_reset_link_mailed_to_the_old_address(db: &TestDatabase) {
+    let app = app_on(db).await;
+    let token = verified_user(&app, "alice", "old@example.com").await;
+    forgot(&app, json!({"username": "alice"})).await;
+    let link = app.deliver_one().await.token().unwrap();
+    let changed = app
+        .send(
+            Method::PUT,
+            "/me/email",
+            Auth::Bearer(&token),
+            Some(&json!({"email": "new@example.com", "password": GOOD_PASSWORD})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::ACCEPTED, "{}", changed.body);
+    reset(&app, &link, NEW_PASSWORD)
+        .await
+        .assert_error(400, "invalid_token");
 }

@@ -88,6 +88,10 @@ impl<S: Store> Authenticator<S> {
         if !changed? {
             return Err(AuthError::NotAuthenticated);
         }
+        // A reset link mailed to the previous address must not outlive it.
+        self.store
+            .revoke_tokens(user.id, TokenPurpose::PasswordReset)
+            .await?;
         self.record(EventKind::EmailChanged, Some(user.id), client)
             .await;
         Ok(())
