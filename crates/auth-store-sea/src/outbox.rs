@@ -127,20 +127,14 @@ impl MailOutbox for SeaStore {
     }
 
     async fn retry_mail(&self, id: MailId, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.bounded(async {
-            let result = mail_outbox::Entity::update_many()
-                .col_expr(
-                    Column::LeasedUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(Column::NextAttemptAt, Expr::value(stored_instant(at)))
-                .filter(Column::Id.eq(*id.as_uuid()))
-                .filter(waiting())
-                .exec(&self.db)
-                .await
-                .map_err(unavailable)?;
-            Ok(result.rows_affected > 0)
-        })
+        let none: Option<DateTime<Utc>> = None;
+        self.update_waiting(
+            id,
+            [
+                (Column::LeasedUntil, Expr::value(none)),
+                (Column::NextAttemptAt, Expr::value(stored_instant(at))),
+            ],
+        )
         .await
     }
 
@@ -204,9 +198,22 @@ impl SeaStore {
         column: Column,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.update_waiting(id, [(column, Expr::value(stored_instant(at)))])
+            .await
+    }
+
+    /// Sets `values` on message `id` if it is still waiting; returns whether it was.
+    async fn update_waiting<const N: usize>(
+        &self,
+        id: MailId,
+        values: [(Column, Expr); N],
+    ) -> Result<bool, StoreError> {
         self.bounded(async {
-            let result = mail_outbox::Entity::update_many()
-                .col_expr(column, Expr::value(stored_instant(at)))
+            let mut update = mail_outbox::Entity::update_many();
+            for (column, value) in values {
+                update = update.col_expr(column, value);
+            }
+            let result = update
                 .filter(Column::Id.eq(*id.as_uuid()))
                 .filter(waiting())
                 .exec(&self.db)

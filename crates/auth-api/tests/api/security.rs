@@ -291,12 +291,11 @@ async fn cors_allows_credentials_for_exactly_the_configured_origins() {
         "https://app.example.com"
     );
     assert_eq!(headers["access-control-allow-credentials"], "true");
-    assert!(
-        headers["access-control-allow-methods"]
-            .to_str()
-            .unwrap()
-            .contains("POST")
-    );
+    let methods = headers["access-control-allow-methods"].to_str().unwrap();
+    // PUT: `PUT /me/email` from a browser frontend on an allowed origin.
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        assert!(methods.contains(method), "{method} in {methods}");
+    }
 
     let denied = preflight("https://evil.example.net").await;
     assert!(
