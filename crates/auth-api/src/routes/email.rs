@@ -124,11 +124,14 @@ impl<S: Store> EmailApi<S> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let ChangeEmailRequest { email, password } = body.0;
         let email = EmailAddress::parse(email.as_str()).map_err(|_| ApiError::InvalidEmail)?;
-        self.auth
+        let changed = self
+            .auth
             .change_email(&me, email, Password::new(password), client.0)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
-        tracing::info!(user_id = %me.user.id, "email changed");
+        if changed {
+            tracing::info!(user_id = %me.user.id, "email changed");
+        }
         Ok(ChangeEmailResponse::Accepted(Json(MessageBody {
             message: "Verification email sent".into(),
         })))

@@ -214,6 +214,19 @@ async fn an_email_change_is_verified_at_the_new_address_and_announced_to_the_old
     let app = app_on(db).await;
     let token = verified_user(&app, "alice", "old@example.com").await;
 
+    // The verified address again: answered alike, nothing changes or is mailed.
+    let same = app
+        .send(
+            Method::PUT,
+            "/me/email",
+            Auth::Cookie(&token),
+            Some(&json!({"email": "OLD@example.com", "password": GOOD_PASSWORD})),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::ACCEPTED, "{}", same.body);
+    assert_eq!(me(&app, &token).await["email_verified"], true);
+    assert!(app.deliver().await.is_empty());
+
     let reply = app
         .send(
             Method::PUT,

@@ -12,8 +12,9 @@ impl<S: Store> Authenticator<S> {
     /// login (the account's back-off applies). The address is stored
     /// unverified and, in the same transaction, a verification mail to it
     /// and a notice to the previous verified address are queued. Setting
-    /// the address the account already has verified changes nothing;
-    /// setting the unverified one again sends its verification again.
+    /// the address the account already has verified changes nothing
+    /// (`false`); setting the unverified one again sends its verification
+    /// again. Returns whether the address was stored.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -46,14 +47,14 @@ impl<S: Store> Authenticator<S> {
         email: EmailAddress,
         password: Password,
         client: &Client,
-    ) -> Result<(), AuthError> {
+    ) -> Result<bool, AuthError> {
         let user = self.confirm_password(me, password, client).await?;
         let current = user.email.clone();
         if current
             .as_ref()
             .is_some_and(|held| held.address == email && held.verified)
         {
-            return Ok(());
+            return Ok(false);
         }
         if let Some(holder) = self.store.find_user_by_email(&email).await?
             && holder.id != user.id
@@ -94,7 +95,7 @@ impl<S: Store> Authenticator<S> {
             .await?;
         self.record(EventKind::EmailChanged, Some(user.id), client)
             .await;
-        Ok(())
+        Ok(true)
     }
 
     /// Verifies the address a verification link was mailed to, if it is
