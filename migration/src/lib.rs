@@ -44,6 +44,7 @@ mod m20261201_000007_create_events;
 mod m20261202_000008_create_session_revocations;
 mod m20261202_000009_create_one_time_tokens;
 mod m20261202_000010_add_email_and_outbox;
+mod m20261203_000011_create_second_factors;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_create_session_revocations::Migration),
             Box::new(m20261202_000009_create_one_time_tokens::Migration),
             Box::new(m20261202_000010_add_email_and_outbox::Migration),
+            Box::new(m20261203_000011_create_second_factors::Migration),
         ]
     }
 }

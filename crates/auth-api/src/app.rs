@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, OutboxPolicy,
+    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, MfaPolicy,
+    OutboxPolicy,
     PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits, ScryptParams, SessionCache,
     SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
 };
@@ -98,6 +99,7 @@ pub struct Root {
     recovery_policy: RecoveryPolicy,
     outbox_policy: OutboxPolicy,
     public_url: url::Url,
+    key_file: Option<std::path::PathBuf>,
     cors_origins: CorsOrigins,
     clock: Arc<dyn Clock>,
 }
@@ -145,7 +147,14 @@ impl Root {
             })?;
         // More attempts of one account in flight than hashing threads would only queue.
         let in_flight = u32::try_from(hash.max_concurrent).unwrap_or(u32::MAX);
+        let key_file = crate::keys::key_file(
+            config.keys.secret_key_file.as_deref(),
+            backend,
+            &config.database_url,
+        )
+        .map_err(|error| StartError::config("--secret-key-file", error))?;
         Ok(Self {
+            key_file,
             backend,
             hash,
             session_policy: SessionPolicy::new(
@@ -237,7 +246,8 @@ impl Root {
     }
 
     /// The use cases over `store`: hashing at the configured cost, the
-    /// session and back-off policies, and the session cache.
+    /// session and back-off policies, the session cache, and the keys that
+    /// seal TOTP secrets (`--secret-key-file`, read or on SQLite created).
     ///
     /// The cache strategy is correctness logic. Several instances share a
     /// PostgreSQL store, so a cached session is served only after a read of
@@ -257,7 +267,14 @@ impl Root {
         } else {
             SessionCache::new(capacity, ttl)
         };
+        let keyring = crate::keys::load(self.key_file.as_deref(), self.backend)
+            .map_err(|error| StartError::config("--secret-key-file", error))?;
+        let mfa = MfaPolicy {
+            keyring: Some(Arc::new(keyring)),
+            issuer: self.config.keys.totp_issuer.clone(),
+        };
         Ok(Authenticator::new(store, hasher, self.clock.clone())
+            .with_mfa_policy(mfa)
             .with_session_policy(self.session_policy)
             .with_throttle_policy(self.throttle_policy)
             .with_device_policy(self.device_policy)

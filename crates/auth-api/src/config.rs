@@ -16,8 +16,10 @@ use ipnet::IpNet;
 
 use crate::telemetry::LogFormat;
 
+mod keys;
 mod mail;
 
+pub use keys::{KeyConfig, SecretKeyCommand};
 pub use mail::MailConfig;
 
 /// A user authentication service: register, log in, log out, protected routes.
@@ -47,6 +49,9 @@ pub enum Command {
     /// from standard input (one line), never from arguments.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the keys of --secret-key-file (see docs/mfa.md).
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
 }
 
 /// `auth-server import-flask`.
@@ -381,6 +386,10 @@ pub struct Config {
     /// Mail: links, SMTP, templates, link lifetimes, outbox retries.
     #[command(flatten)]
     pub mail: MailConfig,
+
+    /// Secret keys (TOTP secrets at rest) and the TOTP issuer name.
+    #[command(flatten)]
+    pub keys: KeyConfig,
 
     /// How often expired sessions and stale login failures are deleted.
     #[arg(long, env = "AUTH_PURGE_INTERVAL", default_value = "10m", value_parser = parse_period, global = true)]

@@ -21,14 +21,54 @@ const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 /// Seconds a load balancer is asked to wait before probing `/ready` again.
 const NOT_READY_RETRY_AFTER_SECS: u64 = 5;
 
-/// Every error body.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+/// Every error body. `mfa_required` alone adds the challenge's fields.
+#[derive(Clone, PartialEq, Eq, Object)]
 #[oai(example)]
 pub struct ErrorBody {
     /// A sentence for humans; may change between versions.
     pub error: String,
     /// A stable snake_case code for programs; never changes for a given condition.
     pub code: String,
+    /// `mfa_required` only: the single-use token for `POST /login/mfa`.
+    #[oai(skip_serializing_if_is_none)]
+    pub mfa_token: Option<String>,
+    /// `mfa_required` only: what the login can be completed with.
+    #[oai(skip_serializing_if_is_none)]
+    pub methods: Option<Vec<String>>,
+    /// `mfa_required` only: when `mfa_token` stops working.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Written by hand: `mfa_token` is a credential.
+impl std::fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorBody")
+            .field("error", &self.error)
+            .field("code", &self.code)
+            .field("mfa_token", &self.mfa_token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login's second-step challenge, as `mfa_required` carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaChallengeBody {
+    /// The token (a credential: `Debug` hides it).
+    pub token: String,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<&'static str>,
+    /// When the token stops working.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for MfaChallengeBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallengeBody")
+            .field("methods", &self.methods)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl poem_openapi::types::Example for ErrorBody {
@@ -36,6 +76,9 @@ impl poem_openapi::types::Example for ErrorBody {
         Self {
             error: "invalid username or password".into(),
             code: "invalid_credentials".into(),
+            mfa_token: None,
+            methods: None,
+            expires_at: None,
         }
     }
 }
@@ -60,6 +103,16 @@ pub enum ApiError {
     InvalidToken,
     /// Unknown user or wrong password.
     InvalidCredentials,
+    /// The password was right; a second factor is due.
+    MfaRequired(MfaChallengeBody),
+    /// A wrong, replayed or malformed second-factor code.
+    InvalidCode,
+    /// A sensitive change on an account with TOTP on, without `code`.
+    SecondFactorRequired,
+    /// TOTP is on already.
+    MfaAlreadyEnabled,
+    /// TOTP is off (or no setup is pending).
+    MfaNotEnabled,
     /// A limit is spent: failed logins (account, address, device), the
     /// places of one account, or registrations.
     TooManyAttempts {
@@ -106,6 +159,15 @@ impl ApiError {
     pub fn from_auth(error: AuthError, unauthenticated: ApiError) -> Self {
         match error {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::MfaRequired(challenge) => Self::MfaRequired(MfaChallengeBody {
+                token: challenge.token.as_str().to_owned(),
+                methods: challenge.methods.iter().map(|method| method.as_str()).collect(),
+                expires_at: challenge.expires_at,
+            }),
+            AuthError::InvalidCode => Self::InvalidCode,
+            AuthError::SecondFactorRequired => Self::SecondFactorRequired,
+            AuthError::MfaAlreadyEnabled => Self::MfaAlreadyEnabled,
+            AuthError::MfaNotEnabled => Self::MfaNotEnabled,
             AuthError::UsernameTaken => Self::UsernameTaken,
             AuthError::EmailTaken => Self::EmailTaken,
             AuthError::InvalidToken => Self::InvalidToken,
@@ -181,6 +243,40 @@ impl ApiError {
                 Status::Unauthorized,
                 "invalid_credentials",
                 "invalid username or password".into(),
+                None,
+            ),
+            Self::MfaRequired(_) => (
+                Status::Unauthorized,
+                "mfa_required",
+                "the password is right; complete the login with a second factor at \
+                 POST /login/mfa (mfa_token and a code)"
+                    .into(),
+                None,
+            ),
+            Self::InvalidCode => (
+                Status::Unauthorized,
+                "invalid_code",
+                "the code is wrong, already used, or not a TOTP or recovery code".into(),
+                None,
+            ),
+            Self::SecondFactorRequired => (
+                Status::Unauthorized,
+                "invalid_code",
+                "this account has two-factor authentication on: give `code` (a TOTP code \
+                 or a recovery code)"
+                    .into(),
+                None,
+            ),
+            Self::MfaAlreadyEnabled => (
+                Status::Conflict,
+                "mfa_already_enabled",
+                "two-factor authentication is already on; disable it first".into(),
+                None,
+            ),
+            Self::MfaNotEnabled => (
+                Status::Conflict,
+                "mfa_not_enabled",
+                "two-factor authentication is not on (or no setup is pending)".into(),
                 None,
             ),
             Self::TooManyAttempts { retry_after_secs } => (
@@ -284,9 +380,16 @@ impl ApiError {
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
         let Entry { code, message, .. } = self.entry();
+        let challenge = match self {
+            Self::MfaRequired(challenge) => Some(challenge),
+            _ => None,
+        };
         ErrorBody {
             error: message,
             code: code.to_owned(),
+            mfa_token: challenge.map(|c| c.token.clone()),
+            methods: challenge.map(|c| c.methods.iter().map(|m| (*m).to_owned()).collect()),
+            expires_at: challenge.map(|c| c.expires_at),
         }
     }
 
@@ -309,6 +412,15 @@ impl ApiError {
             Self::EmailTaken,
             Self::InvalidToken,
             Self::InvalidCredentials,
+            Self::MfaRequired(MfaChallengeBody {
+                token: "Qm9yaW5nIGV4YW1wbGUgdG9rZW4gb2YgNDMgY2hhcnM".into(),
+                methods: vec!["totp", "recovery_code"],
+                expires_at: chrono::DateTime::UNIX_EPOCH,
+            }),
+            Self::InvalidCode,
+            Self::SecondFactorRequired,
+            Self::MfaAlreadyEnabled,
+            Self::MfaNotEnabled,
             Self::TooManyAttempts {
                 retry_after_secs: 30,
             },
@@ -451,14 +563,10 @@ impl From<ApiError> for ErrorResponse {
     fn from(error: ApiError) -> Self {
         let Entry {
             status,
-            code,
-            message,
             retry_after,
+            ..
         } = error.entry();
-        let body = Json(ErrorBody {
-            error: message,
-            code: code.to_owned(),
-        });
+        let body = Json(error.body());
         // The table gives every 429 and 503 a Retry-After; 1 s is the
         // answer for a row that forgot one.
         let retry_after = retry_after.unwrap_or(BUSY_RETRY_AFTER_SECS);
@@ -507,20 +615,25 @@ mod tests {
             ApiError::EmailTaken => 5,
             ApiError::InvalidToken => 6,
             ApiError::InvalidCredentials => 7,
-            ApiError::TooManyAttempts { .. } => 8,
-            ApiError::NotLoggedIn => 9,
-            ApiError::Unauthorized => 10,
-            ApiError::CrossSiteRequest => 11,
-            ApiError::SessionNotFound => 12,
-            ApiError::NotFound => 13,
-            ApiError::MethodNotAllowed => 14,
-            ApiError::PayloadTooLarge { .. } => 15,
-            ApiError::UnsupportedMediaType => 16,
-            ApiError::RequestTimeout => 17,
-            ApiError::ServerBusy => 18,
-            ApiError::StorageUnavailable => 19,
-            ApiError::NotReady => 20,
-            ApiError::Internal => 21,
+            ApiError::MfaRequired(_) => 8,
+            ApiError::InvalidCode => 9,
+            ApiError::SecondFactorRequired => 10,
+            ApiError::MfaAlreadyEnabled => 11,
+            ApiError::MfaNotEnabled => 12,
+            ApiError::TooManyAttempts { .. } => 13,
+            ApiError::NotLoggedIn => 14,
+            ApiError::Unauthorized => 15,
+            ApiError::CrossSiteRequest => 16,
+            ApiError::SessionNotFound => 17,
+            ApiError::NotFound => 18,
+            ApiError::MethodNotAllowed => 19,
+            ApiError::PayloadTooLarge { .. } => 20,
+            ApiError::UnsupportedMediaType => 21,
+            ApiError::RequestTimeout => 22,
+            ApiError::ServerBusy => 23,
+            ApiError::StorageUnavailable => 24,
+            ApiError::NotReady => 25,
+            ApiError::Internal => 26,
         }
     }
 
@@ -531,7 +644,7 @@ mod tests {
     #[test]
     fn the_samples_hold_each_variant_once() {
         let ordinals: Vec<usize> = every_variant().iter().map(ordinal).collect();
-        assert_eq!(ordinals, (0..=21).collect::<Vec<_>>());
+        assert_eq!(ordinals, (0..=26).collect::<Vec<_>>());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod cookie;
 pub mod cors;
 pub mod edge;
 pub mod error;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
@@ -54,7 +55,8 @@ use poem_openapi::OpenApiService;
 use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
-    email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, ops::OpsApi, pages::PagesApi,
+    email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, mfa::MfaApi, ops::OpsApi,
+    pages::PagesApi,
     password::PasswordApi, protected::ProtectedApi, recovery::RecoveryApi, register::RegisterApi,
     sessions::SessionsApi,
 };
@@ -107,6 +109,7 @@ type Apis<S> = (
     PasswordApi<S>,
     EmailApi<S>,
     RecoveryApi<S>,
+    MfaApi<S>,
     PagesApi,
     OpsApi<S>,
 );
@@ -141,6 +144,10 @@ fn api_service<S: Store + Readiness>(
             PasswordApi { auth: auth.clone() },
             EmailApi { auth: auth.clone() },
             RecoveryApi::new(auth.clone()),
+            MfaApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
             PagesApi,
             OpsApi {
                 readiness: auth.store().clone(),

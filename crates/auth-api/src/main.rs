@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use auth_api::app::{Root, StartError};
-use auth_api::config::{Cli, Command};
+use auth_api::config::{Cli, Command, SecretKeyCommand};
 use auth_api::telemetry;
 use clap::Parser as _;
 
@@ -16,6 +16,11 @@ fn main() -> ExitCode {
     if let Command::Openapi = command {
         println!("{}", auth_api::openapi_json());
         return ExitCode::SUCCESS;
+    }
+    // Before the root: adding the first key of a PostgreSQL deployment
+    // must work while the file the root requires does not exist yet.
+    if let Command::SecretKey(command) = &command {
+        return secret_key(&cli.config, command);
     }
     let root = match Root::new(cli.config) {
         Ok(root) => root,
@@ -27,9 +32,33 @@ fn main() -> ExitCode {
             auth_api::admin::import_flask(&root, &args).map_err(Into::into)
         }
         Command::User(command) => auth_api::admin::user(&root, command).map_err(Into::into),
+        Command::SecretKey(_) => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// `auth-server secret-key add`: appends a key, prints its id.
+fn secret_key(config: &auth_api::config::Config, command: &SecretKeyCommand) -> ExitCode {
+    let SecretKeyCommand::Add { id } = command;
+    let file = auth_store_sea::Backend::of_url(&config.database_url)
+        .map_err(anyhow::Error::from)
+        .and_then(|backend| {
+            // The flag, or the SQLite default beside the database.
+            auth_api::keys::key_file(config.keys.secret_key_file.as_deref(), backend, &config.database_url)
+                .map_err(anyhow::Error::from)
+        })
+        .and_then(|file| file.context("an in-memory database keeps no key file"));
+    match file.and_then(|file| {
+        let id = auth_api::keys::add(&file, id.as_deref())?;
+        Ok((file, id))
+    }) {
+        Ok((file, id)) => {
+            println!("added key {id} to {} (it seals from each instance's next start)", file.display());
+            ExitCode::SUCCESS
+        }
         Err(error) => fail(&error),
     }
 }

@@ -213,22 +213,70 @@ fn body_schema(answer: &Answer) -> MetaSchema {
              this operation answers with this status; never changes for a given condition.",
         )
     };
+    let mut properties = vec![
+        (
+            "error",
+            MetaSchemaRef::Inline(Box::new(string(
+                "A sentence for humans; may change between versions.",
+            ))),
+        ),
+        ("code", MetaSchemaRef::Inline(Box::new(code))),
+    ];
+    // `mfa_required` carries the login's challenge besides the two fields.
+    if answer.codes.contains(&"mfa_required") {
+        properties.extend(challenge_properties());
+    }
     MetaSchema {
         title: Some(answer.schema.to_owned()),
         description: Some(answer.description),
         required: vec!["error", "code"],
-        properties: vec![
-            (
-                "error",
-                MetaSchemaRef::Inline(Box::new(string(
-                    "A sentence for humans; may change between versions.",
-                ))),
-            ),
-            ("code", MetaSchemaRef::Inline(Box::new(code))),
-        ],
+        properties,
         example: example(answer),
         ..MetaSchema::new("object")
     }
+}
+
+/// The optional fields of an `mfa_required` body ([`ErrorBody`]).
+fn challenge_properties() -> Vec<(&'static str, MetaSchemaRef)> {
+    let described = |description: &'static str, schema: MetaSchema| {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(description),
+            ..schema
+        }))
+    };
+    let method = MetaSchema {
+        enum_items: vec!["totp".into(), "recovery_code".into()],
+        ..MetaSchema::new("string")
+    };
+    vec![
+        (
+            "mfa_token",
+            described(
+                "`mfa_required` only: the single-use token for `POST /login/mfa` (5 minutes).",
+                MetaSchema::new("string"),
+            ),
+        ),
+        (
+            "methods",
+            described(
+                "`mfa_required` only: what the login can be completed with.",
+                MetaSchema {
+                    items: Some(Box::new(MetaSchemaRef::Inline(Box::new(method)))),
+                    ..MetaSchema::new("array")
+                },
+            ),
+        ),
+        (
+            "expires_at",
+            described(
+                "`mfa_required` only: when `mfa_token` stops working (RFC 3339).",
+                MetaSchema {
+                    format: Some("date-time"),
+                    ..MetaSchema::new("string")
+                },
+            ),
+        ),
+    ]
 }
 
 /// The body the server sends for the answer's first code, with the

@@ -44,11 +44,22 @@ pub enum EventKind {
     EmailChanged,
     /// The account's email address was verified.
     EmailVerified,
+    /// A second factor (TOTP) was confirmed and is now asked for at login.
+    MfaEnabled,
+    /// The second factor was turned off.
+    MfaDisabled,
+    /// A wrong second-factor code (TOTP or recovery code), counted like a
+    /// wrong password.
+    MfaFailed,
+    /// A recovery code was spent.
+    RecoveryCodeUsed,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesRegenerated,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 16] = [
         Self::Registered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -60,6 +71,11 @@ impl EventKind {
         Self::PasswordReset,
         Self::EmailChanged,
         Self::EmailVerified,
+        Self::MfaEnabled,
+        Self::MfaDisabled,
+        Self::MfaFailed,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesRegenerated,
     ];
 
     /// The stored and shown name.
@@ -76,6 +92,11 @@ impl EventKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
             Self::EmailVerified => "email_verified",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaFailed => "mfa_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 

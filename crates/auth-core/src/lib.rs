@@ -48,8 +48,10 @@ mod device;
 mod email;
 mod event;
 mod hashing;
+mod keyring;
 mod mail;
 mod memory;
+mod mfa;
 mod one_time;
 mod outbox;
 mod password;
@@ -75,7 +77,12 @@ pub use hashing::{
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
 pub use mail::{Letter, MailComposer, MailError, MailMessage, MailTransport};
+pub use keyring::{Keyring, KeyringError, SealedSecret};
 pub use memory::MemoryStore;
+pub use mfa::{
+    MfaCode, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeHash, SecondFactorStore, TOTP_SKEW_STEPS,
+    TOTP_STEP_SECONDS, TotpCode, TotpError, TotpFactor, TotpSecret,
+};
 pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
     SPENT_TOKEN_RETENTION, TokenPurpose,
@@ -87,7 +94,8 @@ pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
-    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, Purged, ResetTarget,
+    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy, Purged,
+    ResetTarget, SecondFactors, TotpSetup,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

@@ -34,18 +34,22 @@ pub enum TokenPurpose {
     PasswordReset,
     /// Proving that the account's user reads mail at its address.
     EmailVerification,
+    /// The second step of a login with a second factor (`mfa_token`): the
+    /// password was right, a code is still due.
+    MfaLogin,
 }
 
 impl TokenPurpose {
     /// Every purpose, for stores that keep one table per purpose or check a
     /// column's values.
-    pub const ALL: [Self; 2] = [Self::PasswordReset, Self::EmailVerification];
+    pub const ALL: [Self; 3] = [Self::PasswordReset, Self::EmailVerification, Self::MfaLogin];
 
     /// The stable name stores keep.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
+            Self::MfaLogin => "mfa_login",
         }
     }
 
@@ -63,6 +67,8 @@ impl TokenPurpose {
         match self {
             Self::PasswordReset => Period::from_secs(30 * 60),
             Self::EmailVerification => Period::from_secs(24 * 60 * 60),
+            // A code is typed within seconds; five minutes covers finding the phone.
+            Self::MfaLogin => Period::from_secs(5 * 60),
         }
     }
 }

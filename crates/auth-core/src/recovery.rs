@@ -38,6 +38,7 @@ impl RecoveryPolicy {
         match purpose {
             TokenPurpose::PasswordReset => self.reset_lifetime,
             TokenPurpose::EmailVerification => self.verification_lifetime,
+            TokenPurpose::MfaLogin => TokenPurpose::MfaLogin.default_lifetime(),
         }
     }
 }

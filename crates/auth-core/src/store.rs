@@ -516,6 +516,7 @@ pub trait Store:
     + EventStore
     + OneTimeTokenStore
     + MailOutbox
+    + crate::SecondFactorStore
     + Clone
     + 'static
 {
@@ -530,6 +531,7 @@ impl<T> Store for T where
         + EventStore
         + OneTimeTokenStore
         + MailOutbox
+        + crate::SecondFactorStore
         + Clone
         + 'static
 {

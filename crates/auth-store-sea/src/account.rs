@@ -59,6 +59,7 @@ impl SeaStore {
             .exec(&txn)
             .await
             .map_err(unavailable)?;
+        crate::second_factors::delete_user_factors(&txn, uuid).await?;
         let deleted = user::Entity::delete_by_id(uuid)
             .exec(&txn)
             .await

@@ -61,6 +61,7 @@ mod listing;
 mod migrate;
 mod outbox;
 mod revocations;
+mod second_factors;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -16,10 +16,10 @@ use auth_core::{AuthError, HashError, StoreError};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  invalid username or password
+  1  invalid username or password (or the account needs a second factor)
   2  usage error (bad arguments, invalid username, nothing on stdin)
   3  not logged in: the token is malformed, unknown, expired or revoked
-  4  username or email address taken
+  4  username or email address taken (or a second factor already on or off)
   5  password refused by the policy
   6  too many failed logins for this account: retry later
   7  password hashing at capacity: retry shortly
@@ -56,6 +56,12 @@ impl CommandError {
         match self {
             Self::Auth(error) => match error {
                 AuthError::InvalidCredentials | AuthError::UnusableStoredHash { .. } => 1,
+                // No command here enrols a second factor; an account given
+                // one by another program cannot log in through this CLI.
+                AuthError::MfaRequired(_)
+                | AuthError::InvalidCode
+                | AuthError::SecondFactorRequired => 1,
+                AuthError::MfaAlreadyEnabled | AuthError::MfaNotEnabled => 4,
                 // No command here takes a reset or verification link or
                 // changes an address; should one, these are its codes.
                 AuthError::NotAuthenticated
@@ -104,6 +110,14 @@ impl fmt::Display for CommandError {
                     "not logged in: the token is malformed, unknown, expired or revoked",
                 ),
                 AuthError::SessionNotFound => f.write_str("no such session of yours"),
+                AuthError::MfaRequired(_) | AuthError::SecondFactorRequired => f.write_str(
+                    "this account has two-factor authentication on, which this CLI does not support",
+                ),
+                AuthError::InvalidCode => f.write_str("wrong or already used second-factor code"),
+                AuthError::MfaAlreadyEnabled => {
+                    f.write_str("two-factor authentication is already on")
+                }
+                AuthError::MfaNotEnabled => f.write_str("two-factor authentication is off"),
                 AuthError::InvalidToken => {
                     f.write_str("the link's token is malformed, unknown, used or expired")
                 }

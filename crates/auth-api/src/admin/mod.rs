@@ -93,6 +93,11 @@ impl AdminError {
             AuthError::Overloaded
             | AuthError::EmailTaken
             | AuthError::InvalidToken
+            | AuthError::MfaRequired(_)
+            | AuthError::InvalidCode
+            | AuthError::SecondFactorRequired
+            | AuthError::MfaAlreadyEnabled
+            | AuthError::MfaNotEnabled
             | AuthError::Throttled { .. }
             | AuthError::UnusableStoredHash { .. }
             | AuthError::Internal(_) => {

@@ -26,6 +26,11 @@ pub struct ChangeEmailRequest {
     /// The account's current password, checked like a login's.
     #[oai(write_only)]
     pub password: String,
+    /// Required when the account has two-factor authentication on: a
+    /// current TOTP code or an unused recovery code (spent by this request).
+    /// Ignored otherwise.
+    #[oai(write_only)]
+    pub code: Option<Text>,
 }
 
 impl std::fmt::Debug for ChangeEmailRequest {
@@ -33,6 +38,7 @@ impl std::fmt::Debug for ChangeEmailRequest {
         f.debug_struct("ChangeEmailRequest")
             .field("email", &self.email)
             .field("password", &"***")
+            .field("code", &self.code.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -73,7 +79,7 @@ crate::operation_errors! {
     /// What `PUT /me/email` answers besides `202`.
     pub struct ChangeEmailError {
         400 => [invalid_request, invalid_email] "a malformed body, or not a valid address.",
-        401 => [unauthorized, invalid_credentials] "no live session, or the password is wrong (it counts toward the account's back-off).",
+        401 => [unauthorized, invalid_credentials, invalid_code] "no live session, the password is wrong, or (with two-factor authentication on) `code` is missing or wrong; wrong ones count toward the account's back-off.",
         403 => [cross_site_request],
         408 => [request_timeout],
         409 => [email_taken] "another account has this address.",
@@ -122,11 +128,21 @@ impl<S: Store> EmailApi<S> {
         client: Data<&Client>,
     ) -> Result<ChangeEmailResponse, ChangeEmailError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
-        let ChangeEmailRequest { email, password } = body.0;
+        let ChangeEmailRequest {
+            email,
+            password,
+            code,
+        } = body.0;
         let email = EmailAddress::parse(email.as_str()).map_err(|_| ApiError::InvalidEmail)?;
         let changed = self
             .auth
-            .change_email(&me, email, Password::new(password), client.0)
+            .change_email(
+                &me,
+                email,
+                Password::new(password),
+                code.as_ref().map(Text::as_str),
+                client.0,
+            )
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         if changed {

@@ -1,6 +1,6 @@
 //! `POST /login`.
 
-use auth_core::{Authenticator, Client, Password, Store};
+use auth_core::{Authenticator, Client, LoginSuccess, Password, Store};
 use chrono::{DateTime, Utc};
 use poem::http::header::SET_COOKIE;
 use poem::web::Data;
@@ -63,8 +63,11 @@ crate::operation_errors! {
     /// queue.
     pub struct LoginError {
         400 => [invalid_request] "malformed JSON or a missing or mistyped field.",
-        401 => [invalid_credentials]
-            "unknown user or wrong password: the same body, in the same time, for both.",
+        401 => [invalid_credentials, mfa_required]
+            "`invalid_credentials`: unknown user or wrong password, the same body in the same \
+             time for both. `mfa_required`: the password is right and the account has \
+             two-factor authentication on; the body adds `mfa_token`, `methods` and \
+             `expires_at`: complete with `POST /login/mfa`.",
         403 => [cross_site_request],
         408 => [request_timeout],
         413 => [payload_too_large],
@@ -111,23 +114,29 @@ impl<S: Store> LoginApi<S> {
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %login.user.id, "login succeeded");
-        let session = self.cookie.session(login.token.as_str());
-        let answer = Response::new(LoginResponse::Ok(
-            Json(LoggedInBody {
-                message: "Login successful".into(),
-                token: login.token.as_str().to_owned(),
-                expires_at: login.session.expires_at,
-                password_change_recommended: login.password_change_recommended,
-            }),
-            session.clone(),
-        ));
-        let Some(device) = &login.device else {
-            return Ok(answer);
-        };
-        // The wrapper's headers replace the response's own `Set-Cookie`, so
-        // both cookies are given here, as two headers.
-        Ok(answer
-            .header(SET_COOKIE, session)
-            .header(SET_COOKIE, self.cookie.device(device)))
+        Ok(logged_in(&self.cookie, &login))
     }
+}
+
+/// The answer to a completed login (`/login`, `/login/mfa`): the body and
+/// the `session` cookie, and the `device` cookie when one was issued.
+pub(super) fn logged_in(cookie: &CookieSettings, login: &LoginSuccess) -> Response<LoginResponse> {
+    let session = cookie.session(login.token.as_str());
+    let answer = Response::new(LoginResponse::Ok(
+        Json(LoggedInBody {
+            message: "Login successful".into(),
+            token: login.token.as_str().to_owned(),
+            expires_at: login.session.expires_at,
+            password_change_recommended: login.password_change_recommended,
+        }),
+        session.clone(),
+    ));
+    let Some(device) = &login.device else {
+        return answer;
+    };
+    // The wrapper's headers replace the response's own `Set-Cookie`, so
+    // both cookies are given here, as two headers.
+    answer
+        .header(SET_COOKIE, session)
+        .header(SET_COOKIE, cookie.device(device))
 }

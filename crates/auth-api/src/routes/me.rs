@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{ApiTags, MessageBody, live_session};
 use crate::cookie::CookieSettings;
 use crate::error::ApiError;
+use crate::routes::fields::Text;
 use crate::security::SessionAuth;
 
 /// Events per page when `limit` is not given: the contract's example.
@@ -48,7 +49,7 @@ pub struct MeBody {
     pub mfa: MfaBody,
 }
 
-/// The second factors of an account. None exist yet: `false`, `0`, `0`.
+/// The second factors of an account.
 #[derive(Debug, Object)]
 pub struct MfaBody {
     /// Whether a TOTP code is required at login.
@@ -66,12 +67,18 @@ pub struct DeleteAccountRequest {
     /// counts toward the account's back-off.
     #[oai(write_only)]
     pub password: String,
+    /// Required when the account has two-factor authentication on: a
+    /// current TOTP code or an unused recovery code (spent by this request).
+    /// Ignored otherwise.
+    #[oai(write_only)]
+    pub code: Option<Text>,
 }
 
 impl std::fmt::Debug for DeleteAccountRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeleteAccountRequest")
             .field("password", &"***")
+            .field("code", &self.code.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -165,7 +172,7 @@ crate::operation_errors! {
     /// like a login's (hashing, the account's back-off); a state change.
     pub struct DeleteAccountError {
         400 => [invalid_request],
-        401 => [unauthorized, invalid_credentials] "no live session, or the password is wrong (it counts toward the account's back-off).",
+        401 => [unauthorized, invalid_credentials, invalid_code] "no live session, the password is wrong, or (with two-factor authentication on) `code` is missing or wrong; wrong ones count toward the account's back-off.",
         403 => [cross_site_request],
         408 => [request_timeout],
         413 => [payload_too_large],
@@ -191,8 +198,8 @@ impl<S: Store> MeApi<S> {
     /// Read my account
     ///
     /// The caller's user id, username, registration time, email address and
-    /// whether it is verified. `mfa` is there for the second factors that
-    /// will fill it; today it reads zeros. `401 unauthorized` without a
+    /// whether it is verified, and its second factors (`mfa`: TOTP on or
+    /// off, passkeys, recovery codes left). `401 unauthorized` without a
     /// live session.
     #[oai(
         path = "/me",
@@ -202,6 +209,11 @@ impl<S: Store> MeApi<S> {
     )]
     async fn get_me(&self, auth: SessionAuth) -> Result<MeResponse, GetMeError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
+        let factors = self
+            .auth
+            .second_factors(me.user.id)
+            .await
+            .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         Ok(MeResponse::Ok(Json(MeBody {
             user_id: *me.user.id.as_uuid(),
             username: me.user.username.as_str().to_owned(),
@@ -213,9 +225,10 @@ impl<S: Store> MeApi<S> {
                 .map(|email| email.address.as_str().to_owned()),
             email_verified: me.user.email.as_ref().is_some_and(|email| email.verified),
             mfa: MfaBody {
-                totp: false,
+                totp: factors.totp,
                 passkeys: 0,
-                recovery_codes_left: 0,
+                recovery_codes_left: u32::try_from(factors.recovery_codes_left)
+                    .unwrap_or(u32::MAX),
             },
         })))
     }
@@ -244,7 +257,12 @@ impl<S: Store> MeApi<S> {
     ) -> Result<DeleteAccountResponse, DeleteAccountError> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         self.auth
-            .delete_account(&me, Password::new(body.0.password), client.0)
+            .delete_account(
+                &me,
+                Password::new(body.0.password),
+                body.0.code.as_ref().map(Text::as_str),
+                client.0,
+            )
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         tracing::info!(user_id = %me.user.id, "account deleted");

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod login;
 pub mod logout;
 pub mod me;
+pub mod mfa;
 pub mod ops;
 pub mod pages;
 pub mod password;
@@ -36,6 +37,9 @@ pub enum ApiTags {
     /// Email verification and password reset: the routes a link in a mail
     /// leads to, and asking for such a link. None needs a session.
     Recovery,
+    /// Second factors: TOTP setup, confirmation and removal, recovery
+    /// codes. Each needs a live session.
+    Mfa,
     /// Liveness and readiness.
     Operations,
 }

@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, live_session};
 use crate::error::ApiError;
-use crate::routes::fields::NewPassword;
+use crate::routes::fields::{NewPassword, Text};
 use crate::security::SessionAuth;
 
 /// Password change.
@@ -29,6 +29,11 @@ pub struct ChangePasswordRequest {
     /// username (the same policy as at registration).
     #[oai(write_only)]
     pub new_password: NewPassword,
+    /// Required when the account has two-factor authentication on: a
+    /// current TOTP code or an unused recovery code (spent by this request).
+    /// Ignored otherwise.
+    #[oai(write_only)]
+    pub code: Option<Text>,
 }
 
 impl std::fmt::Debug for ChangePasswordRequest {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for ChangePasswordRequest {
         f.debug_struct("ChangePasswordRequest")
             .field("current_password", &"***")
             .field("new_password", &"***")
+            .field("code", &self.code.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -63,7 +69,7 @@ crate::operation_errors! {
     /// checked like a login's, the new one hashed; a state change.
     pub struct ChangePasswordError {
         400 => [invalid_request, weak_password],
-        401 => [unauthorized, invalid_credentials] "no live session, or the current password is wrong (it counts toward the account's back-off).",
+        401 => [unauthorized, invalid_credentials, invalid_code] "no live session, the current password is wrong, or (with two-factor authentication on) `code` is missing or wrong; wrong ones count toward the account's back-off.",
         403 => [cross_site_request],
         408 => [request_timeout],
         413 => [payload_too_large],
@@ -85,8 +91,9 @@ impl<S: Store> PasswordApi<S> {
     /// (malformed body), `400 weak_password` (outside 15–256 characters,
     /// or too guessable: the message says what to change), `401 unauthorized`
     /// (no live session), `401 invalid_credentials` (wrong current
-    /// password), `429 too_many_attempts` (the account's back-off, with
-    /// `Retry-After`).
+    /// password), `401 invalid_code` (two-factor authentication is on and
+    /// `code` is missing, wrong or used), `429 too_many_attempts` (the
+    /// account's back-off, with `Retry-After`).
     #[oai(
         path = "/password",
         method = "post",
@@ -103,12 +110,14 @@ impl<S: Store> PasswordApi<S> {
         let ChangePasswordRequest {
             current_password,
             new_password,
+            code,
         } = body.0;
         let sessions_revoked = self
             .auth
             .change_password(
                 &me,
                 Password::new(current_password),
+                code.as_ref().map(Text::as_str),
                 Password::new(new_password.into_inner()),
                 client.0,
             )

@@ -40,6 +40,16 @@ pub enum Route {
     PasswordForgot,
     /// `POST /password/reset`.
     PasswordReset,
+    /// `POST /login/mfa`: a login's second step.
+    LoginMfa,
+    /// `POST /mfa/totp/setup`.
+    TotpSetup,
+    /// `POST /mfa/totp/confirm`.
+    TotpConfirm,
+    /// `POST /mfa/totp/disable`.
+    TotpDisable,
+    /// `POST /mfa/recovery-codes`.
+    RecoveryCodes,
     /// `GET /reset`: the built-in page behind a reset link.
     ResetPage,
     /// `GET /verify`: the built-in page behind a verification link.
@@ -58,7 +68,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, documented or not.
-    pub const ALL: [Route; 23] = [
+    pub const ALL: [Route; 28] = [
         Self::Register,
         Self::Login,
         Self::Logout,
@@ -75,6 +85,11 @@ impl Route {
         Self::EmailVerify,
         Self::PasswordForgot,
         Self::PasswordReset,
+        Self::LoginMfa,
+        Self::TotpSetup,
+        Self::TotpConfirm,
+        Self::TotpDisable,
+        Self::RecoveryCodes,
         Self::ResetPage,
         Self::VerifyPage,
         Self::Health,
@@ -121,6 +136,11 @@ impl Route {
             Self::EmailVerify => "/email/verify",
             Self::PasswordForgot => "/password/forgot",
             Self::PasswordReset => "/password/reset",
+            Self::LoginMfa => "/login/mfa",
+            Self::TotpSetup => "/mfa/totp/setup",
+            Self::TotpConfirm => "/mfa/totp/confirm",
+            Self::TotpDisable => "/mfa/totp/disable",
+            Self::RecoveryCodes => "/mfa/recovery-codes",
             Self::ResetPage => "/reset",
             Self::VerifyPage => "/verify",
             Self::Health => "/health",
@@ -159,7 +179,12 @@ impl Route {
             | Self::MeEmail
             | Self::EmailVerify
             | Self::PasswordForgot
-            | Self::PasswordReset => !(method.is_safe() || method == poem::http::Method::OPTIONS),
+            | Self::PasswordReset
+            | Self::LoginMfa
+            | Self::TotpSetup
+            | Self::TotpConfirm
+            | Self::TotpDisable
+            | Self::RecoveryCodes => !(method.is_safe() || method == poem::http::Method::OPTIONS),
             Self::ResetPage
             | Self::VerifyPage
             | Self::Health

@@ -31,6 +31,7 @@
 mod account;
 mod limits;
 mod mail;
+mod mfa;
 mod revocations;
 mod sessions;
 mod throttle;
@@ -40,6 +41,7 @@ mod users;
 pub use account::*;
 pub use limits::*;
 pub use mail::*;
+pub use mfa::*;
 pub use revocations::*;
 pub use sessions::*;
 pub use throttle::*;
@@ -302,6 +304,26 @@ macro_rules! mail_conformance {
             outbox_concurrent_claims_never_share_a_message,
             outbox_complete_retry_and_fail,
             outbox_purge_removes_finished_mail_only,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of second factors
+/// ([`SecondFactorStore`](crate::SecondFactorStore)); the arguments are
+/// those of [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! mfa_conformance {
+    ($factory:expr) => {
+        $crate::mfa_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            mfa_staging_and_enabling_follow_the_pending_key,
+            mfa_steps_are_used_once_and_in_order,
+            mfa_recovery_codes_are_single_use_and_replaced_whole,
+            mfa_factors_go_with_removal_and_with_their_user,
         );
     };
 }

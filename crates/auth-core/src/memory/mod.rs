@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod mfa;
 mod one_time;
 mod outbox;
 mod revocations;
@@ -70,6 +71,7 @@ struct State {
     revocations: revocations::Log,
     tokens: one_time::Tokens,
     outbox: outbox::Outbox,
+    factors: mfa::Factors,
 }
 
 #[derive(Debug)]

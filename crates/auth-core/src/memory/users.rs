@@ -154,6 +154,7 @@ impl UserRepository for MemoryStore {
         state.events.retain(|event| event.user_id != Some(id));
         state.tokens.remove_user(id);
         state.outbox.remove_user(id);
+        state.factors.remove_user(id);
         Ok(true)
     }
 }

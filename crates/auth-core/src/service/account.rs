@@ -165,7 +165,7 @@ impl<S: Store> Authenticator<S> {
     /// auth.login("alice", Password::new(password), &client).await?;
     /// let me = auth.authenticate(laptop.token.as_str()).await?;
     /// let new = Password::new("violet canyon ember 93");
-    /// assert_eq!(auth.change_password(&me, Password::new(password), new, &client).await?, 1);
+    /// assert_eq!(auth.change_password(&me, Password::new(password), None, new, &client).await?, 1);
     /// assert!(auth.login("alice", Password::new(password), &client).await.is_err());
     /// # Ok(()) }
     /// ```
@@ -173,11 +173,12 @@ impl<S: Store> Authenticator<S> {
         &self,
         me: &Authenticated,
         current: Password,
+        code: Option<&str>,
         new: Password,
         client: &Client,
     ) -> Result<u64, AuthError> {
         self.passwords.check(&new, &me.user.username)?;
-        let user = self.confirm_password(me, current, client).await?;
+        let user = self.confirm_password(me, current, code, client).await?;
         let hash = self
             .hasher
             .reserve(HashPurpose::SetPassword)?
@@ -227,7 +228,7 @@ impl<S: Store> Authenticator<S> {
     /// # auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
     /// let login = auth.login("alice", Password::new(password), &client).await?;
     /// let me = auth.authenticate(login.token.as_str()).await?;
-    /// auth.delete_account(&me, Password::new(password), &client).await?;
+    /// auth.delete_account(&me, Password::new(password), None, &client).await?;
     /// assert!(auth.authenticate(login.token.as_str()).await.is_err());
     /// // The name is free again.
     /// auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
@@ -237,9 +238,10 @@ impl<S: Store> Authenticator<S> {
         &self,
         me: &Authenticated,
         password: Password,
+        code: Option<&str>,
         client: &Client,
     ) -> Result<(), AuthError> {
-        let user = self.confirm_password(me, password, client).await?;
+        let user = self.confirm_password(me, password, code, client).await?;
         let deleted = self
             .store
             .delete_user(user.id, &user.username.account_key())
@@ -283,10 +285,12 @@ impl<S: Store> Authenticator<S> {
 
     /// Checks `password` as the current password of `me.user`, within the
     /// account's back-off, and returns the user as stored now.
+    /// With TOTP on, `code` must be a valid second-factor code too.
     pub(super) async fn confirm_password(
         &self,
         me: &Authenticated,
         password: Password,
+        code: Option<&str>,
         client: &Client,
     ) -> Result<User, AuthError> {
         // A session is no device cookie: the account's back-off applies.
@@ -295,7 +299,7 @@ impl<S: Store> Authenticator<S> {
             ..client.clone()
         };
         let name = me.user.username.clone();
-        let user = self.check_password(name, password, &client).await?;
+        let user = self.check_password(name, password, code, &client).await?;
         // The password is checked by name. If `me.user` was deleted since
         // its session was authenticated and someone registered the name
         // again, the user found is that other account: act on nothing.

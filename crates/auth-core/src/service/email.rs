@@ -30,7 +30,7 @@ impl<S: Store> Authenticator<S> {
     /// let login = auth.login("alice", Password::new(password), &client).await?;
     /// let me = auth.authenticate(login.token.as_str()).await?;
     /// let email = EmailAddress::parse("alice@example.com")?;
-    /// auth.change_email(&me, email, Password::new(password), &client).await?;
+    /// auth.change_email(&me, email, Password::new(password), None, &client).await?;
     /// assert_eq!(store.outbox_stats().await?.waiting, 1);
     /// # Ok(()) }
     /// ```
@@ -46,9 +46,10 @@ impl<S: Store> Authenticator<S> {
         me: &Authenticated,
         email: EmailAddress,
         password: Password,
+        code: Option<&str>,
         client: &Client,
     ) -> Result<bool, AuthError> {
-        let user = self.confirm_password(me, password, client).await?;
+        let user = self.confirm_password(me, password, code, client).await?;
         let current = user.email.clone();
         if current
             .as_ref()

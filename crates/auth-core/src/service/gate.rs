@@ -215,6 +215,20 @@ impl<S: Store> Authenticator<S> {
         client: &Client,
         user_id: Option<UserId>,
     ) -> Result<(), AuthError> {
+        self.count_failure_as(gate, account, client, user_id, EventKind::LoginFailed)
+            .await
+    }
+
+    /// A failure of the same budget as a wrong password, recorded as
+    /// `kind` (a wrong second-factor code is `mfa_failed`).
+    pub(super) async fn count_failure_as(
+        &self,
+        gate: &Gate<S>,
+        account: &AccountKey,
+        client: &Client,
+        user_id: Option<UserId>,
+        kind: EventKind,
+    ) -> Result<(), AuthError> {
         if let Gate::Stranger { address, .. } = gate {
             let now = self.clock.now();
             let ip = client.ip.map(crate::address_budget_key);
@@ -227,7 +241,7 @@ impl<S: Store> Authenticator<S> {
                     .await?;
             }
         }
-        self.record(EventKind::LoginFailed, user_id, client).await;
+        self.record(kind, user_id, client).await;
         Ok(())
     }
 

@@ -67,10 +67,15 @@ impl<S: Store> Authenticator<S> {
     /// Checks `password` as `name`'s, within the same limits as a login
     /// (and counted the same way), without starting a session: what the
     /// self-service routes that need the current password use.
+    ///
+    /// With `code`, a user with TOTP on must also give a valid second-factor
+    /// code (see `check_second_factor`), and a wrong one counts as a failure
+    /// too.
     pub(super) async fn check_password(
         &self,
         name: Username,
         password: Password,
+        code: Option<&str>,
         client: &Client,
     ) -> Result<User, AuthError> {
         let slot = self.hasher.reserve(HashPurpose::Login)?;
@@ -78,7 +83,20 @@ impl<S: Store> Authenticator<S> {
         let gate = self.pass_gate(Some(&name), &account, client).await?;
         let outcome = match self.verify(slot, Some(name), password).await {
             Ok(Verdict::Match { user, .. }) => {
-                self.count_success(&gate, &account).await.map(|()| user)
+                match self.check_second_factor(&user, code, client).await {
+                    Ok(()) => self.count_success(&gate, &account).await.map(|()| user),
+                    Err(AuthError::InvalidCode) => {
+                        let kind = EventKind::MfaFailed;
+                        match self
+                            .count_failure_as(&gate, &account, client, Some(user.id), kind)
+                            .await
+                        {
+                            Ok(()) => Err(AuthError::InvalidCode),
+                            Err(failed) => Err(failed),
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
             }
             Ok(Verdict::Mismatch { error, user_id }) => {
                 match self.count_failure(&gate, &account, client, user_id).await {
@@ -112,6 +130,14 @@ impl<S: Store> Authenticator<S> {
                 user,
                 password_change_recommended,
             } => {
+                // A second factor is due: no session yet, and the right
+                // password is not counted as a success (mfa_login.rs).
+                if let Some(challenge) = self
+                    .mfa_challenge(&user, password_change_recommended)
+                    .await?
+                {
+                    return Err(AuthError::MfaRequired(challenge));
+                }
                 let mut success = self
                     .start_session(user, password_change_recommended, client)
                     .await?;
@@ -182,7 +208,7 @@ impl<S: Store> Authenticator<S> {
     }
 
     /// A new device cookie for `account`, stored.
-    async fn issue_device(&self, account: AccountKey) -> Result<DeviceToken, AuthError> {
+    pub(super) async fn issue_device(&self, account: AccountKey) -> Result<DeviceToken, AuthError> {
         let (token, device) = self
             .devices
             .issue(account, self.clock.now())
@@ -191,7 +217,7 @@ impl<S: Store> Authenticator<S> {
         Ok(token)
     }
 
-    async fn start_session(
+    pub(super) async fn start_session(
         &self,
         user: User,
         password_change_recommended: bool,

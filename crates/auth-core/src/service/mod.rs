@@ -6,7 +6,8 @@
 //! password check passes, and what its verdict updates), `sessions.rs`
 //! (authenticating a token, logging out), `account.rs` (a user's sessions,
 //! password change, deletion, events), `email.rs` (the account's address
-//! and its verification), `recovery.rs` (password reset), `delivery.rs`
+//! and its verification), `mfa.rs` (TOTP and recovery codes),
+//! `mfa_login.rs` (a login's second step), `recovery.rs` (password reset), `delivery.rs`
 //! (the outbox worker's step); what they share is here, with the
 //! recording of security events.
 
@@ -15,6 +16,8 @@ mod delivery;
 mod email;
 mod gate;
 mod login;
+mod mfa;
+mod mfa_login;
 mod recovery;
 mod register;
 mod sessions;
@@ -37,6 +40,8 @@ use crate::{
 
 pub use account::MAX_EVENTS_PAGE;
 pub use delivery::{DeliveryFailure, DeliveryReport};
+pub use mfa::{MfaPolicy, SecondFactors, TotpSetup};
+pub use mfa_login::{MfaChallenge, MfaMethod};
 pub use recovery::ResetTarget;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
@@ -80,6 +85,22 @@ pub enum AuthError {
     /// expired: one error, no hint which.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// The password was right and a second factor is due: no session yet;
+    /// complete with [`Authenticator::login_mfa`] and the challenge's token.
+    #[error("a second factor is required")]
+    MfaRequired(MfaChallenge),
+    /// A wrong, replayed or malformed second-factor code.
+    #[error("invalid code")]
+    InvalidCode,
+    /// A sensitive change on an account with TOTP on came without a code.
+    #[error("this account has two-factor authentication on: a code is required")]
+    SecondFactorRequired,
+    /// TOTP is already on (setup or confirm again).
+    #[error("two-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    /// TOTP is off (or, for a confirmation, no setup is pending).
+    #[error("two-factor authentication is not enabled")]
+    MfaNotEnabled,
     /// The user has no such session (another user's is not found either).
     #[error("no such session")]
     SessionNotFound,
@@ -195,6 +216,7 @@ pub struct Authenticator<S> {
     registrations: RegisterLimits,
     recovery: RecoveryPolicy,
     outbox: OutboxPolicy,
+    mfa: MfaPolicy,
     cache: SessionCache,
     clock: Arc<dyn Clock>,
     events: Events,
@@ -248,6 +270,7 @@ impl<S: Store> Authenticator<S> {
             registrations: RegisterLimits::default(),
             recovery: RecoveryPolicy::default(),
             outbox: OutboxPolicy::default(),
+            mfa: MfaPolicy::default(),
             cache: SessionCache::disabled(),
             clock,
             events: Events {

@@ -43,6 +43,12 @@ pub(super) struct Contents {
     /// The outbox: queued mail by its id (a UUID, hyphenated), sent or not.
     #[serde(default)]
     pub(super) mail: BTreeMap<String, StoredMail>,
+    /// TOTP factors by user id (hyphenated).
+    #[serde(default)]
+    pub(super) totp: BTreeMap<String, super::factors::StoredTotp>,
+    /// Unspent recovery-code hashes (hex) by user id.
+    #[serde(default)]
+    pub(super) recovery_codes: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Contents {
@@ -58,6 +64,8 @@ impl Default for Contents {
             events: Vec::new(),
             tokens: BTreeMap::new(),
             mail: BTreeMap::new(),
+            totp: BTreeMap::new(),
+            recovery_codes: BTreeMap::new(),
         }
     }
 }

@@ -46,6 +46,7 @@
 
 mod contents;
 mod events;
+mod factors;
 mod file;
 mod limits;
 mod outbox;

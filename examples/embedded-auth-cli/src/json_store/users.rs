@@ -235,6 +235,9 @@ impl UserRepository for JsonFileStore {
             contents.events.retain(|event| event.user_id != Some(id));
             contents.tokens.retain(|_, token| token.user_id != id);
             contents.mail.retain(|_, mail| mail.user_id != id);
+            let key = id.to_string();
+            contents.totp.retain(|_, factor| factor.user_id() != id);
+            contents.recovery_codes.remove(&key);
             Ok(Outcome::Changed(true))
         })
         .await

@@ -52,7 +52,7 @@ async fn a_password_confirmed_for_a_name_registered_again_acts_on_nothing() {
         .await
         .unwrap();
     let me = auth.authenticate(login.token.as_str()).await.unwrap();
-    auth.delete_account(&me, Password::new(PASSWORD), &client)
+    auth.delete_account(&me, Password::new(PASSWORD), None, &client)
         .await
         .unwrap();
     registered(&auth, "alice").await;
@@ -66,12 +66,13 @@ async fn a_password_confirmed_for_a_name_registered_again_acts_on_nothing() {
         .change_password(
             &me,
             Password::new(PASSWORD),
+            None,
             Password::new("another quite long passphrase 7"),
             &client,
         )
         .await;
     let deleted = auth
-        .delete_account(&me, Password::new(PASSWORD), &client)
+        .delete_account(&me, Password::new(PASSWORD), None, &client)
         .await;
 
     // Assert: the newcomer's account and session are untouched.

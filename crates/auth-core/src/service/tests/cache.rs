@@ -112,6 +112,7 @@ async fn a_shared_cache_sees_another_instances_logout_everywhere_and_password_ch
     a.change_password(
         &kept,
         Password::new(PASSWORD),
+        None,
         Password::new("another correct horse battery staple"),
         &Client::default(),
     )
