@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use auth_core::{
     Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, MfaPolicy,
-    OutboxPolicy,
-    PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits, ScryptParams, SessionCache,
-    SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
+    OutboxPolicy, PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits, ScryptParams,
+    SessionCache, SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 
@@ -99,7 +98,10 @@ pub struct Root {
     recovery_policy: RecoveryPolicy,
     outbox_policy: OutboxPolicy,
     public_url: url::Url,
-    key_file: Option<std::path::PathBuf>,
+    /// `Err` on PostgreSQL without `--secret-key-file`: only serving needs
+    /// the keys (the admin commands never open a secret), so only
+    /// [`Root::start`] refuses it.
+    key_file: Result<Option<std::path::PathBuf>, ()>,
     cors_origins: CorsOrigins,
     clock: Arc<dyn Clock>,
 }
@@ -152,7 +154,7 @@ impl Root {
             backend,
             &config.database_url,
         )
-        .map_err(|error| StartError::config("--secret-key-file", error))?;
+        .map_err(drop);
         Ok(Self {
             key_file,
             backend,
@@ -267,10 +269,15 @@ impl Root {
         } else {
             SessionCache::new(capacity, ttl)
         };
-        let keyring = crate::keys::load(self.key_file.as_deref(), self.backend)
-            .map_err(|error| StartError::config("--secret-key-file", error))?;
+        let keyring = match &self.key_file {
+            Ok(file) => Some(Arc::new(
+                crate::keys::load(file.as_deref(), self.backend)
+                    .map_err(|error| StartError::config("--secret-key-file", error))?,
+            )),
+            Err(()) => None,
+        };
         let mfa = MfaPolicy {
-            keyring: Some(Arc::new(keyring)),
+            keyring,
             issuer: self.config.keys.totp_issuer.clone(),
         };
         Ok(Authenticator::new(store, hasher, self.clock.clone())
@@ -329,6 +336,12 @@ impl Root {
     /// # Errors
     /// [`StartError`] for whatever failed first.
     pub async fn start(&self) -> Result<App, StartError> {
+        if self.key_file.is_err() {
+            return Err(StartError::config(
+                "--secret-key-file",
+                crate::keys::KeyFileError::Required,
+            ));
+        }
         let mailer = self.mailer()?;
         let composer = self.composer()?;
         let store = self.store(true).await?;
@@ -504,7 +517,12 @@ mod tests {
 
     #[test]
     fn a_pool_of_one_is_refused_on_postgresql_only() {
-        let url = ["--database-url", "postgres://db/auth"];
+        let url = [
+            "--database-url",
+            "postgres://db/auth",
+            "--secret-key-file",
+            "/etc/auth/secret.keys",
+        ];
         let error = root(&[&url[..], &["--database-max-connections", "1"]].concat()).unwrap_err();
         assert!(error.is_usage());
         assert!(
@@ -513,6 +531,14 @@ mod tests {
         );
         assert!(root(&[&url[..], &["--database-max-connections", "2"]].concat()).is_ok());
         assert!(root(&["--database-max-connections", "1"]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn serving_postgresql_without_a_secret_key_file_is_refused_before_connecting() {
+        let root = root(&["--database-url", "postgres://nowhere.invalid/auth"]).unwrap();
+        let error = root.start().await.err().unwrap();
+        assert!(error.is_usage());
+        assert!(error.to_string().contains("--secret-key-file"), "{error}");
     }
 
     #[test]

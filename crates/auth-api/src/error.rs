@@ -161,7 +161,11 @@ impl ApiError {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
             AuthError::MfaRequired(challenge) => Self::MfaRequired(MfaChallengeBody {
                 token: challenge.token.as_str().to_owned(),
-                methods: challenge.methods.iter().map(|method| method.as_str()).collect(),
+                methods: challenge
+                    .methods
+                    .iter()
+                    .map(|method| method.as_str())
+                    .collect(),
                 expires_at: challenge.expires_at,
             }),
             AuthError::InvalidCode => Self::InvalidCode,

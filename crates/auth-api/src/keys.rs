@@ -27,7 +27,9 @@ pub enum KeyFileError {
     )]
     Required,
     /// PostgreSQL and the file does not exist.
-    #[error("{0} does not exist (with PostgreSQL it is never created at start; use `auth-server secret-key add`)")]
+    #[error(
+        "{0} does not exist (with PostgreSQL it is never created at start; use `auth-server secret-key add`)"
+    )]
     Missing(PathBuf),
     /// The file cannot be read or written.
     #[error("{path}: {source}")]
@@ -93,7 +95,8 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 /// [`KeyFileError`] naming the file.
 pub fn load(file: Option<&Path>, backend: Backend) -> Result<Keyring, KeyFileError> {
     let Some(path) = file else {
-        let line = Keyring::generate_line("memory").map_err(|source| invalid(Path::new(""), source))?;
+        let line =
+            Keyring::generate_line("memory").map_err(|source| invalid(Path::new(""), source))?;
         return Keyring::parse(&line).map_err(|source| invalid(Path::new(""), source));
     };
     if !path.exists() {
@@ -177,8 +180,14 @@ mod tests {
     #[test]
     fn the_default_file_sits_beside_the_sqlite_database() {
         let file = |url| key_file(None, Backend::Sqlite, url).unwrap();
-        assert_eq!(file("sqlite://auth.db"), Some(PathBuf::from("auth.db.keys")));
-        assert_eq!(file("sqlite:///var/lib/a.db?mode=rwc"), Some(PathBuf::from("/var/lib/a.db.keys")));
+        assert_eq!(
+            file("sqlite://auth.db"),
+            Some(PathBuf::from("auth.db.keys"))
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/a.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/a.db.keys"))
+        );
         assert_eq!(file("sqlite::memory:"), None);
         assert!(matches!(
             key_file(None, Backend::Postgres, "postgres://x"),
@@ -190,12 +199,21 @@ mod tests {
     fn a_missing_file_is_created_private_on_sqlite_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.db.keys");
-        assert!(matches!(load(Some(&path), Backend::Postgres), Err(KeyFileError::Missing(_))));
+        assert!(matches!(
+            load(Some(&path), Backend::Postgres),
+            Err(KeyFileError::Missing(_))
+        ));
         let ring = load(Some(&path), Backend::Sqlite).unwrap();
         assert_eq!(ring.ids().len(), 1);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         // The same keys at the next start.
-        assert_eq!(load(Some(&path), Backend::Postgres).unwrap().ids(), ring.ids());
+        assert_eq!(
+            load(Some(&path), Backend::Postgres).unwrap().ids(),
+            ring.ids()
+        );
     }
 
     #[test]
@@ -207,7 +225,10 @@ mod tests {
         let ring = load(Some(&path), Backend::Postgres).unwrap();
         assert_eq!(ring.ids(), ["first", "second"]);
         assert_eq!(ring.current_id(), "second");
-        assert!(matches!(add(&path, Some("first")), Err(KeyFileError::Invalid { .. })));
+        assert!(matches!(
+            add(&path, Some("first")),
+            Err(KeyFileError::Invalid { .. })
+        ));
         fs::write(&path, "garbage\n").unwrap();
         let error = load(Some(&path), Backend::Sqlite).unwrap_err().to_string();
         assert!(error.contains("line 1"), "{error}");

@@ -56,9 +56,8 @@ use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
     email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, mfa::MfaApi, ops::OpsApi,
-    pages::PagesApi,
-    password::PasswordApi, protected::ProtectedApi, recovery::RecoveryApi, register::RegisterApi,
-    sessions::SessionsApi,
+    pages::PagesApi, password::PasswordApi, protected::ProtectedApi, recovery::RecoveryApi,
+    register::RegisterApi, sessions::SessionsApi,
 };
 
 /// What `/ready` checks: that the store answers.

@@ -47,8 +47,12 @@ fn secret_key(config: &auth_api::config::Config, command: &SecretKeyCommand) -> 
         .map_err(anyhow::Error::from)
         .and_then(|backend| {
             // The flag, or the SQLite default beside the database.
-            auth_api::keys::key_file(config.keys.secret_key_file.as_deref(), backend, &config.database_url)
-                .map_err(anyhow::Error::from)
+            auth_api::keys::key_file(
+                config.keys.secret_key_file.as_deref(),
+                backend,
+                &config.database_url,
+            )
+            .map_err(anyhow::Error::from)
         })
         .and_then(|file| file.context("an in-memory database keeps no key file"));
     match file.and_then(|file| {
@@ -56,7 +60,10 @@ fn secret_key(config: &auth_api::config::Config, command: &SecretKeyCommand) -> 
         Ok((file, id))
     }) {
         Ok((file, id)) => {
-            println!("added key {id} to {} (it seals from each instance's next start)", file.display());
+            println!(
+                "added key {id} to {} (it seals from each instance's next start)",
+                file.display()
+            );
             ExitCode::SUCCESS
         }
         Err(error) => fail(&error),

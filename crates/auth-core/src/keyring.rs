@@ -78,9 +78,7 @@ pub struct Keyring {
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyring")
-            .field("ids", &self.ids())
-            .finish()
+        f.debug_struct("Keyring").field("ids", &self.ids()).finish()
     }
 }
 
@@ -287,7 +285,10 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_without_echoing_a_key() {
-        assert!(matches!(Keyring::parse("# nothing\n"), Err(KeyringError::Empty)));
+        assert!(matches!(
+            Keyring::parse("# nothing\n"),
+            Err(KeyringError::Empty)
+        ));
         let line = Keyring::generate_line("k").unwrap();
         assert!(matches!(
             Keyring::parse(&format!("{line}\n{line}")),
@@ -307,16 +308,21 @@ mod tests {
         let ring = Keyring::parse(&Keyring::generate_line("k").unwrap()).unwrap();
         let other = Keyring::parse(&Keyring::generate_line("k").unwrap()).unwrap();
         let sealed = ring.seal(b"secret", b"ctx").unwrap();
-        assert_eq!(other.open(&sealed, b"ctx").unwrap_err(), KeyringError::Corrupt);
+        assert_eq!(
+            other.open(&sealed, b"ctx").unwrap_err(),
+            KeyringError::Corrupt
+        );
         let mut text = sealed.as_str().to_owned();
         let last = text.pop().unwrap();
         text.push(if last == 'A' { 'B' } else { 'A' });
         assert_eq!(
-            ring.open(&SealedSecret::from_stored(text), b"ctx").unwrap_err(),
+            ring.open(&SealedSecret::from_stored(text), b"ctx")
+                .unwrap_err(),
             KeyringError::Corrupt
         );
         assert_eq!(
-            ring.open(&SealedSecret::from_stored("gone:AAAA"), b"ctx").unwrap_err(),
+            ring.open(&SealedSecret::from_stored("gone:AAAA"), b"ctx")
+                .unwrap_err(),
             KeyringError::UnknownKey("gone".into())
         );
         for junk in ["", "k", "k:", "k:!!", "k:AAAA"] {

@@ -76,12 +76,12 @@ pub use hashing::{
     HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
 };
-pub use mail::{Letter, MailComposer, MailError, MailMessage, MailTransport};
 pub use keyring::{Keyring, KeyringError, SealedSecret};
+pub use mail::{Letter, MailComposer, MailError, MailMessage, MailTransport};
 pub use memory::MemoryStore;
 pub use mfa::{
-    MfaCode, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeHash, SecondFactorStore, TOTP_SKEW_STEPS,
-    TOTP_STEP_SECONDS, TotpCode, TotpError, TotpFactor, TotpSecret,
+    MfaCode, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeHash, SecondFactorStore,
+    TOTP_SKEW_STEPS, TOTP_STEP_SECONDS, TotpCode, TotpError, TotpFactor, TotpSecret,
 };
 pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,

@@ -8,7 +8,9 @@
 //! code is spent by `DELETE` of its row, a pending factor is replaced by an
 //! upsert that does nothing once the factor is enabled.
 
-use auth_core::{RecoveryCodeHash, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId};
+use auth_core::{
+    RecoveryCodeHash, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -17,8 +19,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::totp_factor::{self, Column, stored_step};
 use crate::entity::recovery_code;
+use crate::entity::totp_factor::{self, Column, stored_step};
 use crate::error::unavailable;
 use crate::{SeaStore, stored_instant};
 

@@ -227,8 +227,7 @@ impl<S: Store> MeApi<S> {
             mfa: MfaBody {
                 totp: factors.totp,
                 passkeys: 0,
-                recovery_codes_left: u32::try_from(factors.recovery_codes_left)
-                    .unwrap_or(u32::MAX),
+                recovery_codes_left: u32::try_from(factors.recovery_codes_left).unwrap_or(u32::MAX),
             },
         })))
     }

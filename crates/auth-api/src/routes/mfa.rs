@@ -197,10 +197,7 @@ crate::operation_errors! {
 
 fn codes_body(codes: Vec<RecoveryCode>) -> RecoveryCodesResponse {
     RecoveryCodesResponse::Ok(Json(RecoveryCodesBody {
-        recovery_codes: codes
-            .iter()
-            .map(|code| code.as_str().to_owned())
-            .collect(),
+        recovery_codes: codes.iter().map(|code| code.as_str().to_owned()).collect(),
     }))
 }
 
@@ -209,7 +206,11 @@ fn codes_body(codes: Vec<RecoveryCode>) -> RecoveryCodesResponse {
 fn qr_svg(uri: &str) -> String {
     QrCode::new(uri.as_bytes()).map_or_else(
         |_| String::new(),
-        |code| code.render::<svg::Color<'_>>().min_dimensions(200, 200).build(),
+        |code| {
+            code.render::<svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        },
     )
 }
 

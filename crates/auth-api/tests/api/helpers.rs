@@ -125,6 +125,21 @@ const TEST_FLAGS: [&str; 10] = [
     "3650d",
 ];
 
+/// One secret key file for every PostgreSQL instance of this test process,
+/// as operators give one file to every instance of a deployment.
+pub fn shared_key_file() -> &'static std::path::Path {
+    static FILE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    &FILE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret.keys");
+            auth_api::keys::add(&path, Some("test")).unwrap();
+            (dir, path)
+        })
+        .1
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
@@ -143,12 +158,25 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .map(|arg| (*arg).to_owned())
         .collect::<Vec<_>>();
     let mail_dir = dir.path().join("mail");
+    // PostgreSQL instances must share a secret key file (the server refuses
+    // to start without one); every test instance of this process uses one.
+    let key_flag = (url.starts_with("postgres")
+        && !options.args.iter().any(|arg| arg == "--secret-key-file"))
+    .then(|| {
+        [
+            "--secret-key-file".to_owned(),
+            shared_key_file().display().to_string(),
+        ]
+    })
+    .into_iter()
+    .flatten();
     let args = ["auth-server", "--insecure-allow-weak-hashing"]
         .into_iter()
         .map(str::to_owned)
         .chain(defaults)
         .chain(["--database-url".to_owned(), url.clone()])
         .chain(["--mail-dir".to_owned(), mail_dir.display().to_string()])
+        .chain(key_flag)
         .chain(options.args);
     let config = Cli::try_parse_from(args).unwrap().config;
     let clock = ManualClock::default();

@@ -15,6 +15,7 @@ mod limits;
 mod login;
 mod logout;
 mod me;
+mod mfa;
 mod openapi;
 mod ops;
 mod outbox_instances;

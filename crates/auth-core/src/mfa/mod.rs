@@ -93,8 +93,10 @@ pub trait SecondFactorStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
-    fn stage_totp(&self, factor: &TotpFactor)
-    -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn stage_totp(
+        &self,
+        factor: &TotpFactor,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Enables the pending factor sealed as `secret` (not one a newer setup
     /// replaced), records `step` as used, and replaces the user's recovery

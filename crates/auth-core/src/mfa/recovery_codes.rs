@@ -147,7 +147,13 @@ mod tests {
 
     #[test]
     fn malformed_codes_are_refused() {
-        for bad in ["", "abcd-efgh-ijkl-mno", "abcd-efgh-ijkl-mnop-q", "abcd-efgh-ijkl-mno1", "123456"] {
+        for bad in [
+            "",
+            "abcd-efgh-ijkl-mno",
+            "abcd-efgh-ijkl-mnop-q",
+            "abcd-efgh-ijkl-mno1",
+            "123456",
+        ] {
             assert!(RecoveryCode::parse(bad).is_none(), "{bad}");
         }
         assert!(RecoveryCode::parse("ABCD EFGH IJKL MNOP").is_some());

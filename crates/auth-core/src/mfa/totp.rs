@@ -101,7 +101,11 @@ impl TotpSecret {
     /// issuer or account (the label's separator) becomes `_`.
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         // `to_url` fails only on an empty account name.
-        let account = if account.is_empty() { "account" } else { account };
+        let account = if account.is_empty() {
+            "account"
+        } else {
+            account
+        };
         self.totp(Some(issuer), account)
             .to_url()
             .unwrap_or_default()
@@ -162,8 +166,13 @@ mod tests {
     /// values' last six digits.
     #[test]
     fn rfc_6238_vectors() {
-        let secret = TotpSecret::from_bytes(Zeroizing::new(b"12345678901234567890".to_vec())).unwrap();
-        for (time, code) in [(59, "287082"), (1_111_111_109, "081804"), (2_000_000_000, "279037")] {
+        let secret =
+            TotpSecret::from_bytes(Zeroizing::new(b"12345678901234567890".to_vec())).unwrap();
+        for (time, code) in [
+            (59, "287082"),
+            (1_111_111_109, "081804"),
+            (2_000_000_000, "279037"),
+        ] {
             let at = Utc.timestamp_opt(time, 0).unwrap();
             assert_eq!(secret.code_at(at), code);
         }
@@ -177,7 +186,10 @@ mod tests {
         for offset in [-1i64, 0, 1] {
             let at = now + chrono::Duration::seconds(30 * offset);
             let code = TotpCode::parse(&secret.code_at(at)).unwrap();
-            assert_eq!(secret.matching_step(&code, now), Some(step.checked_add_signed(offset).unwrap()));
+            assert_eq!(
+                secret.matching_step(&code, now),
+                Some(step.checked_add_signed(offset).unwrap())
+            );
         }
         for offset in [-2i64, 2] {
             let at = now + chrono::Duration::seconds(30 * offset);
@@ -194,7 +206,10 @@ mod tests {
         let secret = TotpSecret::generate().unwrap();
         let uri = secret.otpauth_uri("Auth: Co", "al:ice");
         assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-        assert!(uri.contains(&format!("secret={}", secret.to_base32())), "{uri}");
+        assert!(
+            uri.contains(&format!("secret={}", secret.to_base32())),
+            "{uri}"
+        );
         assert!(uri.contains("al_ice"), "{uri}");
         assert!(!secret.otpauth_uri("x", "").is_empty());
     }

@@ -82,7 +82,8 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::MfaAlreadyEnabled);
         }
         let user = self.confirm_password(me, password, None, client).await?;
-        let secret = TotpSecret::generate().map_err(|error| AuthError::Internal(Box::new(error)))?;
+        let secret =
+            TotpSecret::generate().map_err(|error| AuthError::Internal(Box::new(error)))?;
         let sealed = self
             .keyring()?
             .seal(secret.as_bytes(), &totp_context(user.id))

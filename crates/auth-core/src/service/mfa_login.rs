@@ -69,7 +69,8 @@ impl<S: Store> Authenticator<S> {
         if self.enabled_totp(user.id).await?.is_none() {
             return Ok(None);
         }
-        let token = OneTimeToken::generate().map_err(|error| AuthError::Internal(Box::new(error)))?;
+        let token =
+            OneTimeToken::generate().map_err(|error| AuthError::Internal(Box::new(error)))?;
         let now = self.clock.now();
         let issued = IssuedToken::new(
             user.id,
@@ -124,7 +125,9 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::InvalidToken);
         };
         let account = user.username.account_key();
-        let gate = self.pass_gate(Some(&user.username), &account, client).await?;
+        let gate = self
+            .pass_gate(Some(&user.username), &account, client)
+            .await?;
         let outcome = self
             .finish_mfa(user, &hash, code, weak, client, &gate)
             .await;

@@ -43,7 +43,10 @@ fn key(user: UserId) -> String {
 }
 
 fn hashes(codes: &[RecoveryCodeHash]) -> Vec<String> {
-    codes.iter().map(|code| hex::encode(code.as_bytes())).collect()
+    codes
+        .iter()
+        .map(|code| hex::encode(code.as_bytes()))
+        .collect()
 }
 
 impl SecondFactorStore for JsonFileStore {
@@ -63,7 +66,11 @@ impl SecondFactorStore for JsonFileStore {
         };
         let key = key(factor.user_id);
         self.update(move |contents| {
-            if contents.totp.get(&key).is_some_and(|f| f.enabled_at.is_some()) {
+            if contents
+                .totp
+                .get(&key)
+                .is_some_and(|f| f.enabled_at.is_some())
+            {
                 return Ok(Outcome::Unchanged(false));
             }
             contents.totp.insert(key, stored);
@@ -131,7 +138,11 @@ impl SecondFactorStore for JsonFileStore {
     ) -> Result<bool, StoreError> {
         let (key, codes) = (key(user), hashes(codes));
         self.update(move |contents| {
-            if !contents.totp.get(&key).is_some_and(|f| f.enabled_at.is_some()) {
+            if !contents
+                .totp
+                .get(&key)
+                .is_some_and(|f| f.enabled_at.is_some())
+            {
                 return Ok(Outcome::Unchanged(false));
             }
             contents.recovery_codes.insert(key, codes);
