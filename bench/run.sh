@@ -243,6 +243,10 @@ start_server() {
     psql "$pg_base/postgres" -qAtc "CREATE DATABASE $srv_db" > /dev/null
     pg_dbs+=("$srv_db")
     url="$pg_base/$srv_db"
+    # PostgreSQL instances must share a key file for secrets at rest.
+    [ -f "$tmp/secret.keys" ] ||
+      "$bin/auth-server" secret-key add --secret-key-file "$tmp/secret.keys" > /dev/null
+    set -- --secret-key-file "$tmp/secret.keys" "$@"
   else
     url="sqlite://$tmp/$name.db"
   fi

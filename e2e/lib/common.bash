@@ -231,6 +231,16 @@ e2e_instance_start() {
   shift 3
   E2E_PORT[$name]=$port
   E2E_URL[$name]="http://127.0.0.1:$port"
+  # Instances on PostgreSQL refuse to start without a key file for secrets
+  # at rest, and all of them must share one: one per check, made once.
+  case "$database_url" in
+    postgres*)
+      if [ ! -f "$E2E_TMP/secret.keys" ]; then
+        "$E2E_SERVER_BIN" secret-key add --secret-key-file "$E2E_TMP/secret.keys" >/dev/null
+      fi
+      set -- --secret-key-file "$E2E_TMP/secret.keys" "$@"
+      ;;
+  esac
   # Mail written as files (no --smtp-url) stays in the temp dir, not in the
   # repository; a flag given in "$@" wins over the variable.
   AUTH_MAIL_DIR="${AUTH_MAIL_DIR:-$E2E_TMP/$name-mail}" \

@@ -138,11 +138,11 @@ impl SecondFactorStore for JsonFileStore {
     ) -> Result<bool, StoreError> {
         let (key, codes) = (key(user), hashes(codes));
         self.update(move |contents| {
-            if !contents
+            let enabled = contents
                 .totp
                 .get(&key)
-                .is_some_and(|f| f.enabled_at.is_some())
-            {
+                .is_some_and(|f| f.enabled_at.is_some());
+            if !enabled {
                 return Ok(Outcome::Unchanged(false));
             }
             contents.recovery_codes.insert(key, codes);
