@@ -18,6 +18,9 @@
 # sessions, forgot_password (and the same 202 for an unknown name), the
 # mailed reset token: a weak password -> 400, a strong one -> 200 with both
 # sessions revoked, the old password refused, the token spent; the events.
+# Two-factor (e2e/clients/python_mfa.py): the Python client enrols TOTP with
+# pyotp as the authenticator app, logs in through mfa_required ->
+# login_mfa, and uses a recovery code once (the second time is 401).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 e2e_init clients
@@ -93,5 +96,7 @@ e2e_step "the TypeScript check type-checks against the generated types (tsc --no
   "$BIN/tsc" -p "$E2E_DIR/tsconfig.json"
 e2e_step "Python client: bearer and cookie sessions, logout, replay -> 401; the self-service flow; the reset flow" \
   env PYTHONPATH="$GEN/python" "$E2E_VENV/bin/python" "$E2E_DIR/clients/python_check.py" "$E2E_BASE_URL" "$MAIL_DIR"
+e2e_step "Python client: TOTP enrolment with pyotp, mfa_required -> login_mfa, a recovery code once (twice -> 401)" \
+  env PYTHONPATH="$GEN/python" "$E2E_VENV/bin/python" "$E2E_DIR/clients/python_mfa.py" "$E2E_BASE_URL"
 e2e_step "TypeScript client: bearer and cookie sessions, logout, replay -> 401; the self-service flow; the reset flow" \
   "$BIN/tsx" "$E2E_DIR/clients/ts_check.ts" "$E2E_BASE_URL" "$MAIL_DIR"
