@@ -72,6 +72,9 @@ ACCOUNT_PATHS = {
     "/password",
     "/me/email",
 }
+# The second-factor routes that take the password: the real one on every
+# other case, so setup reaches its 200 (and disable its 409 mfa_not_enabled).
+MFA_PASSWORD_PATHS = ("/mfa/totp/setup", "/mfa/totp/disable", "/mfa/recovery-codes")
 # The lengths /register's schema states (docs/openapi.json, `Registration`).
 USERNAME_CHARS = (3, 64)
 PASSWORD_CHARS = (15, 256)
@@ -123,6 +126,11 @@ def _session_ids(token: str) -> tuple[str | None, str | None]:
     .apply_to(path="/sessions/revoke-others")
     .apply_to(path="/logout/everywhere")
     .apply_to(path="/password")
+    .apply_to(path="/me/email")
+    .apply_to(path="/mfa/totp/setup")
+    .apply_to(path="/mfa/totp/confirm")
+    .apply_to(path="/mfa/totp/disable")
+    .apply_to(path="/mfa/recovery-codes")
 )
 class FreshSession:
     def get(self, case, ctx):
@@ -160,7 +168,7 @@ class FreshSession:
         body = case.body if isinstance(case.body, dict) else None
         if path == "/password" and body is not None and isinstance(body.get("current_password"), str):
             case.body = {**body, "current_password": data["password"]}
-        elif path in ("/me/delete", "/me/email") and body is not None and isinstance(body.get("password"), str):
+        elif path in MFA_PASSWORD_PATHS + ("/me/delete", "/me/email") and body is not None and isinstance(body.get("password"), str):
             case.body = {**body, "password": data["password"]}
         elif path == "/sessions/{id}" and isinstance((case.path_parameters or {}).get("id"), str):
             chosen = data["own_id"] if (turn // 4) % 2 == 0 else data["other_id"]
