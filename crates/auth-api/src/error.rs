@@ -240,7 +240,7 @@ impl ApiError {
             Self::InvalidToken => (
                 Status::BadRequest,
                 "invalid_token",
-                "this link is invalid, used or expired; ask for a new one".into(),
+                "this token is invalid, used or expired: ask for a new link, or log in again".into(),
                 None,
             ),
             Self::InvalidCredentials => (
