@@ -33,6 +33,9 @@
 //!   unique without regard to case.
 //! - `outbox.rs`: the durable outbox ([`QueuedMail`], [`MailOutbox`]);
 //!   `mail.rs`: the delivery ports ([`MailTransport`], [`MailComposer`]).
+//! - `passkey/`: passkeys (WebAuthn): the stored [`Passkey`], its ports
+//!   [`PasskeyStore`] and [`CeremonyStore`], and the [`RelyingParty`]
+//!   (`passkey/relying_party.rs`) from the public URL.
 //! - `recovery.rs`: link lifetimes and request budgets ([`RecoveryPolicy`]).
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
 //! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
@@ -53,6 +56,7 @@ mod mail;
 mod memory;
 mod mfa;
 mod one_time;
+mod passkey;
 mod outbox;
 mod password;
 mod period;
@@ -83,6 +87,10 @@ pub use mfa::{
     MfaCode, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeHash, SecondFactorStore,
     TOTP_SKEW_STEPS, TOTP_STEP_SECONDS, TotpCode, TotpError, TotpFactor, TotpSecret,
 };
+pub use passkey::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyStore, PASSKEY_NAME_MAX_CHARS, Passkey, PasskeyId,
+    PasskeyName, PasskeyStore, RelyingParty, RelyingPartyError,
+};
 pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
     SPENT_TOKEN_RETENTION, TokenPurpose,
@@ -94,7 +102,7 @@ pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
-    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy, Purged,
+    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy, PasskeyOptions, Purged,
     ResetTarget, SecondFactors, TotpSetup,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
