@@ -47,6 +47,7 @@
 mod contents;
 mod events;
 mod factors;
+mod passkeys;
 mod file;
 mod limits;
 mod outbox;
