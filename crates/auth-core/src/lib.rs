@@ -56,8 +56,8 @@ mod mail;
 mod memory;
 mod mfa;
 mod one_time;
-mod passkey;
 mod outbox;
+mod passkey;
 mod password;
 mod period;
 mod recovery;
@@ -87,23 +87,23 @@ pub use mfa::{
     MfaCode, RECOVERY_CODE_COUNT, RecoveryCode, RecoveryCodeHash, SecondFactorStore,
     TOTP_SKEW_STEPS, TOTP_STEP_SECONDS, TotpCode, TotpError, TotpFactor, TotpSecret,
 };
-pub use passkey::{
-    CEREMONY_LIFETIME, Ceremony, CeremonyStore, PASSKEY_NAME_MAX_CHARS, Passkey, PasskeyId,
-    PasskeyName, PasskeyStore, RelyingParty, RelyingPartyError,
-};
 pub use one_time::{
     ConsumedToken, IssuedToken, OneTimeToken, OneTimeTokenHash, OneTimeTokenStore,
     SPENT_TOKEN_RETENTION, TokenPurpose,
 };
 pub use outbox::{MailId, MailKind, MailOutbox, OutboxPolicy, OutboxStats, QueuedMail};
+pub use passkey::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyStore, PASSKEY_NAME_MAX_CHARS, Passkey, PasskeyId,
+    PasskeyName, PasskeyStore, RelyingParty, RelyingPartyError,
+};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
-    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy, PasskeyOptions, Purged,
-    ResetTarget, SecondFactors, TotpSetup,
+    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy,
+    PasskeyOptions, Purged, ResetTarget, SecondFactors, TotpSetup,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

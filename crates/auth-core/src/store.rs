@@ -536,8 +536,8 @@ impl<T> Store for T where
         + crate::SecondFactorStore
         + crate::PasskeyStore
         + crate::CeremonyStore
-    + crate::PasskeyStore
-    + crate::CeremonyStore
+        + crate::PasskeyStore
+        + crate::CeremonyStore
         + Clone
         + 'static
 {

@@ -19,6 +19,7 @@ mod mfa;
 mod openapi;
 mod ops;
 mod outbox_instances;
+mod passkeys;
 mod password;
 mod protected;
 mod recovery;

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use super::{epoch, user_named};
-use crate::{
-    Ceremony, OneTimeTokenHash, Passkey, PasskeyId, PasskeyName, Store, User, UserId,
-};
+use crate::{Ceremony, OneTimeTokenHash, Passkey, PasskeyId, PasskeyName, Store, User, UserId};
 
 fn passkey(user: UserId, credential_id: &[u8], minutes: i64) -> Passkey {
     Passkey {
@@ -52,12 +50,23 @@ pub async fn passkeys_round_trip_and_credential_ids_are_unique<S: Store>(store: 
         vec![first.clone(), later.clone()]
     );
     assert_eq!(
-        store.find_passkey_by_credential_id(b"cred-a1").await.unwrap(),
+        store
+            .find_passkey_by_credential_id(b"cred-a1")
+            .await
+            .unwrap(),
         Some(first.clone())
     );
-    assert_eq!(store.find_passkey_by_credential_id(b"nope").await.unwrap(), None);
+    assert_eq!(
+        store.find_passkey_by_credential_id(b"nope").await.unwrap(),
+        None
+    );
     // Bob cannot register Alice's credential id.
-    assert!(!store.add_passkey(&passkey(bob.id, b"cred-a1", 9)).await.unwrap());
+    assert!(
+        !store
+            .add_passkey(&passkey(bob.id, b"cred-a1", 9))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.list_passkeys(bob.id).await.unwrap(), vec![]);
     assert_eq!(store.count_passkeys(alice.id).await.unwrap(), 2);
     assert_eq!(store.count_passkeys(bob.id).await.unwrap(), 0);
@@ -76,11 +85,22 @@ pub async fn passkeys_are_renamed_and_removed_by_their_owner_only<S: Store>(stor
     assert!(store.rename_passkey(alice.id, key.id, &name).await.unwrap());
     let renamed = store.list_passkeys(alice.id).await.unwrap();
     assert_eq!(renamed[0].name, name);
-    assert!(!store.rename_passkey(alice.id, PasskeyId::new(), &name).await.unwrap());
+    assert!(
+        !store
+            .rename_passkey(alice.id, PasskeyId::new(), &name)
+            .await
+            .unwrap()
+    );
     assert!(store.remove_passkey(alice.id, key.id).await.unwrap());
     assert!(!store.remove_passkey(alice.id, key.id).await.unwrap());
     assert_eq!(store.count_passkeys(alice.id).await.unwrap(), 0);
-    assert_eq!(store.find_passkey_by_credential_id(b"cred-a").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_passkey_by_credential_id(b"cred-a")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// A use replaces the credential and sets `last_used_at`; a counter that
@@ -90,15 +110,44 @@ pub async fn passkey_use_never_lowers_the_counter<S: Store>(store: S) {
     let key = passkey(alice.id, b"cred-a", 1);
     store.add_passkey(&key).await.unwrap();
     let at = epoch() + TimeDelta::minutes(30);
-    assert!(store.record_passkey_use(key.id, "{\"v\":1}", 0, at).await.unwrap());
-    assert!(store.record_passkey_use(key.id, "{\"v\":2}", 5, at).await.unwrap());
-    assert!(!store.record_passkey_use(key.id, "{\"v\":3}", 5, at).await.unwrap());
-    assert!(!store.record_passkey_use(key.id, "{\"v\":4}", 4, at).await.unwrap());
-    let stored = store.find_passkey_by_credential_id(b"cred-a").await.unwrap().unwrap();
+    assert!(
+        store
+            .record_passkey_use(key.id, "{\"v\":1}", 0, at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_passkey_use(key.id, "{\"v\":2}", 5, at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_passkey_use(key.id, "{\"v\":3}", 5, at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_passkey_use(key.id, "{\"v\":4}", 4, at)
+            .await
+            .unwrap()
+    );
+    let stored = store
+        .find_passkey_by_credential_id(b"cred-a")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.credential, "{\"v\":2}");
     assert_eq!(stored.sign_count, 5);
     assert_eq!(stored.last_used_at, Some(at));
-    assert!(!store.record_passkey_use(PasskeyId::new(), "{}", 9, at).await.unwrap());
+    assert!(
+        !store
+            .record_passkey_use(PasskeyId::new(), "{}", 9, at)
+            .await
+            .unwrap()
+    );
 }
 
 /// A ceremony is taken once, with every field; 20 racing takes get it
@@ -111,7 +160,10 @@ pub async fn ceremonies_are_taken_once_and_expire<S: Store>(store: S) {
         store.take_ceremony(&live.challenge, epoch()).await.unwrap(),
         Some(live.clone())
     );
-    assert_eq!(store.take_ceremony(&live.challenge, epoch()).await.unwrap(), None);
+    assert_eq!(
+        store.take_ceremony(&live.challenge, epoch()).await.unwrap(),
+        None
+    );
 
     let raced = ceremony(2, None, 5);
     store.put_ceremony(&raced).await.unwrap();
@@ -135,29 +187,81 @@ pub async fn ceremonies_are_taken_once_and_expire<S: Store>(store: S) {
     store.put_ceremony(&young).await.unwrap();
     let later = epoch() + TimeDelta::minutes(2);
     assert_eq!(store.purge_ceremonies(later).await.unwrap(), 1);
-    assert_eq!(store.take_ceremony(&old.challenge, epoch()).await.unwrap(), None);
+    assert_eq!(
+        store.take_ceremony(&old.challenge, epoch()).await.unwrap(),
+        None
+    );
     let expired = ceremony(5, None, 1);
     store.put_ceremony(&expired).await.unwrap();
-    assert_eq!(store.take_ceremony(&expired.challenge, later).await.unwrap(), None);
-    assert!(store.take_ceremony(&young.challenge, later).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .take_ceremony(&expired.challenge, later)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .take_ceremony(&young.challenge, later)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// Deleting a user deletes their passkeys and ceremonies, not others'.
 pub async fn passkeys_go_with_their_user<S: Store>(store: S) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    store.add_passkey(&passkey(alice.id, b"cred-a", 1)).await.unwrap();
-    store.add_passkey(&passkey(bob.id, b"cred-b", 1)).await.unwrap();
-    store.put_ceremony(&ceremony(1, Some(alice.id), 5)).await.unwrap();
-    store.put_ceremony(&ceremony(2, Some(bob.id), 5)).await.unwrap();
-    assert!(store.delete_user(alice.id, &alice.username.account_key()).await.unwrap());
+    store
+        .add_passkey(&passkey(alice.id, b"cred-a", 1))
+        .await
+        .unwrap();
+    store
+        .add_passkey(&passkey(bob.id, b"cred-b", 1))
+        .await
+        .unwrap();
+    store
+        .put_ceremony(&ceremony(1, Some(alice.id), 5))
+        .await
+        .unwrap();
+    store
+        .put_ceremony(&ceremony(2, Some(bob.id), 5))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .delete_user(alice.id, &alice.username.account_key())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.list_passkeys(alice.id).await.unwrap(), vec![]);
-    assert_eq!(store.find_passkey_by_credential_id(b"cred-a").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_passkey_by_credential_id(b"cred-a")
+            .await
+            .unwrap(),
+        None
+    );
     let challenge = OneTimeTokenHash::from_bytes([1; 32]);
-    assert_eq!(store.take_ceremony(&challenge, epoch()).await.unwrap(), None);
+    assert_eq!(
+        store.take_ceremony(&challenge, epoch()).await.unwrap(),
+        None
+    );
     assert_eq!(store.count_passkeys(bob.id).await.unwrap(), 1);
     let challenge = OneTimeTokenHash::from_bytes([2; 32]);
-    assert!(store.take_ceremony(&challenge, epoch()).await.unwrap().is_some());
+    assert!(
+        store
+            .take_ceremony(&challenge, epoch())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // A credential id freed by the deletion can be registered again.
-    assert!(store.add_passkey(&passkey(bob.id, b"cred-a", 2)).await.unwrap());
+    assert!(
+        store
+            .add_passkey(&passkey(bob.id, b"cred-a", 2))
+            .await
+            .unwrap()
+    );
 }

@@ -108,7 +108,10 @@ impl PasskeyStore for MemoryStore {
     async fn remove_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         let mut state = self.state();
         let passkeys = &mut state.passkeys.by_id;
-        if passkeys.get(&id).is_some_and(|passkey| passkey.user_id == user) {
+        if passkeys
+            .get(&id)
+            .is_some_and(|passkey| passkey.user_id == user)
+        {
             passkeys.remove(&id);
             return Ok(true);
         }

@@ -155,8 +155,10 @@ pub trait PasskeyStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
-    fn add_passkey(&self, passkey: &Passkey)
-    -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn add_passkey(
+        &self,
+        passkey: &Passkey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The user's passkeys, oldest first.
     ///
@@ -218,8 +220,7 @@ pub trait PasskeyStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
-    fn count_passkeys(&self, user: UserId)
-    -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn count_passkeys(&self, user: UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Where ceremonies wait for their answer, shared by every instance.

@@ -10,8 +10,7 @@
 //! account cannot log in with a password or a passkey until it passes.
 
 use webauthn_rs::prelude::{
-    AuthenticationResult, Passkey as WebauthnPasskey, PublicKeyCredential,
-    RequestChallengeResponse,
+    AuthenticationResult, Passkey as WebauthnPasskey, PublicKeyCredential, RequestChallengeResponse,
 };
 
 use super::gate::Gate;
@@ -51,9 +50,12 @@ impl<S: Store> Authenticator<S> {
             None => Vec::new(),
         };
         let webauthn = rp.webauthn();
-        let internal = |error: webauthn_rs::prelude::WebauthnError| AuthError::Internal(Box::new(error));
+        let internal =
+            |error: webauthn_rs::prelude::WebauthnError| AuthError::Internal(Box::new(error));
         let (user_id, options, state) = if passkeys.is_empty() {
-            let (options, state) = webauthn.start_discoverable_authentication().map_err(internal)?;
+            let (options, state) = webauthn
+                .start_discoverable_authentication()
+                .map_err(internal)?;
             (None, options, CeremonyState::Discoverable { state })
         } else {
             let credentials: Vec<WebauthnPasskey> =
@@ -61,7 +63,11 @@ impl<S: Store> Authenticator<S> {
             let (options, state) = webauthn
                 .start_passkey_authentication(&credentials)
                 .map_err(internal)?;
-            (user.map(|user| user.id), options, CeremonyState::Login { state })
+            (
+                user.map(|user| user.id),
+                options,
+                CeremonyState::Login { state },
+            )
         };
         let challenge_id = self.begin_ceremony(user_id, &state).await?;
         Ok(PasskeyOptions {
@@ -115,8 +121,16 @@ impl<S: Store> Authenticator<S> {
         };
         let outcome = match verdict {
             Some((result, mut stored)) => {
-                self.finish_passkey_login(&gate, &account, user, &passkey, &result, &mut stored, client)
-                    .await
+                self.finish_passkey_login(
+                    &gate,
+                    &account,
+                    user,
+                    &passkey,
+                    &result,
+                    &mut stored,
+                    client,
+                )
+                .await
             }
             None => self
                 .count_failure(&gate, &account, client, Some(user.id))
@@ -140,11 +154,13 @@ impl<S: Store> Authenticator<S> {
         let stored: WebauthnPasskey = serde_json::from_str(&passkey.credential).ok()?;
         let webauthn = rp.webauthn();
         let result = match state {
-            CeremonyState::Login { state } => {
-                webauthn.finish_passkey_authentication(credential, &state).ok()?
-            }
+            CeremonyState::Login { state } => webauthn
+                .finish_passkey_authentication(credential, &state)
+                .ok()?,
             CeremonyState::Discoverable { state } => {
-                let (user_handle, _) = webauthn.identify_discoverable_authentication(credential).ok()?;
+                let (user_handle, _) = webauthn
+                    .identify_discoverable_authentication(credential)
+                    .ok()?;
                 if user_handle != *user.id.as_uuid() {
                     return None;
                 }
@@ -154,7 +170,8 @@ impl<S: Store> Authenticator<S> {
             }
             CeremonyState::Registration { .. } => return None,
         };
-        (result.cred_id().as_slice() == passkey.credential_id.as_slice()).then_some((result, stored))
+        (result.cred_id().as_slice() == passkey.credential_id.as_slice())
+            .then_some((result, stored))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -179,7 +196,8 @@ impl<S: Store> Authenticator<S> {
         {
             // A concurrent login with a higher counter won, or the passkey
             // was removed meanwhile.
-            self.count_failure(gate, account, client, Some(user.id)).await?;
+            self.count_failure(gate, account, client, Some(user.id))
+                .await?;
             return Err(AuthError::PasskeyRefused);
         }
         let mut success = self.start_session(user, false, client).await?;
@@ -193,7 +211,10 @@ impl<S: Store> Authenticator<S> {
     }
 
     /// The user's passkeys as webauthn-rs reads them (unreadable ones left out).
-    async fn usable_passkeys(&self, user: &User) -> Result<Vec<(Passkey, WebauthnPasskey)>, AuthError> {
+    async fn usable_passkeys(
+        &self,
+        user: &User,
+    ) -> Result<Vec<(Passkey, WebauthnPasskey)>, AuthError> {
         Ok(self
             .store
             .list_passkeys(user.id)
@@ -226,7 +247,11 @@ impl<S: Store> Authenticator<S> {
         }
         if let Some(ip) = client.ip {
             let key = RateKey::login_address(ip);
-            if let Some(wait) = self.store.rate_wait(&key, &self.throttle.address, now).await? {
+            if let Some(wait) = self
+                .store
+                .rate_wait(&key, &self.throttle.address, now)
+                .await?
+            {
                 return Err(throttled(wait));
             }
         }

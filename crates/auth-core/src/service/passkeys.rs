@@ -198,8 +198,8 @@ impl<S: Store> Authenticator<S> {
             .webauthn()
             .finish_passkey_registration(credential, &state)
             .map_err(|_| AuthError::InvalidPasskeyRegistration)?;
-        let stored =
-            serde_json::to_string(&verified).map_err(|error| AuthError::Internal(Box::new(error)))?;
+        let stored = serde_json::to_string(&verified)
+            .map_err(|error| AuthError::Internal(Box::new(error)))?;
         let passkey = Passkey {
             id: PasskeyId::new(),
             user_id: me.user.id,
@@ -314,7 +314,11 @@ impl<S: Store> Authenticator<S> {
 pub(super) fn stored_counter(credential: &str) -> u32 {
     serde_json::from_str::<serde_json::Value>(credential)
         .ok()
-        .and_then(|value| value.pointer("/cred/counter").and_then(serde_json::Value::as_u64))
+        .and_then(|value| {
+            value
+                .pointer("/cred/counter")
+                .and_then(serde_json::Value::as_u64)
+        })
         .and_then(|counter| u32::try_from(counter).ok())
         .unwrap_or(0)
 }

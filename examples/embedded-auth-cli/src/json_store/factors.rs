@@ -138,10 +138,10 @@ impl SecondFactorStore for JsonFileStore {
     ) -> Result<bool, StoreError> {
         let (key, codes) = (key(user), hashes(codes));
         self.update(move |contents| {
-            if !contents
+            if contents
                 .totp
                 .get(&key)
-                .is_some_and(|f| f.enabled_at.is_some())
+                .is_none_or(|f| f.enabled_at.is_none())
             {
                 return Ok(Outcome::Unchanged(false));
             }

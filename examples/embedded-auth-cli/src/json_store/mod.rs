@@ -47,10 +47,10 @@
 mod contents;
 mod events;
 mod factors;
-mod passkeys;
 mod file;
 mod limits;
 mod outbox;
+mod passkeys;
 mod sessions;
 mod throttle;
 mod tokens;
