@@ -505,6 +505,7 @@ async fn purge_periodically(auth: Authenticator<SeaStore>, interval: Duration) {
                 login_failures = purged.login_failures,
                 tokens = purged.tokens,
                 mail = purged.mail,
+                ceremonies = purged.ceremonies,
                 "purged expired records"
             ),
             Err(error) => {
