@@ -73,8 +73,12 @@ try {
 
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (err) => pageErrors.push(String(err)));
+  // Console errors count, except the browser's note on each non-2xx answer
+  // (GET /me is 401 while logged out; the refused login is checked itself).
   page.on("console", (msg) => {
-    if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`);
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      pageErrors.push(`console: ${msg.text()}`);
+    }
   });
 
   // The authenticator: what a phone or a laptop's platform authenticator is.
