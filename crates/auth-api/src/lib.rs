@@ -56,8 +56,8 @@ use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
     email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, mfa::MfaApi, ops::OpsApi,
-    pages::PagesApi, passkeys::PasskeysApi, password::PasswordApi, protected::ProtectedApi,
-    recovery::RecoveryApi, register::RegisterApi, sessions::SessionsApi,
+    pages::PagesApi, passkey_login::PasskeyLoginApi, passkeys::PasskeysApi, password::PasswordApi,
+    protected::ProtectedApi, recovery::RecoveryApi, register::RegisterApi, sessions::SessionsApi,
 };
 
 /// What `/ready` checks: that the store answers.
@@ -110,6 +110,7 @@ type Apis<S> = (
     RecoveryApi<S>,
     MfaApi<S>,
     PasskeysApi<S>,
+    PasskeyLoginApi<S>,
     PagesApi,
     OpsApi<S>,
 );
@@ -148,7 +149,8 @@ fn api_service<S: Store + Readiness>(
                 auth: auth.clone(),
                 cookie: settings.cookie,
             },
-            PasskeysApi {
+            PasskeysApi { auth: auth.clone() },
+            PasskeyLoginApi {
                 auth: auth.clone(),
                 cookie: settings.cookie,
             },

@@ -11,6 +11,7 @@ pub mod me;
 pub mod mfa;
 pub mod ops;
 pub mod pages;
+pub mod passkey_login;
 pub mod passkeys;
 pub mod password;
 pub mod protected;

@@ -1,6 +1,7 @@
 //! Passkeys (WebAuthn) under `/webauthn`: registering one (options, then
-//! the authenticator's answer), listing, renaming and removing them, and
-//! logging in with one (options, then the assertion).
+//! the authenticator's answer), listing, renaming and removing them.
+//! Logging in with one (options, then the assertion) is in
+//! `passkey_login.rs`.
 //!
 //! The options are webauthn-rs's JSON (`publicKey`, binary fields in
 //! base64url) plus the `challenge_id` that finishes the ceremony, once,
@@ -13,25 +14,21 @@ use auth_core::{Authenticator, Client, PasskeyId, PasskeyName, Store};
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};
-use poem_openapi::payload::{Json, Response};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::de::DeserializeOwned;
-use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::login::{LoginResponse, logged_in};
 use super::{ApiTags, MessageBody, live_session};
-use crate::cookie::CookieSettings;
 use crate::error::ApiError;
 use crate::routes::fields::Text;
 use crate::security::SessionAuth;
 
-/// Passkeys.
+/// Passkeys of the session's user.
 #[derive(Debug)]
 pub struct PasskeysApi<S> {
     /// The service.
     pub auth: Authenticator<S>,
-    /// How the login's cookies are set.
-    pub cookie: CookieSettings,
 }
 
 /// `{"name"}`: the body of `POST /webauthn/register/options` and of
@@ -55,26 +52,6 @@ pub struct PasskeyRegisterRequest {
     pub credential: serde_json::Value,
 }
 
-/// `{"username"}` or `{}`: the body of `POST /webauthn/login/options`.
-#[derive(Debug, Object)]
-pub struct PasskeyLoginOptionsRequest {
-    /// The username, to allow that user's passkeys; without it, a
-    /// discoverable challenge (the authenticator picks the account).
-    pub username: Option<Text>,
-}
-
-/// `{"challenge_id", "credential"}`: the body of `POST /webauthn/login`.
-#[derive(Object)]
-pub struct PasskeyLoginRequest {
-    /// The options' `challenge_id`.
-    #[oai(write_only)]
-    pub challenge_id: Text,
-    /// What `navigator.credentials.get()` resolved to, as JSON: `{"id",
-    /// "rawId", "type": "public-key", "response": {"clientDataJSON",
-    /// "authenticatorData", "signature", "userHandle"}}` (base64url).
-    pub credential: serde_json::Value,
-}
-
 macro_rules! redacted_debug {
     ($($type:ident { $($field:ident),* }),* $(,)?) => {$(
         impl std::fmt::Debug for $type {
@@ -89,7 +66,6 @@ macro_rules! redacted_debug {
 
 redacted_debug! {
     PasskeyRegisterRequest { challenge_id, credential },
-    PasskeyLoginRequest { challenge_id, credential },
 }
 
 /// `200` body of the two options routes.
@@ -258,36 +234,7 @@ crate::operation_errors! {
     }
 }
 
-crate::operation_errors! {
-    /// What `POST /webauthn/login/options` answers besides `200`.
-    pub struct PasskeyLoginOptionsError {
-        400 => [invalid_request],
-        403 => [cross_site_request],
-        408 => [request_timeout],
-        413 => [payload_too_large],
-        415 => [unsupported_media_type],
-        429 => [too_many_attempts] "the account's back-off (shared with passwords) or the address budget; retry after `Retry-After` seconds.",
-        500 => [internal_error],
-        503 => [storage_unavailable],
-    }
-}
-
-crate::operation_errors! {
-    /// What `POST /webauthn/login` answers besides `200`.
-    pub struct PasskeyLoginError {
-        400 => [invalid_request] "malformed JSON, or `credential` is not a `PublicKeyCredential` of an assertion.",
-        401 => [invalid_credential] "unknown, used or expired challenge, unknown credential, bad signature, wrong origin, or a signature counter that went back; a known account's failure counts toward its back-off like a wrong password.",
-        403 => [cross_site_request],
-        408 => [request_timeout],
-        413 => [payload_too_large],
-        415 => [unsupported_media_type],
-        429 => [too_many_attempts] "the account's back-off (shared with passwords), the address or the device; retry after `Retry-After` seconds.",
-        500 => [internal_error],
-        503 => [storage_unavailable],
-    }
-}
-
-fn mapped(error: auth_core::AuthError) -> ApiError {
+pub(super) fn mapped(error: auth_core::AuthError) -> ApiError {
     ApiError::from_auth(error, ApiError::Unauthorized)
 }
 
@@ -298,14 +245,17 @@ fn name(text: &Text) -> Result<PasskeyName, ApiError> {
 }
 
 /// The credential as the crate's type; `invalid_request` naming the shape.
-fn credential<T: DeserializeOwned>(value: serde_json::Value, shape: &str) -> Result<T, ApiError> {
+pub(super) fn credential<T: DeserializeOwned>(
+    value: serde_json::Value,
+    shape: &str,
+) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|error| {
         ApiError::InvalidRequest(format!("`credential` is not a {shape}: {error}"))
     })
 }
 
 /// The `publicKey` member of webauthn-rs's options, and the challenge id.
-fn options_body<T: serde::Serialize>(
+pub(super) fn options_body<T: serde::Serialize>(
     options: auth_core::PasskeyOptions<T>,
 ) -> Result<PasskeyOptionsResponse, ApiError> {
     let mut json = serde_json::to_value(&options.options).map_err(|error| {
@@ -463,65 +413,5 @@ impl<S: Store> PasskeysApi<S> {
         Ok(PasskeyRemoveResponse::Ok(Json(MessageBody {
             message: "Passkey removed".into(),
         })))
-    }
-
-    /// Start a passkey login
-    ///
-    /// The options for `navigator.credentials.get()`. With `username`,
-    /// that user's passkeys are allowed; with `{}`, a discoverable
-    /// challenge (the authenticator offers the accounts it holds). An
-    /// unknown username, or one without passkeys, gets the discoverable
-    /// challenge: nothing says whether it exists. Refused with `429` while
-    /// the account is backed off, as `/login` is.
-    #[oai(
-        path = "/webauthn/login/options",
-        method = "post",
-        operation_id = "passkey_login_options",
-        tag = "ApiTags::Auth"
-    )]
-    async fn login_options(
-        &self,
-        body: Json<PasskeyLoginOptionsRequest>,
-        client: Data<&Client>,
-    ) -> Result<PasskeyOptionsResponse, PasskeyLoginOptionsError> {
-        let username = body.0.username.as_ref().map(Text::as_str);
-        let options = self
-            .auth
-            .start_passkey_login(username, client.0)
-            .await
-            .map_err(mapped)?;
-        Ok(options_body(options)?)
-    }
-
-    /// Log in with a passkey
-    ///
-    /// The assertion `navigator.credentials.get()` made for the options of
-    /// `challenge_id` (single use). Answers exactly as a successful
-    /// `/login` (body and cookies): a passkey is a complete login, no
-    /// second factor follows. A failure for a known account counts toward
-    /// its back-off like a wrong password.
-    #[oai(
-        path = "/webauthn/login",
-        method = "post",
-        operation_id = "passkey_login",
-        tag = "ApiTags::Auth"
-    )]
-    async fn login(
-        &self,
-        body: Json<PasskeyLoginRequest>,
-        client: Data<&Client>,
-    ) -> Result<Response<LoginResponse>, PasskeyLoginError> {
-        let PasskeyLoginRequest {
-            challenge_id,
-            credential: sent,
-        } = body.0;
-        let sent: PublicKeyCredential = credential(sent, "login credential (assertion)")?;
-        let login = self
-            .auth
-            .login_with_passkey(challenge_id.as_str(), &sent, client.0)
-            .await
-            .map_err(mapped)?;
-        tracing::info!(user_id = %login.user.id, "login succeeded (passkey)");
-        Ok(logged_in(&self.cookie, &login))
     }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod connections;
 mod credentials;
 mod helpers;
+mod passkey_device;
 
 mod admin;
 mod errors;

@@ -3,11 +3,8 @@
 //! the client data the "browser" (this file) builds for an origin, so every
 //! check of the server (challenge, origin, signature, counter) runs.
 //!
-//! SoftPasskey keeps no resident credentials, so the test browser plays
-//! the part a passkey provider plays for a discoverable login: for options
-//! without `allowCredentials` it names the credential it holds, and it
-//! returns the user handle it saw at registration. Each scenario runs on
-//! SQLite, and on PostgreSQL when `AUTH_TEST_DATABASE_URL` is set.
+//! The device and its browser are in `passkey_device.rs`. Each scenario
+//! runs on SQLite, and on PostgreSQL when `AUTH_TEST_DATABASE_URL` is set.
 
 use std::time::Duration;
 
@@ -17,76 +14,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use totp_rs::Totp;
-use webauthn_authenticator_rs::WebauthnAuthenticator as _;
-use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
 use crate::cli::{TestDatabase, on_every_backend};
 use crate::helpers::{Auth, GOOD_PASSWORD, Options, Reply, TestApp, spawn_app_with};
+use crate::passkey_device::Device;
 
 /// The service's origin (the default `--public-url`).
 const ORIGIN: &str = "http://localhost:5000";
-
-/// A device with one authenticator, and the browser that talks to it.
-struct Device {
-    key: SoftPasskey,
-    /// What a resident credential would remember: its id and user handle.
-    credential_id: Option<String>,
-    user_handle: Option<String>,
-}
-
-impl Device {
-    fn new() -> Self {
-        Self {
-            // `true`: it reports user verification (a PIN or a finger).
-            key: SoftPasskey::new(true),
-            credential_id: None,
-            user_handle: None,
-        }
-    }
-
-    /// `navigator.credentials.create()` at `origin` for the options' `publicKey`.
-    fn create(&mut self, public_key: &Value, origin: &str) -> Value {
-        let mut options: CreationChallengeResponse =
-            serde_json::from_value(json!({ "publicKey": public_key })).unwrap();
-        // SoftPasskey refuses resident keys; the test browser remembers
-        // the credential instead (see the module docs).
-        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
-            selection.require_resident_key = false;
-        }
-        let credential = self
-            .key
-            .do_registration(Url::parse(origin).unwrap(), options)
-            .unwrap();
-        let credential = serde_json::to_value(credential).unwrap();
-        self.credential_id = credential["rawId"].as_str().map(str::to_owned);
-        self.user_handle = public_key["user"]["id"].as_str().map(str::to_owned);
-        credential
-    }
-
-    /// `navigator.credentials.get()` at `origin` for the options' `publicKey`.
-    fn get(&mut self, public_key: &Value, origin: &str) -> Value {
-        let mut public_key = public_key.clone();
-        let discoverable = public_key["allowCredentials"]
-            .as_array()
-            .is_none_or(Vec::is_empty);
-        if discoverable {
-            public_key["allowCredentials"] =
-                json!([{"type": "public-key", "id": self.credential_id}]);
-        }
-        let options: RequestChallengeResponse =
-            serde_json::from_value(json!({ "publicKey": public_key })).unwrap();
-        let credential = self
-            .key
-            .do_authentication(Url::parse(origin).unwrap(), options)
-            .unwrap();
-        let mut credential = serde_json::to_value(credential).unwrap();
-        if discoverable {
-            credential["response"]["userHandle"] = json!(self.user_handle);
-        }
-        credential
-    }
-}
 
 async fn app_on(db: &TestDatabase) -> TestApp {
     spawn_app_with(Options::default().on(&db.url)).await
