@@ -81,7 +81,9 @@ for attempt in 1 2 3; do
   SERVER_PORT=$(e2e_free_port)
   SMTP_PORT=$(e2e_free_port)
   [ "$SMTP_PORT" != "$SERVER_PORT" ] || continue
-  BASE="http://127.0.0.1:$SERVER_PORT"
+  # localhost, not 127.0.0.1: --public-url is also the passkeys' relying
+  # party, which must be a domain name.
+  BASE="http://localhost:$SERVER_PORT"
   sink_start
   rm -f "$E2E_TMP"/auth.db*
   e2e_instance_start server "$SERVER_PORT" "sqlite://$E2E_TMP/auth.db" \

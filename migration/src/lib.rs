@@ -31,6 +31,9 @@
 //!   email-verification tokens, one per user and purpose, stored as hashes.
 //! - `m20261202_000010_add_email_and_outbox`: `users.email` (unique without
 //!   regard to case) and `email_verified`; `mail_outbox`, the durable outbox.
+//! - `m20261203_000011_create_second_factors`: TOTP factors and recovery codes.
+//! - `m20261203_000012_create_passkeys`: passkeys (public keys only, a
+//!   unique credential id) and the WebAuthn ceremonies waiting for an answer.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -45,6 +48,7 @@ mod m20261202_000008_create_session_revocations;
 mod m20261202_000009_create_one_time_tokens;
 mod m20261202_000010_add_email_and_outbox;
 mod m20261203_000011_create_second_factors;
+mod m20261203_000012_create_passkeys;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -65,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_create_one_time_tokens::Migration),
             Box::new(m20261202_000010_add_email_and_outbox::Migration),
             Box::new(m20261203_000011_create_second_factors::Migration),
+            Box::new(m20261203_000012_create_passkeys::Migration),
         ]
     }
 }

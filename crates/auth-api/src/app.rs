@@ -98,6 +98,12 @@ pub struct Root {
     recovery_policy: RecoveryPolicy,
     outbox_policy: OutboxPolicy,
     public_url: url::Url,
+    /// The passkeys' relying party, from `--public-url` (its host is the
+    /// RP ID, its origin the one accepted). `Err` for a URL passkeys cannot
+    /// use (an IP address, `http` other than localhost, a path): only
+    /// serving needs it, so only [`Root::start`] refuses it, and the admin
+    /// commands still run.
+    relying_party: Result<auth_core::RelyingParty, auth_core::RelyingPartyError>,
     /// `Err` on PostgreSQL without `--secret-key-file`: only serving needs
     /// the keys (the admin commands never open a secret), so only
     /// [`Root::start`] refuses it.
@@ -147,6 +153,8 @@ impl Root {
             .ok_or_else(|| {
                 StartError::config("--public-url", "must be an http:// or https:// URL")
             })?;
+        let relying_party =
+            auth_core::RelyingParty::named(&config.mail.public_url, &config.keys.totp_issuer);
         // More attempts of one account in flight than hashing threads would only queue.
         let in_flight = u32::try_from(hash.max_concurrent).unwrap_or(u32::MAX);
         let key_file = crate::keys::key_file(
@@ -190,6 +198,7 @@ impl Root {
             recovery_policy: config.mail.recovery_policy(),
             outbox_policy: config.mail.outbox_policy(),
             public_url,
+            relying_party,
             cors_origins,
             clock: Arc::new(SystemClock),
             config,
@@ -280,7 +289,12 @@ impl Root {
             keyring,
             issuer: self.config.keys.totp_issuer.clone(),
         };
-        Ok(Authenticator::new(store, hasher, self.clock.clone())
+        let auth = Authenticator::new(store, hasher, self.clock.clone());
+        let auth = match &self.relying_party {
+            Ok(relying_party) => auth.with_relying_party(relying_party.clone()),
+            Err(_) => auth,
+        };
+        Ok(auth
             .with_mfa_policy(mfa)
             .with_session_policy(self.session_policy)
             .with_throttle_policy(self.throttle_policy)
@@ -341,6 +355,9 @@ impl Root {
                 "--secret-key-file",
                 crate::keys::KeyFileError::Required,
             ));
+        }
+        if let Err(error) = &self.relying_party {
+            return Err(StartError::config("--public-url", error.clone()));
         }
         let mailer = self.mailer()?;
         let composer = self.composer()?;
@@ -488,6 +505,7 @@ async fn purge_periodically(auth: Authenticator<SeaStore>, interval: Duration) {
                 login_failures = purged.login_failures,
                 tokens = purged.tokens,
                 mail = purged.mail,
+                ceremonies = purged.ceremonies,
                 "purged expired records"
             ),
             Err(error) => {
@@ -539,6 +557,25 @@ mod tests {
         let error = root.start().await.err().unwrap();
         assert!(error.is_usage());
         assert!(error.to_string().contains("--secret-key-file"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn serving_with_a_public_url_passkeys_cannot_use_is_refused_before_connecting() {
+        for url in [
+            "https://example.com/auth/",
+            "http://example.com",
+            "https://192.0.2.7",
+        ] {
+            let root = root(&["--public-url", url]).unwrap();
+            let error = root.start().await.err().unwrap();
+            assert!(error.is_usage(), "{url}: {error}");
+            assert!(error.to_string().starts_with("--public-url:"), "{error}");
+        }
+        let root = root(&["--public-url", "https://auth.example.com"]).unwrap();
+        assert_eq!(
+            root.relying_party.as_ref().unwrap().origin(),
+            "https://auth.example.com"
+        );
     }
 
     #[test]

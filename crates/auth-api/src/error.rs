@@ -113,6 +113,12 @@ pub enum ApiError {
     MfaAlreadyEnabled,
     /// TOTP is off (or no setup is pending).
     MfaNotEnabled,
+    /// A passkey login's assertion was refused (401 `invalid_credential`).
+    PasskeyRefused,
+    /// A passkey registration's answer was refused (400 `invalid_credential`).
+    InvalidPasskeyRegistration,
+    /// The user has no passkey with that id (404 `not_found`).
+    PasskeyNotFound,
     /// A limit is spent: failed logins (account, address, device), the
     /// places of one account, or registrations.
     TooManyAttempts {
@@ -178,6 +184,9 @@ impl ApiError {
             AuthError::WeakPassword(reason) => Self::WeakPassword(reason),
             AuthError::NotAuthenticated => unauthenticated,
             AuthError::SessionNotFound => Self::SessionNotFound,
+            AuthError::PasskeyRefused => Self::PasskeyRefused,
+            AuthError::InvalidPasskeyRegistration => Self::InvalidPasskeyRegistration,
+            AuthError::PasskeyNotFound => Self::PasskeyNotFound,
             AuthError::Overloaded => Self::ServerBusy,
             AuthError::Throttled { retry_after } => Self::TooManyAttempts {
                 retry_after_secs: auth_core::retry_after_secs(retry_after),
@@ -281,6 +290,28 @@ impl ApiError {
                 Status::Conflict,
                 "mfa_not_enabled",
                 "two-factor authentication is not on (or no setup is pending)".into(),
+                None,
+            ),
+            Self::PasskeyRefused => (
+                Status::Unauthorized,
+                "invalid_credential",
+                "the passkey was not accepted (unknown, or its challenge used or expired); \
+                 ask for new options and try again"
+                    .into(),
+                None,
+            ),
+            Self::InvalidPasskeyRegistration => (
+                Status::BadRequest,
+                "invalid_credential",
+                "the passkey could not be registered (challenge unknown, used or expired, \
+                 verification failed, or registered already); start again"
+                    .into(),
+                None,
+            ),
+            Self::PasskeyNotFound => (
+                Status::NotFound,
+                "not_found",
+                "you have no passkey with that id".into(),
                 None,
             ),
             Self::TooManyAttempts { retry_after_secs } => (
@@ -425,6 +456,9 @@ impl ApiError {
             Self::SecondFactorRequired,
             Self::MfaAlreadyEnabled,
             Self::MfaNotEnabled,
+            Self::PasskeyRefused,
+            Self::InvalidPasskeyRegistration,
+            Self::PasskeyNotFound,
             Self::TooManyAttempts {
                 retry_after_secs: 30,
             },
@@ -530,7 +564,8 @@ pub enum ErrorResponse {
     /// cookie, sent from another site (`Sec-Fetch-Site: cross-site`).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// `not_found`: no such route.
+    /// `not_found`: no such route (or no such passkey of yours),
+    /// `session_not_found`.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// `method_not_allowed`.
@@ -624,20 +659,23 @@ mod tests {
             ApiError::SecondFactorRequired => 10,
             ApiError::MfaAlreadyEnabled => 11,
             ApiError::MfaNotEnabled => 12,
-            ApiError::TooManyAttempts { .. } => 13,
-            ApiError::NotLoggedIn => 14,
-            ApiError::Unauthorized => 15,
-            ApiError::CrossSiteRequest => 16,
-            ApiError::SessionNotFound => 17,
-            ApiError::NotFound => 18,
-            ApiError::MethodNotAllowed => 19,
-            ApiError::PayloadTooLarge { .. } => 20,
-            ApiError::UnsupportedMediaType => 21,
-            ApiError::RequestTimeout => 22,
-            ApiError::ServerBusy => 23,
-            ApiError::StorageUnavailable => 24,
-            ApiError::NotReady => 25,
-            ApiError::Internal => 26,
+            ApiError::PasskeyRefused => 13,
+            ApiError::InvalidPasskeyRegistration => 14,
+            ApiError::PasskeyNotFound => 15,
+            ApiError::TooManyAttempts { .. } => 16,
+            ApiError::NotLoggedIn => 17,
+            ApiError::Unauthorized => 18,
+            ApiError::CrossSiteRequest => 19,
+            ApiError::SessionNotFound => 20,
+            ApiError::NotFound => 21,
+            ApiError::MethodNotAllowed => 22,
+            ApiError::PayloadTooLarge { .. } => 23,
+            ApiError::UnsupportedMediaType => 24,
+            ApiError::RequestTimeout => 25,
+            ApiError::ServerBusy => 26,
+            ApiError::StorageUnavailable => 27,
+            ApiError::NotReady => 28,
+            ApiError::Internal => 29,
         }
     }
 
@@ -648,7 +686,7 @@ mod tests {
     #[test]
     fn the_samples_hold_each_variant_once() {
         let ordinals: Vec<usize> = every_variant().iter().map(ordinal).collect();
-        assert_eq!(ordinals, (0..=26).collect::<Vec<_>>());
+        assert_eq!(ordinals, (0..=29).collect::<Vec<_>>());
     }
 
     #[test]

@@ -56,8 +56,8 @@ use crate::cookie::CookieSettings;
 use crate::routes::table;
 use crate::routes::{
     email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, mfa::MfaApi, ops::OpsApi,
-    pages::PagesApi, password::PasswordApi, protected::ProtectedApi, recovery::RecoveryApi,
-    register::RegisterApi, sessions::SessionsApi,
+    pages::PagesApi, passkey_login::PasskeyLoginApi, passkeys::PasskeysApi, password::PasswordApi,
+    protected::ProtectedApi, recovery::RecoveryApi, register::RegisterApi, sessions::SessionsApi,
 };
 
 /// What `/ready` checks: that the store answers.
@@ -109,6 +109,8 @@ type Apis<S> = (
     EmailApi<S>,
     RecoveryApi<S>,
     MfaApi<S>,
+    PasskeysApi<S>,
+    PasskeyLoginApi<S>,
     PagesApi,
     OpsApi<S>,
 );
@@ -144,6 +146,11 @@ fn api_service<S: Store + Readiness>(
             EmailApi { auth: auth.clone() },
             RecoveryApi::new(auth.clone()),
             MfaApi {
+                auth: auth.clone(),
+                cookie: settings.cookie,
+            },
+            PasskeysApi { auth: auth.clone() },
+            PasskeyLoginApi {
                 auth: auth.clone(),
                 cookie: settings.cookie,
             },

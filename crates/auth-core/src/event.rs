@@ -55,11 +55,15 @@ pub enum EventKind {
     RecoveryCodeUsed,
     /// New recovery codes replaced the old ones.
     RecoveryCodesRegenerated,
+    /// A passkey was registered.
+    PasskeyAdded,
+    /// A passkey was removed.
+    PasskeyRemoved,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::Registered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -76,6 +80,8 @@ impl EventKind {
         Self::MfaFailed,
         Self::RecoveryCodeUsed,
         Self::RecoveryCodesRegenerated,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     /// The stored and shown name.
@@ -97,6 +103,8 @@ impl EventKind {
             Self::MfaFailed => "mfa_failed",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 

@@ -33,6 +33,9 @@
 //!   unique without regard to case.
 //! - `outbox.rs`: the durable outbox ([`QueuedMail`], [`MailOutbox`]);
 //!   `mail.rs`: the delivery ports ([`MailTransport`], [`MailComposer`]).
+//! - `passkey/`: passkeys (WebAuthn): the stored [`Passkey`], its ports
+//!   [`PasskeyStore`] and [`CeremonyStore`], and the [`RelyingParty`]
+//!   (`passkey/relying_party.rs`) from the public URL.
 //! - `recovery.rs`: link lifetimes and request budgets ([`RecoveryPolicy`]).
 //! - `store.rs`: the storage ports ([`Store`]); `memory.rs`: the reference [`MemoryStore`].
 //! - `service/`: the use cases ([`Authenticator`]) and [`AuthError`];
@@ -54,6 +57,7 @@ mod memory;
 mod mfa;
 mod one_time;
 mod outbox;
+mod passkey;
 mod password;
 mod period;
 mod recovery;
@@ -88,14 +92,18 @@ pub use one_time::{
     SPENT_TOKEN_RETENTION, TokenPurpose,
 };
 pub use outbox::{MailId, MailKind, MailOutbox, OutboxPolicy, OutboxStats, QueuedMail};
+pub use passkey::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyStore, PASSKEY_NAME_MAX_CHARS, Passkey, PasskeyId,
+    PasskeyName, PasskeyStore, RelyingParty, RelyingPartyError,
+};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
-    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy, Purged,
-    ResetTarget, SecondFactors, TotpSetup,
+    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy,
+    PasskeyOptions, Purged, ResetTarget, SecondFactors, TotpSetup,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

@@ -517,6 +517,8 @@ pub trait Store:
     + OneTimeTokenStore
     + MailOutbox
     + crate::SecondFactorStore
+    + crate::PasskeyStore
+    + crate::CeremonyStore
     + Clone
     + 'static
 {
@@ -532,6 +534,10 @@ impl<T> Store for T where
         + OneTimeTokenStore
         + MailOutbox
         + crate::SecondFactorStore
+        + crate::PasskeyStore
+        + crate::CeremonyStore
+        + crate::PasskeyStore
+        + crate::CeremonyStore
         + Clone
         + 'static
 {

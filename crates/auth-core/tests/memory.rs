@@ -8,3 +8,4 @@ auth_core::revocation_log_conformance!(|| async { Some(auth_core::MemoryStore::n
 auth_core::one_time_token_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 auth_core::mail_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 auth_core::mfa_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
+auth_core::passkey_conformance!(|| async { Some(auth_core::MemoryStore::new()) });

@@ -60,6 +60,7 @@ impl SeaStore {
             .await
             .map_err(unavailable)?;
         crate::second_factors::delete_user_factors(&txn, uuid).await?;
+        crate::passkeys::delete_user_passkeys(&txn, uuid).await?;
         let deleted = user::Entity::delete_by_id(uuid)
             .exec(&txn)
             .await

@@ -60,6 +60,7 @@ mod limits;
 mod listing;
 mod migrate;
 mod outbox;
+mod passkeys;
 mod revocations;
 mod second_factors;
 mod sessions;

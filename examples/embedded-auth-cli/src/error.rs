@@ -67,6 +67,10 @@ impl CommandError {
                 AuthError::NotAuthenticated
                 | AuthError::SessionNotFound
                 | AuthError::InvalidToken => 3,
+                // No command here registers or uses a passkey (that needs
+                // a browser); should one, these are its codes.
+                AuthError::PasskeyRefused => 1,
+                AuthError::InvalidPasskeyRegistration | AuthError::PasskeyNotFound => 3,
                 AuthError::UsernameTaken | AuthError::EmailTaken => 4,
                 AuthError::WeakPassword(_) => 5,
                 AuthError::Throttled { .. } => 6,
@@ -110,6 +114,11 @@ impl fmt::Display for CommandError {
                     "not logged in: the token is malformed, unknown, expired or revoked",
                 ),
                 AuthError::SessionNotFound => f.write_str("no such session of yours"),
+                AuthError::PasskeyRefused => f.write_str("the passkey was not accepted"),
+                AuthError::InvalidPasskeyRegistration => {
+                    f.write_str("the passkey registration was not accepted")
+                }
+                AuthError::PasskeyNotFound => f.write_str("no such passkey of yours"),
                 AuthError::MfaRequired(_) | AuthError::SecondFactorRequired => f.write_str(
                     "this account has two-factor authentication on, which this CLI does not support",
                 ),

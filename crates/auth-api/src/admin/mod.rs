@@ -98,6 +98,9 @@ impl AdminError {
             | AuthError::SecondFactorRequired
             | AuthError::MfaAlreadyEnabled
             | AuthError::MfaNotEnabled
+            | AuthError::PasskeyRefused
+            | AuthError::InvalidPasskeyRegistration
+            | AuthError::PasskeyNotFound
             | AuthError::Throttled { .. }
             | AuthError::UnusableStoredHash { .. }
             | AuthError::Internal(_) => {

@@ -17,7 +17,8 @@ pub struct KeyConfig {
     pub secret_key_file: Option<PathBuf>,
 
     /// The issuer name authenticator apps show beside a TOTP entry
-    /// (`otpauth://totp/<issuer>:<username>`).
+    /// (`otpauth://totp/<issuer>:<username>`), and the relying party's
+    /// name browsers show when they ask for a passkey.
     #[arg(
         long,
         env = "AUTH_TOTP_ISSUER",

@@ -15,9 +15,11 @@ use super::parse_period;
 #[derive(Debug, Clone, Args)]
 pub struct MailConfig {
     /// The address users reach the service at, for the links in mail
-    /// (`{public-url}/reset?token=…`, `{public-url}/verify?token=…`). Point
-    /// it at your own frontend to serve those pages yourself; with a path
-    /// (`https://example.com/auth/`) the links keep it.
+    /// (`{public-url}/reset?token=…`, `{public-url}/verify?token=…`), and
+    /// the passkeys' relying party (its host is the RP ID, its origin the
+    /// one accepted): an origin only, `https://` with a domain name, or
+    /// `http://localhost[:port]`. Point it at your own frontend, on the
+    /// same origin, to serve those pages yourself.
     #[arg(
         long,
         env = "AUTH_PUBLIC_URL",

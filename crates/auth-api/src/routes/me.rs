@@ -54,7 +54,9 @@ pub struct MeBody {
 pub struct MfaBody {
     /// Whether a TOTP code is required at login.
     pub totp: bool,
-    /// How many passkeys are registered.
+    /// How many passkeys are registered (`GET /webauthn/credentials`
+    /// lists them). Each logs in on its own; none is asked for after a
+    /// password.
     pub passkeys: u32,
     /// How many unused recovery codes are left.
     pub recovery_codes_left: u32,
@@ -226,7 +228,7 @@ impl<S: Store> MeApi<S> {
             email_verified: me.user.email.as_ref().is_some_and(|email| email.verified),
             mfa: MfaBody {
                 totp: factors.totp,
-                passkeys: 0,
+                passkeys: u32::try_from(factors.passkeys).unwrap_or(u32::MAX),
                 recovery_codes_left: u32::try_from(factors.recovery_codes_left).unwrap_or(u32::MAX),
             },
         })))

@@ -11,6 +11,8 @@ pub mod me;
 pub mod mfa;
 pub mod ops;
 pub mod pages;
+pub mod passkey_login;
+pub mod passkeys;
 pub mod password;
 pub mod protected;
 pub mod recovery;
@@ -40,6 +42,9 @@ pub enum ApiTags {
     /// Second factors: TOTP setup, confirmation and removal, recovery
     /// codes. Each needs a live session.
     Mfa,
+    /// Passkeys (WebAuthn): registering, listing, renaming and removing
+    /// them. Each needs a live session; logging in with one is under Auth.
+    Passkeys,
     /// Liveness and readiness.
     Operations,
 }

@@ -1,5 +1,7 @@
 //! `GET /reset` and `GET /verify`: the small pages behind the links in
-//! mail. Each is one HTML document with its style and script inline, and a
+//! mail; `GET /passkeys`: registering, using and removing passkeys, which
+//! only a page of the service's own origin can do (a passkey is bound to
+//! it). Each is one HTML document with its style and script inline, and a
 //! Content-Security-Policy that allows exactly those (by hash) and requests
 //! to this origin: no external asset, no other script. Opening a page
 //! spends nothing; its script posts the link's token only when the user
@@ -58,6 +60,13 @@ static VERIFY: LazyLock<Page> = LazyLock::new(|| {
     )
 });
 
+static PASSKEYS: LazyLock<Page> = LazyLock::new(|| {
+    Page::new(
+        include_str!("../../pages/passkeys.html"),
+        include_str!("../../pages/passkeys.js"),
+    )
+});
+
 /// The built-in pages.
 #[derive(Debug, Default)]
 pub struct PagesApi;
@@ -108,6 +117,23 @@ impl PagesApi {
     async fn verify_page(&self) -> PageResponse {
         VERIFY.response()
     }
+
+    /// The passkeys page
+    ///
+    /// Log in (password, or a passkey without a username), register a
+    /// passkey, list and remove them: the browser offers a passkey only to
+    /// pages of the origin it was registered for (`--public-url`), so this
+    /// page is where an app without its own frontend gets them. For
+    /// people, not programs.
+    #[oai(
+        path = "/passkeys",
+        method = "get",
+        operation_id = "passkeys_page",
+        tag = "ApiTags::Passkeys"
+    )]
+    async fn passkeys_page(&self) -> PageResponse {
+        PASSKEYS.response()
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_policy_allows_exactly_the_inline_script_and_style() {
-        for page in [&*RESET, &*VERIFY] {
+        for page in [&*RESET, &*VERIFY, &*PASSKEYS] {
             assert!(!page.html.contains("{{"), "every placeholder filled");
             assert!(!page.html.contains("src=") && !page.html.contains("href="));
             let scripts = page.policy.matches("sha256-").count();

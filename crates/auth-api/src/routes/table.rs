@@ -50,10 +50,24 @@ pub enum Route {
     TotpDisable,
     /// `POST /mfa/recovery-codes`.
     RecoveryCodes,
+    /// `POST /webauthn/register/options`: a passkey registration's options.
+    PasskeyRegisterOptions,
+    /// `POST /webauthn/register`.
+    PasskeyRegister,
+    /// `GET /webauthn/credentials`.
+    PasskeyCredentials,
+    /// `PATCH` and `DELETE /webauthn/credentials/{id}`: one path per passkey, one route.
+    PasskeyCredential,
+    /// `POST /webauthn/login/options`.
+    PasskeyLoginOptions,
+    /// `POST /webauthn/login`.
+    PasskeyLogin,
     /// `GET /reset`: the built-in page behind a reset link.
     ResetPage,
     /// `GET /verify`: the built-in page behind a verification link.
     VerifyPage,
+    /// `GET /passkeys`: the built-in page to register and use passkeys.
+    PasskeysPage,
     /// `GET /health`.
     Health,
     /// `GET /ready`.
@@ -68,7 +82,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, documented or not.
-    pub const ALL: [Route; 28] = [
+    pub const ALL: [Route; 35] = [
         Self::Register,
         Self::Login,
         Self::Logout,
@@ -90,8 +104,15 @@ impl Route {
         Self::TotpConfirm,
         Self::TotpDisable,
         Self::RecoveryCodes,
+        Self::PasskeyRegisterOptions,
+        Self::PasskeyRegister,
+        Self::PasskeyCredentials,
+        Self::PasskeyCredential,
+        Self::PasskeyLoginOptions,
+        Self::PasskeyLogin,
         Self::ResetPage,
         Self::VerifyPage,
+        Self::PasskeysPage,
         Self::Health,
         Self::Ready,
         Self::Metrics,
@@ -111,8 +132,14 @@ impl Route {
         }
         // One non-empty segment, as the router matches `{id}`; whether it
         // names a session is the handler's question.
+        let one_segment = |id: &&str| !id.is_empty() && !id.contains('/');
+        if let Some(id) = path.strip_prefix("/webauthn/credentials/") {
+            return Some(id)
+                .filter(one_segment)
+                .map(|_| Self::PasskeyCredential);
+        }
         path.strip_prefix("/sessions/")
-            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .filter(one_segment)
             .map(|_| Self::Session)
     }
 
@@ -141,8 +168,15 @@ impl Route {
             Self::TotpConfirm => "/mfa/totp/confirm",
             Self::TotpDisable => "/mfa/totp/disable",
             Self::RecoveryCodes => "/mfa/recovery-codes",
+            Self::PasskeyRegisterOptions => "/webauthn/register/options",
+            Self::PasskeyRegister => "/webauthn/register",
+            Self::PasskeyCredentials => "/webauthn/credentials",
+            Self::PasskeyCredential => "/webauthn/credentials/{id}",
+            Self::PasskeyLoginOptions => "/webauthn/login/options",
+            Self::PasskeyLogin => "/webauthn/login",
             Self::ResetPage => "/reset",
             Self::VerifyPage => "/verify",
+            Self::PasskeysPage => "/passkeys",
             Self::Health => "/health",
             Self::Ready => "/ready",
             Self::Metrics => "/metrics",
@@ -184,9 +218,16 @@ impl Route {
             | Self::TotpSetup
             | Self::TotpConfirm
             | Self::TotpDisable
-            | Self::RecoveryCodes => !(method.is_safe() || method == poem::http::Method::OPTIONS),
+            | Self::RecoveryCodes
+            | Self::PasskeyRegisterOptions
+            | Self::PasskeyRegister
+            | Self::PasskeyCredentials
+            | Self::PasskeyCredential
+            | Self::PasskeyLoginOptions
+            | Self::PasskeyLogin => !(method.is_safe() || method == poem::http::Method::OPTIONS),
             Self::ResetPage
             | Self::VerifyPage
+            | Self::PasskeysPage
             | Self::Health
             | Self::Ready
             | Self::Metrics
@@ -231,6 +272,11 @@ mod tests {
         );
         assert_eq!(Route::of("/sessions/"), None);
         assert_eq!(Route::of("/sessions/a/b"), None);
+        assert_eq!(
+            Route::of("/webauthn/credentials/0190a1b2-0000-4000-8000-000000000000"),
+            Some(Route::PasskeyCredential)
+        );
+        assert_eq!(Route::of("/webauthn/credentials/"), None);
         assert_eq!(Route::of("/wp-admin"), None);
     }
 

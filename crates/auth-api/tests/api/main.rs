@@ -5,6 +5,7 @@ mod cli;
 mod connections;
 mod credentials;
 mod helpers;
+mod passkey_device;
 
 mod admin;
 mod errors;
@@ -19,6 +20,7 @@ mod mfa;
 mod openapi;
 mod ops;
 mod outbox_instances;
+mod passkeys;
 mod password;
 mod protected;
 mod recovery;

@@ -32,6 +32,7 @@ mod account;
 mod limits;
 mod mail;
 mod mfa;
+mod passkeys;
 mod revocations;
 mod sessions;
 mod throttle;
@@ -42,6 +43,7 @@ pub use account::*;
 pub use limits::*;
 pub use mail::*;
 pub use mfa::*;
+pub use passkeys::*;
 pub use revocations::*;
 pub use sessions::*;
 pub use throttle::*;
@@ -324,6 +326,28 @@ macro_rules! mfa_conformance {
             mfa_steps_are_used_once_and_in_order,
             mfa_recovery_codes_are_single_use_and_replaced_whole,
             mfa_factors_go_with_removal_and_with_their_user,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of passkeys and their
+/// ceremonies ([`PasskeyStore`](crate::PasskeyStore),
+/// [`CeremonyStore`](crate::CeremonyStore)); the arguments are those of
+/// [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! passkey_conformance {
+    ($factory:expr) => {
+        $crate::passkey_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            passkeys_round_trip_and_credential_ids_are_unique,
+            passkeys_are_renamed_and_removed_by_their_owner_only,
+            passkey_use_never_lowers_the_counter,
+            ceremonies_are_taken_once_and_expire,
+            passkeys_go_with_their_user,
         );
     };
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 mod mfa;
 mod one_time;
 mod outbox;
+mod passkeys;
 mod revocations;
 mod users;
 
@@ -72,6 +73,7 @@ struct State {
     tokens: one_time::Tokens,
     outbox: outbox::Outbox,
     factors: mfa::Factors,
+    passkeys: passkeys::Passkeys,
 }
 
 #[derive(Debug)]

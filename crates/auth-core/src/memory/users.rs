@@ -155,6 +155,7 @@ impl UserRepository for MemoryStore {
         state.tokens.remove_user(id);
         state.outbox.remove_user(id);
         state.factors.remove_user(id);
+        state.passkeys.remove_user(id);
         Ok(true)
     }
 }

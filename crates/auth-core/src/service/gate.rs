@@ -190,7 +190,7 @@ impl<S: Store> Authenticator<S> {
     }
 
     /// The presented device cookie's id, if it vouches for `account` now.
-    async fn vouching_device(
+    pub(super) async fn vouching_device(
         &self,
         account: &AccountKey,
         token: Option<&DeviceToken>,

@@ -29,6 +29,9 @@ pub struct SecondFactors {
     pub totp: bool,
     /// Unspent recovery codes.
     pub recovery_codes_left: u64,
+    /// Registered passkeys (each a complete login of its own, not a
+    /// second factor of the password).
+    pub passkeys: u64,
 }
 
 /// How second factors are kept: the keys that seal TOTP secrets and the
@@ -214,9 +217,11 @@ impl<S: Store> Authenticator<S> {
         } else {
             0
         };
+        let passkeys = self.store.count_passkeys(user).await?;
         Ok(SecondFactors {
             totp,
             recovery_codes_left,
+            passkeys,
         })
     }
 

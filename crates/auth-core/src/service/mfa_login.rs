@@ -23,6 +23,10 @@ pub enum MfaMethod {
     Totp,
     /// One of the printed recovery codes.
     RecoveryCode,
+    /// A passkey: offered when the user has TOTP on and a passkey, as a
+    /// complete login of its own (`POST /webauthn/login`) in place of the
+    /// code, not a code for `POST /login/mfa`.
+    Webauthn,
 }
 
 impl MfaMethod {
@@ -31,6 +35,7 @@ impl MfaMethod {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Webauthn => "webauthn",
         }
     }
 }
@@ -81,9 +86,15 @@ impl<S: Store> Authenticator<S> {
         )
         .about(token_subject(&user.password_hash, weak_password));
         self.store.issue_token(&issued).await?;
+        let mut methods = vec![MfaMethod::Totp, MfaMethod::RecoveryCode];
+        // TOTP alone decides that a second factor is due; a passkey is
+        // only offered as the other way in.
+        if self.store.count_passkeys(user.id).await? > 0 {
+            methods.push(MfaMethod::Webauthn);
+        }
         Ok(Some(MfaChallenge {
             token,
-            methods: vec![MfaMethod::Totp, MfaMethod::RecoveryCode],
+            methods,
             expires_at: issued.expires_at,
         }))
     }

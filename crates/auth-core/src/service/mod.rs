@@ -7,7 +7,8 @@
 //! (authenticating a token, logging out), `account.rs` (a user's sessions,
 //! password change, deletion, events), `email.rs` (the account's address
 //! and its verification), `mfa.rs` (TOTP and recovery codes),
-//! `mfa_login.rs` (a login's second step), `recovery.rs` (password reset), `delivery.rs`
+//! `mfa_login.rs` (a login's second step), `passkeys.rs` (registering and
+//! managing passkeys), `passkey_login.rs` (logging in with one), `recovery.rs` (password reset), `delivery.rs`
 //! (the outbox worker's step); what they share is here, with the
 //! recording of security events.
 
@@ -18,6 +19,8 @@ mod gate;
 mod login;
 mod mfa;
 mod mfa_login;
+mod passkey_login;
+mod passkeys;
 mod recovery;
 mod register;
 mod sessions;
@@ -42,6 +45,7 @@ pub use account::MAX_EVENTS_PAGE;
 pub use delivery::{DeliveryFailure, DeliveryReport};
 pub use mfa::{MfaPolicy, SecondFactors, TotpSetup};
 pub use mfa_login::{MfaChallenge, MfaMethod};
+pub use passkeys::PasskeyOptions;
 pub use recovery::ResetTarget;
 
 /// Why a use case failed. The API maps each variant to a status and a code.
@@ -101,6 +105,18 @@ pub enum AuthError {
     /// TOTP is off (or, for a confirmation, no setup is pending).
     #[error("two-factor authentication is not enabled")]
     MfaNotEnabled,
+    /// A passkey login failed: unknown, used or expired challenge, unknown
+    /// credential, bad signature, wrong origin, a counter that went back.
+    /// One error, no hint which.
+    #[error("the passkey was not accepted")]
+    PasskeyRefused,
+    /// A passkey registration failed: unknown, used or expired challenge,
+    /// failed verification, a credential registered already.
+    #[error("the passkey registration was not accepted")]
+    InvalidPasskeyRegistration,
+    /// The user has no passkey with that id (another user's is not found either).
+    #[error("no such passkey")]
+    PasskeyNotFound,
     /// The user has no such session (another user's is not found either).
     #[error("no such session")]
     SessionNotFound,
@@ -150,6 +166,8 @@ pub struct Purged {
     /// Outbox messages sent or given up on longer than
     /// [`crate::SPENT_TOKEN_RETENTION`] ago.
     pub mail: u64,
+    /// Passkey ceremonies (challenges) that expired unanswered.
+    pub ceremonies: u64,
 }
 
 /// A successful login.
@@ -217,6 +235,9 @@ pub struct Authenticator<S> {
     recovery: RecoveryPolicy,
     outbox: OutboxPolicy,
     mfa: MfaPolicy,
+    /// Passkeys are registered for and checked against it; `None` turns
+    /// them off (every passkey use case fails as a deployment error).
+    relying_party: Option<crate::RelyingParty>,
     cache: SessionCache,
     clock: Arc<dyn Clock>,
     events: Events,
@@ -271,6 +292,7 @@ impl<S: Store> Authenticator<S> {
             recovery: RecoveryPolicy::default(),
             outbox: OutboxPolicy::default(),
             mfa: MfaPolicy::default(),
+            relying_party: None,
             cache: SessionCache::disabled(),
             clock,
             events: Events {
@@ -438,6 +460,7 @@ impl<S: Store> Authenticator<S> {
         let spent = crate::period::before(now, crate::SPENT_TOKEN_RETENTION);
         let tokens = self.store.purge_tokens(spent).await?;
         let mail = self.store.purge_mail(spent).await?;
+        let ceremonies = self.store.purge_ceremonies(now).await?;
         Ok(Purged {
             sessions,
             login_failures,
@@ -446,6 +469,7 @@ impl<S: Store> Authenticator<S> {
             events,
             tokens,
             mail,
+            ceremonies,
         })
     }
 

@@ -49,6 +49,12 @@ pub(super) struct Contents {
     /// Unspent recovery-code hashes (hex) by user id.
     #[serde(default)]
     pub(super) recovery_codes: BTreeMap<String, Vec<String>>,
+    /// Passkeys by their public id.
+    #[serde(default)]
+    pub(super) passkeys: BTreeMap<Uuid, super::passkeys::StoredPasskey>,
+    /// Passkey ceremonies by the hex of their challenge hash.
+    #[serde(default)]
+    pub(super) ceremonies: BTreeMap<String, super::passkeys::StoredCeremony>,
 }
 
 impl Default for Contents {
@@ -66,6 +72,8 @@ impl Default for Contents {
             mail: BTreeMap::new(),
             totp: BTreeMap::new(),
             recovery_codes: BTreeMap::new(),
+            passkeys: BTreeMap::new(),
+            ceremonies: BTreeMap::new(),
         }
     }
 }

@@ -138,11 +138,11 @@ impl SecondFactorStore for JsonFileStore {
     ) -> Result<bool, StoreError> {
         let (key, codes) = (key(user), hashes(codes));
         self.update(move |contents| {
-            let enabled = contents
+            if contents
                 .totp
                 .get(&key)
-                .is_some_and(|f| f.enabled_at.is_some());
-            if !enabled {
+                .is_none_or(|f| f.enabled_at.is_none())
+            {
                 return Ok(Outcome::Unchanged(false));
             }
             contents.recovery_codes.insert(key, codes);

@@ -50,6 +50,7 @@ mod factors;
 mod file;
 mod limits;
 mod outbox;
+mod passkeys;
 mod sessions;
 mod throttle;
 mod tokens;

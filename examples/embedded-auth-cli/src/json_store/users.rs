@@ -238,6 +238,10 @@ impl UserRepository for JsonFileStore {
             let key = id.to_string();
             contents.totp.retain(|_, factor| factor.user_id() != id);
             contents.recovery_codes.remove(&key);
+            contents.passkeys.retain(|_, stored| stored.user_id() != id);
+            contents
+                .ceremonies
+                .retain(|_, stored| stored.user_id() != Some(id));
             Ok(Outcome::Changed(true))
         })
         .await

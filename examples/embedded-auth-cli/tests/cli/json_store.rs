@@ -59,6 +59,11 @@ auth_core::mfa_conformance!(
     |store: JsonFileStore| async move { remove(&store) }
 );
 
+auth_core::passkey_conformance!(
+    || async { Some(JsonFileStore::open(fresh_file()).unwrap()) },
+    |store: JsonFileStore| async move { remove(&store) }
+);
+
 fn file_error(error: &StoreError) -> &JsonStoreError {
     let StoreError::Unavailable(source) = error else {
         panic!("expected Unavailable, got {error:?}");

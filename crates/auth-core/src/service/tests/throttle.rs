@@ -246,6 +246,7 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             events: 0,
             tokens: 0,
             mail: 0,
+            ceremonies: 0,
         }
     );
     clock.advance(Duration::from_secs(8 * 24 * 3600));
@@ -259,6 +260,7 @@ async fn purge_removes_expired_sessions_and_stale_failures() {
             events: 0,      // 90 days
             tokens: 0,
             mail: 0,
+            ceremonies: 0,
         }
     );
 }
