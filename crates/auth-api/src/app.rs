@@ -562,7 +562,7 @@ mod tests {
     #[tokio::test]
     async fn serving_with_a_public_url_passkeys_cannot_use_is_refused_before_connecting() {
         for url in [
-            "https://example.com/auth/",
+            "https://example.com/?x=1",
             "http://example.com",
             "https://192.0.2.7",
         ] {
@@ -575,6 +575,12 @@ mod tests {
         assert_eq!(
             root.relying_party.as_ref().unwrap().origin(),
             "https://auth.example.com"
+        );
+        // A path prefix for the mail links: the origin is the same.
+        let root = root(&["--public-url", "https://example.com/auth/"]).unwrap();
+        assert_eq!(
+            root.relying_party.as_ref().unwrap().origin(),
+            "https://example.com"
         );
     }
 

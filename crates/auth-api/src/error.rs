@@ -249,7 +249,8 @@ impl ApiError {
             Self::InvalidToken => (
                 Status::BadRequest,
                 "invalid_token",
-                "this token is invalid, used or expired: ask for a new link, or log in again".into(),
+                "this token is invalid, used or expired: ask for a new link, or log in again"
+                    .into(),
                 None,
             ),
             Self::InvalidCredentials => (

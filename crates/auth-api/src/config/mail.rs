@@ -17,9 +17,10 @@ pub struct MailConfig {
     /// The address users reach the service at, for the links in mail
     /// (`{public-url}/reset?token=…`, `{public-url}/verify?token=…`), and
     /// the passkeys' relying party (its host is the RP ID, its origin the
-    /// one accepted): an origin only, `https://` with a domain name, or
-    /// `http://localhost[:port]`. Point it at your own frontend, on the
-    /// same origin, to serve those pages yourself.
+    /// one accepted): `https://` with a domain name, or
+    /// `http://localhost[:port]`; a path (`https://example.com/auth/`) is
+    /// kept in the links and is not part of the origin. Point it at your
+    /// own frontend, on the same origin, to serve those pages yourself.
     #[arg(
         long,
         env = "AUTH_PUBLIC_URL",

@@ -33,8 +33,9 @@ pub enum RelyingPartyError {
         /// What was given.
         url: String,
     },
-    /// A path, query, fragment or user info: the relying party is a whole origin.
-    #[error("{url}: passkeys need an origin only (no path, query, fragment or user)")]
+    /// A query, fragment or user info, or no host: the relying party is an
+    /// origin (a path is allowed: it only prefixes the mail links).
+    #[error("{url}: passkeys need an origin, optionally with a path (no query, fragment or user)")]
     NotAnOrigin {
         /// What was given.
         url: String,
@@ -60,7 +61,9 @@ pub enum RelyingPartyError {
 /// assert_eq!(RelyingParty::from_public_url("http://localhost:5000")?.origin(), "http://localhost:5000");
 /// assert!(matches!(RelyingParty::from_public_url("http://example.com"), Err(RelyingPartyError::NotSecure { .. })));
 /// assert!(matches!(RelyingParty::from_public_url("https://10.0.0.1"), Err(RelyingPartyError::IpAddress { .. })));
-/// assert!(matches!(RelyingParty::from_public_url("https://example.com/auth/"), Err(RelyingPartyError::NotAnOrigin { .. })));
+/// // A path prefix (for the mail links) leaves the origin as it is.
+/// assert_eq!(RelyingParty::from_public_url("https://example.com/auth/")?.origin(), "https://example.com");
+/// assert!(matches!(RelyingParty::from_public_url("https://example.com/?x=1"), Err(RelyingPartyError::NotAnOrigin { .. })));
 /// # Ok::<(), RelyingPartyError>(())
 /// ```
 #[derive(Clone)]
@@ -109,8 +112,9 @@ impl RelyingParty {
             "http" if host == "localhost" => {}
             _ => return Err(RelyingPartyError::NotSecure { url: given() }),
         }
-        if !matches!(parsed.path(), "" | "/")
-            || parsed.query().is_some()
+        // The path is not part of an origin: browsers sign
+        // scheme://host[:port] whatever page the ceremony runs on.
+        if parsed.query().is_some()
             || parsed.fragment().is_some()
             || !parsed.username().is_empty()
             || parsed.password().is_some()
