@@ -577,9 +577,9 @@ mod tests {
             "https://auth.example.com"
         );
         // A path prefix for the mail links: the origin is the same.
-        let root = root(&["--public-url", "https://example.com/auth/"]).unwrap();
+        let prefixed = super::tests::root(&["--public-url", "https://example.com/auth/"]).unwrap();
         assert_eq!(
-            root.relying_party.as_ref().unwrap().origin(),
+            prefixed.relying_party.as_ref().unwrap().origin(),
             "https://example.com"
         );
     }
