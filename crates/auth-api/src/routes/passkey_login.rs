@@ -28,6 +28,8 @@ pub struct PasskeyLoginApi<S> {
 pub struct PasskeyLoginOptionsRequest {
     /// The username, to allow that user's passkeys; without it, a
     /// discoverable challenge (the authenticator picks the account).
+    /// `null` is as absent.
+    #[oai(nullable)]
     pub username: Option<Text>,
 }
 
