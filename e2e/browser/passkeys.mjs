@@ -14,7 +14,7 @@
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { checker, foreignRequestsOf, launch } from "./chromium.mjs";
 
 const [baseUrl, artifacts] = process.argv.slice(2);
 if (!baseUrl || !artifacts) {
@@ -24,52 +24,18 @@ if (!baseUrl || !artifacts) {
 const origin = new URL(baseUrl).origin;
 mkdirSync(artifacts, { recursive: true });
 
-let passed = 0;
-const failures = [];
-const check = (cond, what, detail = "") => {
-  if (cond) {
-    passed += 1;
-    console.log(`  ok: ${what}`);
-  } else {
-    failures.push(`${what}${detail ? `: ${detail}` : ""}`);
-    console.log(`  FAILED: ${what}${detail ? `: ${detail}` : ""}`);
-  }
-  return cond;
-};
+const tally = checker();
+const { check, failures } = tally;
 
 const userDataDir = mkdtempSync(join(tmpdir(), "auth-e2e-passkeys-"));
-const foreignRequests = [];
+// Requests to another origin (filled once the browser runs).
+let foreignRequests = [];
 const pageErrors = [];
 let context;
 
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1000, height: 800 },
-  });
-  context.setDefaultTimeout(30_000);
-  context.on("request", (req) => {
-    const url = req.url();
-    if (url.startsWith("data:") || url.startsWith("blob:")) return;
-    let reqOrigin;
-    try {
-      reqOrigin = new URL(url).origin;
-    } catch {
-      reqOrigin = "<unparsable>";
-    }
-    if (reqOrigin !== origin) foreignRequests.push(`${req.method()} ${url}`);
-  });
+  context = await launch(userDataDir, { width: 1000, height: 800 });
+  foreignRequests = foreignRequestsOf(context, origin);
 
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (err) => pageErrors.push(String(err)));
@@ -186,5 +152,5 @@ try {
   if (context) await context.close();
 }
 
-console.log(`passkeys: ${passed} passed, ${failures.length} failed`);
+console.log(`passkeys: ${tally.passed} passed, ${failures.length} failed`);
 process.exit(failures.length === 0 ? 0 : 1);

@@ -16,7 +16,7 @@
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { checker, foreignRequestsOf, launch } from "./chromium.mjs";
 
 const [baseUrl, artifacts] = process.argv.slice(2);
 if (!baseUrl || !artifacts) {
@@ -26,20 +26,8 @@ if (!baseUrl || !artifacts) {
 const origin = new URL(baseUrl).origin;
 mkdirSync(artifacts, { recursive: true });
 
-let passed = 0;
-const failures = [];
-const ok = (what) => {
-  passed += 1;
-  console.log(`  ok: ${what}`);
-};
-const check = (cond, what, detail = "") => {
-  if (cond) ok(what);
-  else {
-    failures.push(`${what}${detail ? `: ${detail}` : ""}`);
-    console.log(`  FAILED: ${what}${detail ? `: ${detail}` : ""}`);
-  }
-  return cond;
-};
+const tally = checker();
+const { check, ok, failures } = tally;
 
 // Every operation of docs/openapi.json, by Swagger UI's DOM id
 // (operations-<tag>-<operationId>).
@@ -83,41 +71,14 @@ const opSel = (op) => `#operations-${op.tag}-${op.id}`;
 const op = (id) => OPERATIONS.find((o) => o.id === id);
 
 const userDataDir = mkdtempSync(join(tmpdir(), "auth-e2e-chromium-"));
-const foreignRequests = [];
+// Requests to another origin (filled once the browser runs).
+let foreignRequests = [];
 const pageErrors = [];
 let context;
 
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-  // Generous: CI shares two cores with the server and a cargo build.
-  context.setDefaultTimeout(30_000);
-
-  // Every request any page of this context makes: only the server itself.
-  context.on("request", (req) => {
-    const url = req.url();
-    if (url.startsWith("data:") || url.startsWith("blob:")) return;
-    let reqOrigin;
-    try {
-      reqOrigin = new URL(url).origin;
-    } catch {
-      reqOrigin = "<unparsable>";
-    }
-    if (reqOrigin !== origin) foreignRequests.push(`${req.method()} ${url}`);
-  });
+  context = await launch(userDataDir, { width: 1280, height: 900 });
+  foreignRequests = foreignRequestsOf(context, origin);
 
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (err) => pageErrors.push(String(err)));
@@ -336,7 +297,7 @@ try {
   rmSync(userDataDir, { recursive: true, force: true });
 }
 
-console.log(`browser: ${passed} passed, ${failures.length} failed`);
+console.log(`browser: ${tally.passed} passed, ${failures.length} failed`);
 if (failures.length) {
   for (const f of failures) console.log(`  - ${f}`);
   process.exit(1);

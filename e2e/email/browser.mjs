@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { launch } from "../browser/chromium.mjs";
 
 const [baseUrl] = process.argv.slice(2);
 if (!baseUrl) {
@@ -34,24 +34,7 @@ if (!baseUrl) {
 const origin = new URL(baseUrl).origin;
 const userDataDir = mkdtempSync(join(tmpdir(), "auth-e2e-email-chromium-"));
 
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-proxy-server",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 900, height: 700 },
-});
-// Generous: CI shares two cores with the server and a cargo build.
-context.setDefaultTimeout(30_000);
+const context = await launch(userDataDir, { width: 900, height: 700 }, ["--no-proxy-server"]);
 
 // Every CSP violation the page itself sees (the init script is injected by
 // the DevTools protocol, so it is not subject to the page's policy).
