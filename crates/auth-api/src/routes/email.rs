@@ -28,8 +28,8 @@ pub struct ChangeEmailRequest {
     pub password: String,
     /// Required when the account has two-factor authentication on: a
     /// current TOTP code or an unused recovery code (spent by this request).
-    /// Ignored otherwise.
-    #[oai(write_only)]
+    /// Ignored otherwise. `null` is as absent.
+    #[oai(write_only, nullable)]
     pub code: Option<Text>,
 }
 
