@@ -59,11 +59,26 @@ pub enum EventKind {
     PasskeyAdded,
     /// A passkey was removed.
     PasskeyRemoved,
+    /// The right password (or passkey) of a disabled account: no session.
+    LoginDisabled,
+    /// An operator disabled the account (its sessions were ended).
+    AccountDisabled,
+    /// An operator enabled the account again.
+    AccountEnabled,
+    /// An operator deleted the account (kept after the account's own events
+    /// went with it).
+    AccountDeleted,
+    /// An operator cleared the account's login back-off.
+    BackoffCleared,
+    /// An admin key was made (no account; the actor is the operator).
+    AdminKeyCreated,
+    /// An admin key was revoked.
+    AdminKeyRevoked,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 25] = [
         Self::Registered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -82,6 +97,13 @@ impl EventKind {
         Self::RecoveryCodesRegenerated,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::LoginDisabled,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::AccountDeleted,
+        Self::BackoffCleared,
+        Self::AdminKeyCreated,
+        Self::AdminKeyRevoked,
     ];
 
     /// The stored and shown name.
@@ -105,6 +127,13 @@ impl EventKind {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::LoginDisabled => "login_disabled",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::AccountDeleted => "account_deleted",
+            Self::BackoffCleared => "backoff_cleared",
+            Self::AdminKeyCreated => "admin_key_created",
+            Self::AdminKeyRevoked => "admin_key_revoked",
         }
     }
 
@@ -142,6 +171,52 @@ pub struct SecurityEvent {
     pub user_agent: Option<UserAgent>,
     /// The request's id (`X-Request-Id`), to find it in the logs.
     pub request_id: Option<String>,
+    /// Who acted, when not the account's own user or an anonymous client:
+    /// an admin key, or an operator at the command line.
+    pub actor: Option<Actor>,
+}
+
+/// Who caused an event on someone else's behalf: `admin_key:<name>` (a
+/// request to the admin API with that key) or `operator` (an `auth-server`
+/// command run with the database's credentials).
+///
+/// ```
+/// use auth_core::{Actor, AdminKeyName};
+/// let name = AdminKeyName::parse("support-desk")?;
+/// assert_eq!(Actor::admin_key(&name).as_str(), "admin_key:support-desk");
+/// assert_eq!(Actor::operator().as_str(), "operator");
+/// assert_eq!(Actor::from_stored("operator".to_owned()), Actor::operator());
+/// # Ok::<(), auth_core::AdminKeyNameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Actor(String);
+
+impl Actor {
+    /// A request made with the admin key named `name`.
+    pub fn admin_key(name: &crate::AdminKeyName) -> Self {
+        Self(format!("admin_key:{}", name.as_str()))
+    }
+
+    /// A command run at the command line.
+    pub fn operator() -> Self {
+        Self("operator".to_owned())
+    }
+
+    /// Wraps what a store kept.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
+    /// The stored and shown form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl SecurityEvent {
@@ -159,6 +234,14 @@ impl SecurityEvent {
             client_ip: client.recorded_ip(),
             user_agent: client.user_agent.clone(),
             request_id: client.request_id.clone(),
+            actor: None,
         }
+    }
+
+    /// The same event, caused by `actor`.
+    #[must_use]
+    pub fn by(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
     }
 }

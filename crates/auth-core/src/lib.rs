@@ -42,6 +42,7 @@
 //!   `client.rs`: who is asking ([`Client`], [`UserAgent`]).
 //! - [`conformance`] (feature `testing`): the contract every store runs.
 
+mod admin;
 mod cache;
 mod client;
 mod clock;
@@ -70,12 +71,17 @@ mod user;
 mod username;
 mod werkzeug;
 
+pub use admin::{
+    ADMIN_KEY_NAME_MAX_CHARS, AdminKey, AdminKeyHash, AdminKeyId, AdminKeyName, AdminKeyNameError,
+    AdminKeyStore, AdminKeyToken, AdminStore, AuditLog, EventQuery, EventSeq, LoggedEvent,
+    USER_SEARCH_MAX_CHARS, UserDirectory, UserSearch,
+};
 pub use cache::SessionCache;
 pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
 pub use email::{EMAIL_MAX_LEN, EmailAddress, EmailError, UserEmail};
-pub use event::{EventKind, SecurityEvent};
+pub use event::{Actor, EventKind, SecurityEvent};
 pub use hashing::{
     HashConfig, HashConfigError, HashError, HashKind, HashPurpose, HashSlot, PasswordHash,
     PasswordHasher, ScryptParams, TimingsSnapshot, Verification, VerifyLimits,
@@ -101,9 +107,10 @@ pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
 pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
 pub use service::{
-    AuditSink, AuthError, Authenticated, Authenticator, DEFAULT_EVENT_RETENTION, DeliveryFailure,
-    DeliveryReport, LoginSuccess, MAX_EVENTS_PAGE, MfaChallenge, MfaMethod, MfaPolicy,
-    PasskeyOptions, Purged, ResetTarget, SecondFactors, TotpSetup,
+    AuditSink, AuthError, Authenticated, Authenticator, BackoffState, DEFAULT_EVENT_RETENTION,
+    DeliveryFailure, DeliveryReport, EventPage, LoginSuccess, MAX_ADMIN_PAGE, MAX_EVENTS_PAGE,
+    MfaChallenge, MfaMethod, MfaPolicy, PasskeyOptions, Purged, ResetTarget, SecondFactors,
+    TotpSetup, UserOverview, UserPage,
 };
 pub use session::{Session, SessionHandle, SessionId, SessionPolicy, SessionToken, TokenError};
 pub use store::{

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// [`crate::EmailAddress::canonical`]).
     #[error("email address is taken")]
     EmailTaken,
+    /// Another admin key has this name ([`crate::AdminKeyStore::insert_admin_key`]).
+    #[error("name is taken")]
+    NameTaken,
     /// The store could not answer: unreachable, failing, or holding data
     /// that does not parse. The source is kept for logs.
     #[error("storage unavailable")]

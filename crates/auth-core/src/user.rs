@@ -62,8 +62,10 @@ impl fmt::Debug for UserId {
 ///     created_at: now,
 ///     updated_at: now,
 ///     email: None,
+///     disabled_at: None,
 /// };
 /// assert!(!format!("{user:?}").contains("$scrypt$"));
+/// assert!(!user.is_disabled());
 /// # Ok::<(), auth_core::UsernameError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,4 +83,16 @@ pub struct User {
     /// The account's email address, if it has one, and whether it is
     /// verified. Unique across accounts without regard to case.
     pub email: Option<UserEmail>,
+    /// When an operator disabled the account (`None`: enabled). A disabled
+    /// account has no sessions, and its right password gets
+    /// [`crate::AuthError::AccountDisabled`]; stores create users enabled
+    /// and change this only through [`crate::UserDirectory::set_user_disabled`].
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Whether an operator has disabled the account.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }

@@ -9,3 +9,4 @@ auth_core::one_time_token_conformance!(|| async { Some(auth_core::MemoryStore::n
 auth_core::mail_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 auth_core::mfa_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
 auth_core::passkey_conformance!(|| async { Some(auth_core::MemoryStore::new()) });
+auth_core::admin_conformance!(|| async { Some(auth_core::MemoryStore::new()) });

@@ -23,6 +23,7 @@ fn entry(name: &str) -> (SessionId, Authenticated) {
         created_at: now,
         updated_at: now,
         email: None,
+        disabled_at: None,
     };
     let (_, session) = SessionPolicy::default().start(user.id, now).unwrap();
     (session.id, Authenticated { user, session })

@@ -29,6 +29,7 @@
 //! ```
 
 mod account;
+mod admin;
 mod limits;
 mod mail;
 mod mfa;
@@ -40,6 +41,7 @@ mod tokens;
 mod users;
 
 pub use account::*;
+pub use admin::*;
 pub use limits::*;
 pub use mail::*;
 pub use mfa::*;
@@ -75,6 +77,7 @@ pub fn user_named(name: &str) -> User {
         created_at: epoch(),
         updated_at: epoch(),
         email: None,
+        disabled_at: None,
     }
 }
 
@@ -348,6 +351,28 @@ macro_rules! passkey_conformance {
             passkey_use_never_lowers_the_counter,
             ceremonies_are_taken_once_and_expire,
             passkeys_go_with_their_user,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per rule of the admin ports
+/// ([`AdminKeyStore`](crate::AdminKeyStore),
+/// [`UserDirectory`](crate::UserDirectory), [`AuditLog`](crate::AuditLog));
+/// the arguments are those of [`crate::store_conformance!`].
+#[macro_export]
+macro_rules! admin_conformance {
+    ($factory:expr) => {
+        $crate::admin_conformance!($factory, |_store| async {});
+    };
+    ($factory:expr, $teardown:expr) => {
+        $crate::__store_conformance_rules!(
+            $factory,
+            $teardown;
+            admin_keys_round_trip_and_names_are_unique,
+            admin_keys_revoked_are_revoked_for_every_handle,
+            users_search_matches_name_or_email_and_pages_hold_still,
+            users_disabled_read_back_and_enable_again,
+            events_search_filters_pages_and_keeps_the_actor,
         );
     };
 }

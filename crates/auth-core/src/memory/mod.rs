@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod admin;
 mod mfa;
 mod one_time;
 mod outbox;
@@ -40,6 +41,7 @@ use crate::{
 ///     created_at: now,
 ///     updated_at: now,
 ///     email: None,
+///     disabled_at: None,
 /// };
 /// store.create_user(&user).await?;
 /// let found = store.find_user_by_username(&Username::parse("ALICE")?).await?;
@@ -67,8 +69,11 @@ struct State {
     /// Rate-limit states (theoretical arrival times).
     rates: HashMap<RateKey, DateTime<Utc>>,
     devices: HashMap<DeviceId, Device>,
-    /// In the order appended.
-    events: Vec<SecurityEvent>,
+    /// In the order appended, each with its sequence number.
+    events: Vec<(crate::EventSeq, SecurityEvent)>,
+    /// The last sequence number given to an event.
+    last_event_seq: i64,
+    admin_keys: admin::Keys,
     revocations: revocations::Log,
     tokens: one_time::Tokens,
     outbox: outbox::Outbox,
@@ -362,7 +367,10 @@ impl DeviceStore for MemoryStore {
 
 impl EventStore for MemoryStore {
     async fn append_event(&self, event: &SecurityEvent) -> Result<(), StoreError> {
-        self.state().events.push(event.clone());
+        let mut state = self.state();
+        state.last_event_seq += 1;
+        let seq = crate::EventSeq::new(state.last_event_seq);
+        state.events.push((seq, event.clone()));
         Ok(())
     }
 
@@ -375,6 +383,7 @@ impl EventStore for MemoryStore {
         let mut theirs: Vec<(usize, &SecurityEvent)> = state
             .events
             .iter()
+            .map(|(_, event)| event)
             .enumerate()
             .filter(|(_, event)| event.user_id == Some(user_id))
             .collect();
@@ -390,7 +399,7 @@ impl EventStore for MemoryStore {
     async fn purge_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut state = self.state();
         let count = state.events.len();
-        state.events.retain(|event| event.at >= before);
+        state.events.retain(|(_, event)| event.at >= before);
         Ok((count - state.events.len()) as u64)
     }
 }

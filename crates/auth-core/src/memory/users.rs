@@ -151,7 +151,7 @@ impl UserRepository for MemoryStore {
         state
             .login_failures
             .retain(|failure| failure.account != *account);
-        state.events.retain(|event| event.user_id != Some(id));
+        state.events.retain(|(_, event)| event.user_id != Some(id));
         state.tokens.remove_user(id);
         state.outbox.remove_user(id);
         state.factors.remove_user(id);

@@ -130,6 +130,13 @@ impl<S: Store> Authenticator<S> {
                 user,
                 password_change_recommended,
             } => {
+                // Only the right password learns that the account is
+                // disabled; it counts neither as a failure nor a success.
+                if user.is_disabled() {
+                    self.record(EventKind::LoginDisabled, Some(user.id), client)
+                        .await;
+                    return Err(AuthError::AccountDisabled);
+                }
                 // A second factor is due: no session yet, and the right
                 // password is not counted as a success (mfa_login.rs).
                 if let Some(challenge) = self
@@ -223,6 +230,12 @@ impl<S: Store> Authenticator<S> {
         password_change_recommended: bool,
         client: &Client,
     ) -> Result<LoginSuccess, AuthError> {
+        // Every login ends here (password, second factor, passkey).
+        if user.is_disabled() {
+            self.record(EventKind::LoginDisabled, Some(user.id), client)
+                .await;
+            return Err(AuthError::AccountDisabled);
+        }
         let (token, mut session) = self
             .sessions
             .start(user.id, self.clock.now())

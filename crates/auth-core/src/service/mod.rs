@@ -13,6 +13,7 @@
 //! recording of security events.
 
 mod account;
+mod admin;
 mod delivery;
 mod email;
 mod gate;
@@ -42,6 +43,7 @@ use crate::{
 };
 
 pub use account::MAX_EVENTS_PAGE;
+pub use admin::{BackoffState, EventPage, MAX_ADMIN_PAGE, UserOverview, UserPage};
 pub use delivery::{DeliveryFailure, DeliveryReport};
 pub use mfa::{MfaPolicy, SecondFactors, TotpSetup};
 pub use mfa_login::{MfaChallenge, MfaMethod};
@@ -120,6 +122,21 @@ pub enum AuthError {
     /// The user has no such session (another user's is not found either).
     #[error("no such session")]
     SessionNotFound,
+    /// The right password (or passkey) of an account an operator disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// An admin use case named a user that does not exist.
+    #[error("no such user")]
+    UserNotFound,
+    /// A reset email for an account without a verified address.
+    #[error("the account has no verified email address")]
+    NoVerifiedEmail,
+    /// An admin key with this name exists (revoked ones keep their names).
+    #[error("an admin key with this name exists")]
+    AdminKeyNameTaken,
+    /// No live admin key has this name.
+    #[error("no live admin key has this name")]
+    AdminKeyNotFound,
     /// The store failed.
     #[error("storage failed")]
     Storage(#[source] StoreError),
@@ -134,6 +151,7 @@ impl From<StoreError> for AuthError {
         match error {
             StoreError::UsernameTaken => Self::UsernameTaken,
             StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::NameTaken => Self::AdminKeyNameTaken,
             other => Self::Storage(other),
         }
     }
@@ -335,7 +353,18 @@ impl<S: Store> Authenticator<S> {
     /// cannot keep it is counted ([`Authenticator::events_not_stored`]) and
     /// the sink still sees it.
     async fn record(&self, kind: EventKind, user_id: Option<UserId>, client: &Client) {
-        let event = SecurityEvent::new(kind, user_id, client, self.clock.now());
+        self.record_by(kind, user_id, client, None).await;
+    }
+
+    /// [`Self::record`], for an event `actor` caused (an admin action).
+    async fn record_by(
+        &self,
+        kind: EventKind,
+        user_id: Option<UserId>,
+        client: &Client,
+        actor: Option<&crate::Actor>,
+    ) {
+        let event = SecurityEvent::new(kind, user_id, client, self.clock.now()).by(actor.cloned());
         let stored = self.store.append_event(&event).await;
         if stored.is_err() {
             self.events.failed.fetch_add(1, Ordering::Relaxed);

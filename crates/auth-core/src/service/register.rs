@@ -97,6 +97,7 @@ impl<S: Store> Authenticator<S> {
             created_at: now,
             updated_at: now,
             email: email.map(UserEmail::unverified),
+            disabled_at: None,
         };
         self.store.create_user(&user).await?;
         let client = client.unwrap_or(&Client::default()).clone();

@@ -68,6 +68,10 @@ impl<S: Store> Authenticator<S> {
         let Some(user) = self.store.find_user_by_id(session.user_id).await? else {
             return Err(AuthError::NotAuthenticated);
         };
+        // A session a login made while its account was being disabled.
+        if user.is_disabled() {
+            return Err(AuthError::NotAuthenticated);
+        }
         let authenticated = Authenticated { user, session };
         self.cache.insert(id, authenticated.clone(), generation);
         Ok(authenticated)

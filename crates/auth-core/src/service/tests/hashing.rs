@@ -53,6 +53,7 @@ async fn a_password_below_todays_policy_logs_in_with_a_change_recommended() {
             created_at: now,
             updated_at: now,
             email: None,
+            disabled_at: None,
         })
         .await
         .unwrap();
@@ -86,6 +87,7 @@ async fn a_stored_hash_with_absurd_parameters_is_refused_not_allocated() {
             created_at: now,
             updated_at: now,
             email: None,
+            disabled_at: None,
         })
         .await
         .unwrap();
