@@ -120,6 +120,12 @@ impl Root {
     pub fn new(config: Config) -> Result<Self, StartError> {
         let backend = Backend::of_url(&config.database_url)
             .map_err(|error| StartError::config("--database-url", error))?;
+        if config.admin_bind == Some(config.bind) {
+            return Err(StartError::config(
+                "--admin-bind",
+                "must differ from --bind: the admin API is never served on the public listener",
+            ));
+        }
         if backend == Backend::Postgres && config.database_max_connections == Some(1) {
             return Err(StartError::config(
                 "--database-max-connections",
@@ -377,26 +383,29 @@ impl Root {
                 mail_stats.clone(),
             )),
         ];
-        let endpoint = build_app(
-            auth.clone(),
-            HttpSettings {
-                cookie: CookieSettings {
-                    secure: self.config.cookie_secure,
-                    max_age: self.session_policy.absolute_timeout,
-                    device_max_age: self.device_policy.lifetime,
-                },
-                max_body_bytes: self.config.max_body_bytes,
-                body_read_timeout: self.config.body_read_timeout.get(),
-                refusal_delay: self.config.refusal_delay,
-                trusted_proxies: self.config.trusted_proxies.clone(),
-                cors_origins: self.cors_origins.clone(),
-                mail_stats,
+        let settings = HttpSettings {
+            cookie: CookieSettings {
+                secure: self.config.cookie_secure,
+                max_age: self.session_policy.absolute_timeout,
+                device_max_age: self.device_policy.lifetime,
             },
-        )
-        .map_to_response()
-        .boxed();
+            max_body_bytes: self.config.max_body_bytes,
+            body_read_timeout: self.config.body_read_timeout.get(),
+            refusal_delay: self.config.refusal_delay,
+            trusted_proxies: self.config.trusted_proxies.clone(),
+            cors_origins: self.cors_origins.clone(),
+            mail_stats,
+        };
+        let admin_endpoint = self.config.admin_bind.map(|_| {
+            let endpoint = crate::build_admin_app(auth.clone(), settings.clone())
+                .map_to_response()
+                .boxed();
+            Arc::new(endpoint)
+        });
+        let endpoint = build_app(auth.clone(), settings).map_to_response().boxed();
         Ok(App {
             endpoint: Arc::new(endpoint),
+            admin_endpoint,
             limits: ConnectionLimits {
                 max_connections: self.config.max_connections.get(),
                 header_read_timeout: self.config.header_read_timeout.get(),
@@ -415,6 +424,8 @@ impl Root {
 /// background tasks (stopped when the `App` is dropped).
 pub struct App {
     endpoint: Arc<BoxEndpoint<'static, Response>>,
+    /// The admin API, when `--admin-bind` is set.
+    admin_endpoint: Option<Arc<BoxEndpoint<'static, Response>>>,
     limits: ConnectionLimits,
     shutdown_timeout: Duration,
     auth: Authenticator<SeaStore>,
@@ -435,6 +446,12 @@ impl App {
     /// The HTTP endpoint: every route, with every middleware.
     pub fn endpoint(&self) -> Arc<BoxEndpoint<'static, Response>> {
         self.endpoint.clone()
+    }
+
+    /// The admin API's endpoint (its routes, document and Swagger UI), when
+    /// `--admin-bind` is set.
+    pub fn admin_endpoint(&self) -> Option<Arc<BoxEndpoint<'static, Response>>> {
+        self.admin_endpoint.clone()
     }
 
     /// The use cases the endpoint serves.
@@ -466,6 +483,30 @@ impl App {
         crate::server::serve(
             listener,
             self.endpoint.clone(),
+            self.limits,
+            shutdown,
+            self.shutdown_timeout,
+        )
+        .await
+    }
+
+    /// Serves the admin endpoint on `listener`, as [`App::serve`] does the
+    /// public one (same connection limits). Returns at once when
+    /// `--admin-bind` is not set.
+    ///
+    /// # Errors
+    /// When the listener's address cannot be read.
+    pub async fn serve_admin(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let Some(endpoint) = self.admin_endpoint.clone() else {
+            return Ok(());
+        };
+        crate::server::serve(
+            listener,
+            endpoint,
             self.limits,
             shutdown,
             self.shutdown_timeout,

@@ -39,8 +39,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (the default).
     Serve,
-    /// Print the OpenAPI document (the content of docs/openapi.json).
-    Openapi,
+    /// Print the OpenAPI document (the content of docs/openapi.json; with
+    /// --admin, the admin listener's, docs/admin-openapi.json).
+    Openapi {
+        /// The admin listener's document instead.
+        #[arg(long)]
+        admin: bool,
+    },
     /// Import the users of the Flask service's SQLite database into the
     /// database of --database-url (migrated first unless --no-migrate).
     /// See docs/migrating-from-flask.md.
@@ -52,6 +57,30 @@ pub enum Command {
     /// Manage the keys of --secret-key-file (see docs/mfa.md).
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
+    /// Manage the keys of the admin API (--admin-bind; see docs/operations.md).
+    #[command(subcommand)]
+    AdminKey(AdminKeyCommand),
+}
+
+/// `auth-server admin-key ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminKeyCommand {
+    /// Make a key and print it once (only its SHA-256 is stored): give it
+    /// to the tool or person who calls the admin API.
+    Create {
+        /// What the key is for (`support-desk`): every event it causes
+        /// names it. ASCII letters, digits, `-`, `_`, `.`; unique.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys: name, id, creation and revocation times (never the keys).
+    List,
+    /// Revoke a key: every instance refuses it from the next request on.
+    Revoke {
+        /// The key's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// `auth-server import-flask`.
@@ -103,6 +132,22 @@ pub enum UserCommand {
         /// Whose back-off.
         username: String,
     },
+    /// Disable a user: end their sessions; their logins get `403
+    /// account_disabled` until `enable`.
+    Disable {
+        /// Whom.
+        username: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Whom.
+        username: String,
+    },
+    /// Delete a user and everything tied to it.
+    Delete {
+        /// Whom.
+        username: String,
+    },
 }
 
 /// Server options.
@@ -116,6 +161,12 @@ pub struct Config {
         global = true
     )]
     pub bind: SocketAddr,
+
+    /// Address of the admin API's listener (its own /openapi.json and
+    /// /docs; every route needs an admin key). Off when unset; never the
+    /// same as --bind. Bind it to a private interface (see docs/operations.md).
+    #[arg(long, env = "AUTH_ADMIN_BIND", global = true)]
+    pub admin_bind: Option<SocketAddr>,
 
     /// Database URL: `sqlite://path` (file created if missing) or `postgres://user@host/db`.
     #[arg(

@@ -133,6 +133,12 @@ pub enum ApiError {
     CrossSiteRequest,
     /// The user has no session with that id (or it is someone else's).
     SessionNotFound,
+    /// The right password of an account an operator disabled.
+    AccountDisabled,
+    /// Admin API: no user with that id.
+    UserNotFound,
+    /// Admin API: a reset email for an account without a verified address.
+    NoVerifiedEmail,
     /// No route at this path.
     NotFound,
     /// The route exists, the method does not.
@@ -184,6 +190,14 @@ impl ApiError {
             AuthError::WeakPassword(reason) => Self::WeakPassword(reason),
             AuthError::NotAuthenticated => unauthenticated,
             AuthError::SessionNotFound => Self::SessionNotFound,
+            AuthError::AccountDisabled => Self::AccountDisabled,
+            AuthError::UserNotFound => Self::UserNotFound,
+            AuthError::NoVerifiedEmail => Self::NoVerifiedEmail,
+            // Admin keys are managed at the command line only.
+            AuthError::AdminKeyNameTaken | AuthError::AdminKeyNotFound => {
+                tracing::error!(error = %error, "an admin-key error reached the HTTP API");
+                Self::Internal
+            }
             AuthError::PasskeyRefused => Self::PasskeyRefused,
             AuthError::InvalidPasskeyRegistration => Self::InvalidPasskeyRegistration,
             AuthError::PasskeyNotFound => Self::PasskeyNotFound,
@@ -348,6 +362,24 @@ impl ApiError {
                 "you have no session with that id".into(),
                 None,
             ),
+            Self::AccountDisabled => (
+                Status::Forbidden,
+                "account_disabled",
+                "this account is disabled; contact the service's support".into(),
+                None,
+            ),
+            Self::UserNotFound => (
+                Status::NotFound,
+                "not_found",
+                "no user with that id".into(),
+                None,
+            ),
+            Self::NoVerifiedEmail => (
+                Status::Conflict,
+                "no_verified_email",
+                "the account has no verified email address to send a reset link to".into(),
+                None,
+            ),
             Self::MethodNotAllowed => (
                 Status::MethodNotAllowed,
                 "method_not_allowed",
@@ -467,6 +499,9 @@ impl ApiError {
             Self::Unauthorized,
             Self::CrossSiteRequest,
             Self::SessionNotFound,
+            Self::AccountDisabled,
+            Self::UserNotFound,
+            Self::NoVerifiedEmail,
             Self::NotFound,
             Self::MethodNotAllowed,
             Self::PayloadTooLarge {
@@ -562,7 +597,8 @@ pub enum ErrorResponse {
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
     /// `cross_site_request`: a state change authenticated by the `session`
-    /// cookie, sent from another site (`Sec-Fetch-Site: cross-site`).
+    /// cookie, sent from another site (`Sec-Fetch-Site: cross-site`);
+    /// `account_disabled`: the right password of a disabled account.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// `not_found`: no such route (or no such passkey of yours),
@@ -576,7 +612,7 @@ pub enum ErrorResponse {
     /// timeout (10 s by default).
     #[oai(status = 408)]
     RequestTimeout(Json<ErrorBody>),
-    /// `username_taken`.
+    /// `username_taken`, `no_verified_email`.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// `payload_too_large`: the body exceeds the limit (64 KiB by default).
@@ -668,15 +704,18 @@ mod tests {
             ApiError::Unauthorized => 18,
             ApiError::CrossSiteRequest => 19,
             ApiError::SessionNotFound => 20,
-            ApiError::NotFound => 21,
-            ApiError::MethodNotAllowed => 22,
-            ApiError::PayloadTooLarge { .. } => 23,
-            ApiError::UnsupportedMediaType => 24,
-            ApiError::RequestTimeout => 25,
-            ApiError::ServerBusy => 26,
-            ApiError::StorageUnavailable => 27,
-            ApiError::NotReady => 28,
-            ApiError::Internal => 29,
+            ApiError::AccountDisabled => 21,
+            ApiError::UserNotFound => 22,
+            ApiError::NoVerifiedEmail => 23,
+            ApiError::NotFound => 24,
+            ApiError::MethodNotAllowed => 25,
+            ApiError::PayloadTooLarge { .. } => 26,
+            ApiError::UnsupportedMediaType => 27,
+            ApiError::RequestTimeout => 28,
+            ApiError::ServerBusy => 29,
+            ApiError::StorageUnavailable => 30,
+            ApiError::NotReady => 31,
+            ApiError::Internal => 32,
         }
     }
 
@@ -687,7 +726,7 @@ mod tests {
     #[test]
     fn the_samples_hold_each_variant_once() {
         let ordinals: Vec<usize> = every_variant().iter().map(ordinal).collect();
-        assert_eq!(ordinals, (0..=29).collect::<Vec<_>>());
+        assert_eq!(ordinals, (0..=32).collect::<Vec<_>>());
     }
 
     #[test]

@@ -47,12 +47,13 @@ pub mod telemetry;
 
 use std::future::Future;
 
-use auth_core::{Authenticator, MemoryStore, Store, StoreError};
+use auth_core::{AdminStore, Authenticator, MemoryStore, Store, StoreError};
 use auth_store_sea::SeaStore;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 use crate::cookie::CookieSettings;
+use crate::routes::admin::{events::AdminEventsApi, users::AdminUsersApi};
 use crate::routes::table;
 use crate::routes::{
     email::EmailApi, login::LoginApi, logout::LogoutApi, me::MeApi, mfa::MfaApi, ops::OpsApi,
@@ -203,19 +204,85 @@ pub fn build_app<S: Store + Readiness>(
         .around(move |next, req| edge::handle(next, req, edge.clone()))
 }
 
-/// The OpenAPI document as JSON (what `/openapi.json` serves).
-pub fn openapi_json() -> String {
+/// The admin route groups.
+type AdminApis<S> = (AdminUsersApi<S>, AdminEventsApi<S>);
+
+/// The admin listener's OpenAPI service.
+fn admin_api_service<S: AdminStore>(auth: &Authenticator<S>) -> OpenApiService<AdminApis<S>, ()> {
+    OpenApiService::new(
+        (
+            AdminUsersApi { auth: auth.clone() },
+            AdminEventsApi { auth: auth.clone() },
+        ),
+        "auth-service admin",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(include_str!("../admin-api-description.md"))
+}
+
+/// The admin listener's application (`--admin-bind`): the admin routes,
+/// their own `/openapi.json` and Swagger UI at `/docs`, behind the same
+/// edge as the public routes (request log, body limit, JSON errors,
+/// security headers) but without CORS: no browser page of another origin
+/// has a reason to call it. Its requests are logged, not counted in the
+/// public listener's `/metrics`.
+pub fn build_admin_app<S: AdminStore + Readiness>(
+    auth: Authenticator<S>,
+    settings: HttpSettings,
+) -> impl Endpoint {
+    let api = admin_api_service(&auth);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let counted = auth.clone();
+    let unqueued = auth.clone();
+    let metrics = std::sync::Arc::new(metrics::Metrics::new(
+        auth.hasher().clone(),
+        auth.session_cache().clone(),
+        std::sync::Arc::new(move || counted.events_not_stored()),
+        settings.mail_stats.clone(),
+        std::sync::Arc::new(move || unqueued.mail_not_queued()),
+    ));
+    let edge = std::sync::Arc::new(edge::Edge {
+        metrics,
+        refusal_delay: settings.refusal_delay,
+        origins: cors::CorsOrigins::default(),
+        max_body_bytes: settings.max_body_bytes,
+        body_read_timeout: settings.body_read_timeout,
+        spec: middleware::SpecIndex::from_spec(&api.spec()),
+        trusted_proxies: settings.trusted_proxies.clone(),
+    });
+    Route::new()
+        .nest("/", api)
+        .at(table::Route::OpenApi.path(), spec)
+        .nest(table::Route::Docs.path(), docs)
+        .around(move |next, req| edge::handle(next, req, edge.clone()))
+}
+
+/// The admin listener's OpenAPI document as JSON (what its `/openapi.json` serves).
+pub fn admin_openapi_json() -> String {
+    match document_authenticator() {
+        Ok(auth) => admin_api_service(&auth).spec(),
+        Err(error) => format!("{{\"error\": \"{error}\"}}"),
+    }
+}
+
+/// The use cases the documents are generated from (never served).
+fn document_authenticator() -> Result<Authenticator<MemoryStore>, auth_core::HashError> {
     let hasher = auth_core::PasswordHasher::new(auth_core::HashConfig {
         params: auth_core::ScryptParams::insecure_fast_for_tests(),
         ..auth_core::HashConfig::default()
-    });
-    match hasher {
-        Ok(hasher) => {
-            let auth = Authenticator::new(
-                MemoryStore::new(),
-                hasher,
-                std::sync::Arc::new(auth_core::SystemClock),
-            );
+    })?;
+    Ok(Authenticator::new(
+        MemoryStore::new(),
+        hasher,
+        std::sync::Arc::new(auth_core::SystemClock),
+    ))
+}
+
+/// The OpenAPI document as JSON (what `/openapi.json` serves).
+pub fn openapi_json() -> String {
+    match document_authenticator() {
+        Ok(auth) => {
             let settings = HttpSettings {
                 cookie: CookieSettings {
                     secure: false,

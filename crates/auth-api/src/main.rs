@@ -13,8 +13,12 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Openapi = command {
-        println!("{}", auth_api::openapi_json());
+    if let Command::Openapi { admin } = command {
+        if admin {
+            println!("{}", auth_api::admin_openapi_json());
+        } else {
+            println!("{}", auth_api::openapi_json());
+        }
         return ExitCode::SUCCESS;
     }
     // Before the root: adding the first key of a PostgreSQL deployment
@@ -27,11 +31,14 @@ fn main() -> ExitCode {
         Err(error) => return fail(&error.into()),
     };
     let outcome = match command {
-        Command::Openapi | Command::Serve => serve(&root),
+        Command::Openapi { .. } | Command::Serve => serve(&root),
         Command::ImportFlask(args) => {
             auth_api::admin::import_flask(&root, &args).map_err(Into::into)
         }
         Command::User(command) => auth_api::admin::user(&root, command).map_err(Into::into),
+        Command::AdminKey(command) => {
+            auth_api::admin::admin_key(&root, &command).map_err(Into::into)
+        }
         Command::SecretKey(_) => Ok(()),
     };
     match outcome {
@@ -100,10 +107,39 @@ fn serve(root: &Root) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
+        let admin_listener = match config.admin_bind {
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding {address} (--admin-bind)"))?,
+            ),
+            None => None,
+        };
         tracing::info!(bind = %config.bind, backend = %app.backend(), "auth-server listening");
-        app.serve(listener, shutdown_signal())
-            .await
-            .with_context(|| format!("serving on {}", config.bind))?;
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let public = app.serve(listener, until_stopped(stopped.clone()));
+        let admin = async {
+            match (admin_listener, config.admin_bind) {
+                (Some(listener), Some(address)) => {
+                    tracing::info!(admin_bind = %address, "admin API listening");
+                    app.serve_admin(listener, until_stopped(stopped.clone()))
+                        .await
+                        .with_context(|| format!("serving the admin API on {address}"))
+                }
+                _ => Ok(()),
+            }
+        };
+        let (public, admin) = tokio::join!(public, admin);
+        public.with_context(|| format!("serving on {}", config.bind))?;
+        admin?;
         tracing::info!("stopped accepting; in-flight requests finished; closing the database pool");
         app.shutdown().await;
         Ok(())

@@ -1,4 +1,5 @@
-//! The operator commands of `auth-server`: `import-flask` and `user ...`.
+//! The operator commands of `auth-server`: `import-flask`, `user ...` and
+//! `admin-key ...`.
 //!
 //! They work on the database that `--database-url` names, built by the same
 //! [`Root`] as the server, so every flag (scrypt cost, timeouts, pool size,
@@ -11,16 +12,20 @@
 //! # Layout
 //! - `import_flask/`: planning the import (conflicts), writing it in
 //!   batches, the report.
-//! - `users.rs`: `user create | set-password | list | revoke-sessions | clear-backoff`.
+//! - `users.rs`: `user create | set-password | list | revoke-sessions |
+//!   clear-backoff | disable | enable | delete`: the last five call the
+//!   same use cases as the admin API's routes.
+//! - `keys.rs`: `admin-key create | list | revoke`.
 
 pub mod import_flask;
+pub mod keys;
 pub mod users;
 
 use auth_core::{AuthError, PasswordError, StoreError, UsernameError};
 use auth_store_sea::import::FlaskReadError;
 
 use crate::app::{Root, StartError};
-use crate::config::{ImportFlaskArgs, UserCommand};
+use crate::config::{AdminKeyCommand, ImportFlaskArgs, UserCommand};
 use crate::error::error_chain;
 
 /// Why an operator command failed. Each message says what to fix.
@@ -66,6 +71,20 @@ pub enum AdminError {
     /// Standard input could not be read (or was not UTF-8).
     #[error("reading the password from standard input")]
     ReadPassword(#[source] std::io::Error),
+    /// The admin key name breaks the rules.
+    #[error("invalid key name {name:?}: {reason}")]
+    InvalidKeyName {
+        /// As given.
+        name: String,
+        /// The rule it breaks.
+        reason: auth_core::AdminKeyNameError,
+    },
+    /// A key (live or revoked) has this name.
+    #[error("an admin key named {0:?} exists (revoked keys keep their names); choose another")]
+    KeyNameTaken(String),
+    /// No live key has this name.
+    #[error("no live admin key is named {0:?} (`auth-server admin-key list` shows them)")]
+    UnknownKey(String),
     /// Standard output could not be written.
     #[error("writing the output")]
     Output(#[source] std::io::Error),
@@ -88,7 +107,10 @@ impl AdminError {
             AuthError::UsernameTaken => Self::UsernameTaken(username.to_owned()),
             AuthError::NotAuthenticated
             | AuthError::InvalidCredentials
+            | AuthError::UserNotFound
             | AuthError::SessionNotFound => Self::UnknownUser(username.to_owned()),
+            AuthError::AdminKeyNameTaken => Self::KeyNameTaken(username.to_owned()),
+            AuthError::AdminKeyNotFound => Self::UnknownKey(username.to_owned()),
             AuthError::Storage(source) => Self::Storage(source),
             AuthError::Overloaded
             | AuthError::EmailTaken
@@ -101,6 +123,8 @@ impl AdminError {
             | AuthError::PasskeyRefused
             | AuthError::InvalidPasskeyRegistration
             | AuthError::PasskeyNotFound
+            | AuthError::AccountDisabled
+            | AuthError::NoVerifiedEmail
             | AuthError::Throttled { .. }
             | AuthError::UnusableStoredHash { .. }
             | AuthError::Internal(_) => {
@@ -126,6 +150,14 @@ pub fn import_flask(root: &Root, args: &ImportFlaskArgs) -> Result<(), AdminErro
 /// [`AdminError`] naming what failed.
 pub fn user(root: &Root, command: UserCommand) -> Result<(), AdminError> {
     runtime()?.block_on(users::run(root, command))
+}
+
+/// Runs `auth-server admin-key ...`.
+///
+/// # Errors
+/// [`AdminError`] naming what failed.
+pub fn admin_key(root: &Root, command: &AdminKeyCommand) -> Result<(), AdminError> {
+    runtime()?.block_on(keys::run(root, command))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AdminError> {

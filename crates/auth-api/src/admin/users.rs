@@ -1,4 +1,6 @@
-//! `auth-server user create | set-password | list | revoke-sessions | clear-backoff`.
+//! `auth-server user create | set-password | list | revoke-sessions |
+//! clear-backoff | disable | enable | delete`. The last five are the admin
+//! API's use cases, recorded as events by the actor `operator`.
 //!
 //! Passwords come from standard input, one line, never from arguments: an
 //! argument stays in shell history and shows in `ps` to every local user.
@@ -17,12 +19,19 @@
 //! ended 1 session of alice
 //! $ auth-server user clear-backoff alice
 //! cleared 6 failed logins of alice
+//! $ auth-server user disable alice
+//! disabled alice; ended 1 session
+//! $ auth-server user enable alice
+//! enabled alice
+//! $ auth-server user delete alice
+//! deleted alice and everything tied to the account
 //! ```
 
 use std::io::{BufRead, IsTerminal as _, Write};
 
 use auth_core::{
-    Authenticator, HashKind, Password, PasswordHash, User, UserRepository as _, Username,
+    Actor, Authenticator, Client, HashKind, Password, PasswordHash, User, UserRepository as _,
+    Username,
 };
 use auth_store_sea::{SeaStore, UserListing};
 
@@ -96,7 +105,7 @@ pub async fn execute(
         UserCommand::RevokeSessions { username } => {
             let user = find(auth, &username).await?;
             let sessions = auth
-                .logout_everywhere(user.id, &auth_core::Client::default())
+                .revoke_user_sessions(user.id, &Actor::operator(), &Client::default())
                 .await
                 .map_err(|error| AdminError::from_auth(error, &username))?;
             format!(
@@ -108,12 +117,41 @@ pub async fn execute(
         UserCommand::ClearBackoff { username } => {
             let user = find(auth, &username).await?;
             let cleared = auth
-                .clear_login_backoff(&user.username)
+                .clear_user_backoff(user.id, &Actor::operator(), &Client::default())
                 .await
                 .map_err(|error| AdminError::from_auth(error, &username))?;
             format!(
                 "cleared {} of {}",
                 plural(cleared, "failed login"),
+                user.username.as_str()
+            )
+        }
+        UserCommand::Disable { username } => {
+            let user = find(auth, &username).await?;
+            let sessions = auth
+                .disable_user(user.id, &Actor::operator(), &Client::default())
+                .await
+                .map_err(|error| AdminError::from_auth(error, &username))?;
+            format!(
+                "disabled {}; ended {}",
+                user.username.as_str(),
+                plural(sessions, "session")
+            )
+        }
+        UserCommand::Enable { username } => {
+            let user = find(auth, &username).await?;
+            auth.enable_user(user.id, &Actor::operator(), &Client::default())
+                .await
+                .map_err(|error| AdminError::from_auth(error, &username))?;
+            format!("enabled {}", user.username.as_str())
+        }
+        UserCommand::Delete { username } => {
+            let user = find(auth, &username).await?;
+            auth.remove_user(user.id, &Actor::operator(), &Client::default())
+                .await
+                .map_err(|error| AdminError::from_auth(error, &username))?;
+            format!(
+                "deleted {} and everything tied to the account",
                 user.username.as_str()
             )
         }

@@ -68,7 +68,7 @@ crate::operation_errors! {
              time for both. `mfa_required`: the password is right and the account has \
              two-factor authentication on; the body adds `mfa_token`, `methods` and \
              `expires_at`: complete with `POST /login/mfa`.",
-        403 => [cross_site_request],
+        403 => [cross_site_request, account_disabled] "`cross_site_request`: sent by another site with the `session` cookie. `account_disabled`: the account is disabled by an operator (only ever answered after the right credentials).",
         408 => [request_timeout],
         413 => [payload_too_large],
         415 => [unsupported_media_type],

@@ -137,7 +137,7 @@ crate::operation_errors! {
     pub struct LoginMfaError {
         400 => [invalid_request, invalid_token] "malformed body, or the `mfa_token` is unknown, expired (5 minutes), used, or ended by a password change: log in again.",
         401 => [invalid_code] "wrong, replayed or malformed code; it counts toward the account's back-off like a wrong password. The `mfa_token` stays usable.",
-        403 => [cross_site_request],
+        403 => [cross_site_request, account_disabled] "`cross_site_request`: sent by another site with the `session` cookie. `account_disabled`: the account is disabled by an operator (only ever answered after the right credentials).",
         408 => [request_timeout],
         413 => [payload_too_large],
         415 => [unsupported_media_type],

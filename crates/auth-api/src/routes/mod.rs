@@ -3,6 +3,7 @@
 //! has its own error type (`crate::operation_errors!`), so the document
 //! lists exactly the statuses and codes it answers.
 
+pub mod admin;
 pub mod email;
 pub mod fields;
 pub mod login;

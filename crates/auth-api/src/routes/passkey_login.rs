@@ -74,7 +74,7 @@ crate::operation_errors! {
     pub struct PasskeyLoginError {
         400 => [invalid_request] "malformed JSON, or `credential` is not a `PublicKeyCredential` of an assertion.",
         401 => [invalid_credential] "unknown, used or expired challenge, unknown credential, bad signature, wrong origin, or a signature counter that went back; a known account's failure counts toward its back-off like a wrong password.",
-        403 => [cross_site_request],
+        403 => [cross_site_request, account_disabled] "`cross_site_request`: sent by another site with the `session` cookie. `account_disabled`: the account is disabled by an operator (only ever answered after the right credentials).",
         408 => [request_timeout],
         413 => [payload_too_large],
         415 => [unsupported_media_type],

@@ -8,6 +8,7 @@ mod helpers;
 mod passkey_device;
 
 mod admin;
+mod admin_api;
 mod errors;
 mod flask_import;
 mod hashing;

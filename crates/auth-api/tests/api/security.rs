@@ -241,6 +241,7 @@ async fn a_stored_hash_with_absurd_parameters_is_refused_quickly() {
             created_at: now,
             updated_at: now,
             email: None,
+            disabled_at: None,
         })
         .await
         .unwrap();

@@ -92,6 +92,7 @@ pub(super) fn plan(
                         created_at: now,
                         updated_at: now,
                         email: None,
+                        disabled_at: None,
                     },
                 });
             }
