@@ -635,6 +635,15 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_listener_is_never_the_public_one() {
+        let error =
+            root(&["--bind", "127.0.0.1:5000", "--admin-bind", "127.0.0.1:5000"]).unwrap_err();
+        assert!(error.is_usage());
+        assert!(error.to_string().starts_with("--admin-bind:"), "{error}");
+        assert!(root(&["--admin-bind", "127.0.0.1:5001"]).is_ok());
+    }
+
+    #[test]
     fn a_wildcard_cors_origin_is_refused() {
         let error = root(&["--cors-allowed-origins", "*"]).unwrap_err();
         assert!(

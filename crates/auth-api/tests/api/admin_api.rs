@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use auth_core::UserRepository as _;
 use poem::endpoint::BoxEndpoint;
 use poem::http::{Method, StatusCode};
 use poem::test::TestClient;
 use poem::{EndpointExt as _, Response};
-use auth_core::UserRepository as _;
 use serde_json::{Value, json};
 
 use crate::cli::{TestDatabase, on_every_backend};
@@ -89,7 +89,12 @@ async fn register(app: &TestApp, name: &str, email: Option<&str>) -> String {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     // `/register` answers the Flask service's shape, without the id.
     let name = auth_core::Username::parse(name).unwrap();
-    let user = app.store.find_user_by_username(&name).await.unwrap().unwrap();
+    let user = app
+        .store
+        .find_user_by_username(&name)
+        .await
+        .unwrap()
+        .unwrap();
     user.id.to_string()
 }
 

@@ -5,6 +5,21 @@ use serde_json::json;
 use crate::helpers::{Auth, GOOD_PASSWORD, Options, Reply, spawn_app, spawn_app_with};
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+const ADMIN_SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/admin-openapi.json");
+
+#[test]
+fn the_admin_document_matches_the_committed_docs_admin_openapi_json() {
+    let generated: serde_json::Value =
+        serde_json::from_str(&auth_api::admin_openapi_json()).unwrap();
+    let committed = std::fs::read_to_string(ADMIN_SNAPSHOT).unwrap_or_default();
+    let committed: serde_json::Value = serde_json::from_str(&committed).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "docs/admin-openapi.json is out of date. Regenerate it with:\n    \
+         cargo run -q -p auth-api --bin auth-server -- openapi --admin > docs/admin-openapi.json\n\
+         and review the diff: SDK users see every change."
+    );
+}
 
 #[tokio::test]
 async fn served_spec_matches_the_committed_docs_openapi_json() {
@@ -144,7 +159,7 @@ const EXPECTED_ANSWERS: &[Operation] = &[
         &[
             (400, &["invalid_request"]),
             (401, &["invalid_credentials", "mfa_required"]),
-            (403, &["cross_site_request"]),
+            (403, &["cross_site_request", "account_disabled"]),
             (408, &["request_timeout"]),
             (413, &["payload_too_large"]),
             (415, &["unsupported_media_type"]),
@@ -460,7 +475,7 @@ const EXPECTED_ANSWERS: &[Operation] = &[
         &[
             (400, &["invalid_request"]),
             (401, &["invalid_credential"]),
-            (403, &["cross_site_request"]),
+            (403, &["cross_site_request", "account_disabled"]),
             (408, &["request_timeout"]),
             (413, &["payload_too_large"]),
             (415, &["unsupported_media_type"]),
@@ -478,7 +493,7 @@ const EXPECTED_ANSWERS: &[Operation] = &[
         &[
             (400, &["invalid_request", "invalid_token"]),
             (401, &["invalid_code"]),
-            (403, &["cross_site_request"]),
+            (403, &["cross_site_request", "account_disabled"]),
             (408, &["request_timeout"]),
             (413, &["payload_too_large"]),
             (415, &["unsupported_media_type"]),
@@ -624,7 +639,12 @@ fn each_operation_declares_exactly_its_statuses_and_codes() {
 
 #[test]
 fn each_error_example_carries_a_code_of_its_own_enum_and_status() {
-    let spec = spec();
+    check_error_examples(&spec());
+    check_error_examples(&serde_json::from_str(&auth_api::admin_openapi_json()).unwrap());
+}
+
+/// The error answers of every operation of `spec` against the error table.
+fn check_error_examples(spec: &serde_json::Value) {
     // What the error table answers for each code: the status it goes with.
     let table: Vec<(u16, &str)> = auth_api::error::ApiError::samples()
         .iter()
@@ -641,7 +661,7 @@ fn each_error_example_carries_a_code_of_its_own_enum_and_status() {
                     continue;
                 }
                 let at = format!("{method} {path} {status}");
-                let codes = declared_codes(&spec, response);
+                let codes = declared_codes(spec, response);
                 assert!(!codes.is_empty(), "{at}: no code enum");
                 for code in &codes {
                     assert!(
@@ -656,7 +676,7 @@ fn each_error_example_carries_a_code_of_its_own_enum_and_status() {
                         "{at}: the description names {code}"
                     );
                 }
-                let example = &response_schema(&spec, response)["example"];
+                let example = &response_schema(spec, response)["example"];
                 let code = example["code"].as_str().unwrap_or_default();
                 assert!(codes.iter().any(|c| c == code), "{at}: example {example}");
                 assert!(
