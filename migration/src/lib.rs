@@ -34,6 +34,8 @@
 //! - `m20261203_000011_create_second_factors`: TOTP factors and recovery codes.
 //! - `m20261203_000012_create_passkeys`: passkeys (public keys only, a
 //!   unique credential id) and the WebAuthn ceremonies waiting for an answer.
+//! - `m20261203_000013_add_admin`: `users.disabled_at`, `events.actor`, and
+//!   `admin_keys` (SHA-256 of each key, unique; a unique name).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -49,6 +51,7 @@ mod m20261202_000009_create_one_time_tokens;
 mod m20261202_000010_add_email_and_outbox;
 mod m20261203_000011_create_second_factors;
 mod m20261203_000012_create_passkeys;
+mod m20261203_000013_add_admin;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -70,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_add_email_and_outbox::Migration),
             Box::new(m20261203_000011_create_second_factors::Migration),
             Box::new(m20261203_000012_create_passkeys::Migration),
+            Box::new(m20261203_000013_add_admin::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::DatabaseUrlError;
 
-/// Any failure outside `create_user`: the store could not answer.
+/// Any failure but a refused unique key: the store could not answer.
 pub(crate) fn unavailable(error: DbErr) -> StoreError {
     StoreError::unavailable(error)
 }
@@ -33,6 +33,18 @@ pub(crate) fn create_user_failed(error: DbErr, email_taken: bool) -> StoreError 
         StoreError::EmailTaken
     } else {
         StoreError::UsernameTaken
+    }
+}
+
+/// A failed `INSERT INTO admin_keys`. Its unique keys are `name` and
+/// `key_hash`; `name_taken` tells whether a key holds the name (asked only
+/// after a unique violation). A duplicate hash alone means the same key was
+/// stored twice, which no caller does: that stays `Unavailable`.
+pub(crate) fn insert_admin_key_failed(error: DbErr, name_taken: bool) -> StoreError {
+    if is_unique_violation(&error) && name_taken {
+        StoreError::NameTaken
+    } else {
+        unavailable(error)
     }
 }
 
@@ -87,6 +99,13 @@ pub(crate) enum CorruptRow {
         /// The row.
         id: i64,
     },
+    /// An admin key whose name no longer parses or whose hash is not a
+    /// 32-byte SHA-256 digest.
+    #[error("admin_keys row {id}: invalid name or a hash that is not 32 bytes")]
+    AdminKey {
+        /// The row.
+        id: Uuid,
+    },
     /// A device id that is not a 32-byte SHA-256 digest.
     #[error("devices row: the id is {len} bytes, expected 32")]
     DeviceIdLength {
@@ -127,6 +146,12 @@ mod tests {
     #[test]
     fn errors_other_than_unique_violations_are_unavailable() {
         let error = create_user_failed(DbErr::Custom("disk I/O error".into()), false);
+        assert!(matches!(error, StoreError::Unavailable(_)));
+    }
+
+    #[test]
+    fn a_failed_admin_key_insert_other_than_a_unique_violation_is_unavailable() {
+        let error = insert_admin_key_failed(DbErr::Custom("disk I/O error".into()), true);
         assert!(matches!(error, StoreError::Unavailable(_)));
     }
 

@@ -346,10 +346,11 @@ impl SeaStore {
     }
 }
 
-/// Users per multi-row INSERT: each binds ten values, and SQLite allows
-/// 32,766 per statement (PostgreSQL 65,535), so `--batch-size 5000` is two
-/// statements.
-pub const USERS_PER_STATEMENT: usize = 3_000;
+/// Users per multi-row INSERT: each binds eleven values (`users` has eleven
+/// columns), and SQLite allows 32,766 per statement (PostgreSQL 65,535), so
+/// `--batch-size 5000` is two statements. Lower it when `users` gains a
+/// column: 3,000 rows of eleven values would be over SQLite's limit.
+pub const USERS_PER_STATEMENT: usize = 2_500;
 
 async fn insert_rows(
     transaction: &DatabaseTransaction,

@@ -42,16 +42,21 @@
 //! - [`import`]: reading the Flask service's database and bulk-writing
 //!   imported users with their Flask ids (`auth-server import-flask`).
 //! - `listing.rs`: [`SeaStore::list_users`], paged, for operators.
+//! - `admin.rs`: the admin ports (`auth_core::AdminKeyStore`,
+//!   `auth_core::UserDirectory`, `auth_core::AuditLog`): admin keys by
+//!   their hash, user search by canonical name, the audit trail by sequence.
 //! - `testing` (feature `testing`): a PostgreSQL database per test,
 //!   dropped even when the test panics.
 //!
 //! # What it must never do
 //!
-//! Store a session token (it only ever receives a [`SessionId`](auth_core::SessionId)), put a
+//! Store a session token (it only ever receives a [`SessionId`](auth_core::SessionId)) or an
+//! admin key (only its [`AdminKeyHash`](auth_core::AdminKeyHash)), put a
 //! password hash, session id or connection URL in an error or a log line, or
 //! decide uniqueness anywhere but in the database.
 
 mod account;
+mod admin;
 mod connect;
 mod entity;
 mod error;

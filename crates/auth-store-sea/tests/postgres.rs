@@ -48,6 +48,7 @@ auth_core::one_time_token_conformance!(fresh_store, close_store);
 auth_core::mail_conformance!(fresh_store, close_store);
 auth_core::mfa_conformance!(fresh_store, close_store);
 auth_core::passkey_conformance!(fresh_store, close_store);
+auth_core::admin_conformance!(fresh_store, close_store);
 
 adapter_rules::adapter_rules!(fresh_store);
 

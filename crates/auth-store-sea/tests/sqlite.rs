@@ -62,6 +62,7 @@ auth_core::one_time_token_conformance!(|| async { Some(fresh_store().await) }, c
 auth_core::mail_conformance!(|| async { Some(fresh_store().await) }, close_store);
 auth_core::mfa_conformance!(|| async { Some(fresh_store().await) }, close_store);
 auth_core::passkey_conformance!(|| async { Some(fresh_store().await) }, close_store);
+auth_core::admin_conformance!(|| async { Some(fresh_store().await) }, close_store);
 
 adapter_rules::adapter_rules!(|| async { Some(fresh_store().await) });
 

@@ -1,6 +1,6 @@
 //! The `events` table, and its mapping to [`auth_core::SecurityEvent`].
 
-use auth_core::{EventKind, SecurityEvent, UserAgent, UserId};
+use auth_core::{Actor, EventKind, SecurityEvent, UserAgent, UserId};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::entity::prelude::*;
 
@@ -20,6 +20,8 @@ pub struct Model {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// `Actor::as_str`: who acted on the account's behalf, if not its user.
+    pub actor: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -41,12 +43,13 @@ impl ActiveModel {
                 .as_ref()
                 .map(|agent| agent.as_str().to_owned())),
             request_id: Set(event.request_id.clone()),
+            actor: Set(event.actor.as_ref().map(|actor| actor.as_str().to_owned())),
         }
     }
 }
 
 impl Model {
-    /// The domain event.
+    /// The domain event (its sequence number is `id`).
     ///
     /// # Errors
     /// [`CorruptRow::EventKind`] for a kind this version does not know.
@@ -59,6 +62,7 @@ impl Model {
             client_ip: self.client_ip,
             user_agent: self.user_agent.map(UserAgent::from_stored),
             request_id: self.request_id,
+            actor: self.actor.map(Actor::from_stored),
         })
     }
 }

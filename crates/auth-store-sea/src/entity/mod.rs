@@ -5,6 +5,7 @@
 //! (`auth_core::User`, `auth_core::Session`) are what leaves it. The schema
 //! itself is owned by the `migration` crate, which never imports these.
 
+pub(crate) mod admin_key;
 pub(crate) mod device;
 pub(crate) mod event;
 pub(crate) mod flask_user_id;

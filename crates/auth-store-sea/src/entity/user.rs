@@ -34,6 +34,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email_canonical: Option<String>,
     pub email_verified: bool,
+    /// When an operator disabled the account; NULL while it is enabled.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 /// Written by hand: the derived one would print the password hash.
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Model {
             .field("password_hash", &"***")
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("disabled_at", &self.disabled_at)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +83,9 @@ impl ActiveModel {
                 .as_ref()
                 .map(|e| e.address.canonical().to_owned())),
             email_verified: Set(user.email.as_ref().is_some_and(|e| e.verified)),
+            // Kept as given (the service creates users enabled), so a
+            // user reads back exactly as written, as from MemoryStore.
+            disabled_at: Set(user.disabled_at.map(crate::stored_instant)),
         }
     }
 }
@@ -112,6 +118,7 @@ impl Model {
             password_hash: PasswordHash::from_stored(self.password_hash),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            disabled_at: self.disabled_at,
         })
     }
 }
@@ -136,6 +143,7 @@ mod tests {
             email: None,
             email_canonical: None,
             email_verified: false,
+            disabled_at: None,
         };
         assert!(!format!("{model:?}").contains("scrypt"));
         assert_eq!(model.into_domain().unwrap(), user);

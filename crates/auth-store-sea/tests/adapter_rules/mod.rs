@@ -4,7 +4,11 @@
 //! each expand [`adapter_rules!`] with their own factory.
 
 use auth_core::conformance::{epoch, session_of, user_named};
-use auth_core::{SessionStore as _, StoreError, User, UserId, UserRepository as _, Username};
+use auth_core::{
+    AdminKey, AdminKeyHash, AdminKeyId, AdminKeyName, AdminKeyStore as _, AuditLog as _, EventKind,
+    EventQuery, SessionStore as _, StoreError, User, UserDirectory as _, UserId,
+    UserRepository as _, UserSearch, Username,
+};
 use auth_store_sea::SeaStore;
 use chrono::TimeDelta;
 use migration::{Migrator, MigratorTrait as _, SchemaManager};
@@ -22,6 +26,8 @@ macro_rules! adapter_rules {
             deleting_a_user_deletes_their_sessions,
             a_session_of_an_unknown_user_is_rejected,
             the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_holds_the_skeleton,
+            the_admin_migration_leaves_users_enabled_and_events_without_an_actor,
+            users_search_orders_names_by_their_bytes,
         );
     };
     ($factory:expr; $($rule:ident),+ $(,)?) => {$(
@@ -57,6 +63,7 @@ pub async fn migrations_go_down_and_up_again(store: &SeaStore) {
     assert!(!schema.has_table("sessions").await.unwrap());
     assert!(!schema.has_table("login_failures").await.unwrap());
     assert!(!schema.has_table("flask_user_ids").await.unwrap());
+    assert!(!schema.has_table("admin_keys").await.unwrap());
     assert_eq!(
         Migrator::get_pending_migrations(db).await.unwrap().len(),
         Migrator::migrations().len()
@@ -74,6 +81,22 @@ pub async fn migrations_go_down_and_up_again(store: &SeaStore) {
     store.create_user(&user).await.unwrap();
     store
         .insert_session(&session_of(user.id, epoch()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_user_disabled(user.id, Some(epoch()))
+            .await
+            .unwrap()
+    );
+    store
+        .insert_admin_key(&AdminKey {
+            id: AdminKeyId::new(),
+            name: AdminKeyName::parse("after.migrations").unwrap(),
+            hash: AdminKeyHash::from_bytes([1; 32]),
+            created_at: epoch(),
+            revoked_at: None,
+        })
         .await
         .unwrap();
 }
@@ -201,6 +224,88 @@ pub async fn the_skeleton_migration_keeps_existing_look_alikes_and_the_oldest_ho
         stored_skeleton(db, newcomer.id).await.as_deref(),
         Some(newcomer.username.skeleton().as_str())
     );
+}
+
+/// The migration that added `users.disabled_at`, `events.actor` and `admin_keys`.
+const ADMIN_MIGRATION: &str = "m20261203_000013_add_admin";
+
+/// Rows written before the admin migration read back unchanged: every
+/// account enabled, every event without an actor; and down removes what
+/// it added.
+pub async fn the_admin_migration_leaves_users_enabled_and_events_without_an_actor(
+    store: &SeaStore,
+) {
+    // Arrange: the schema as it was before that migration, with a user
+    // and an event written then.
+    let db = store.connection();
+    let migrations: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let position = migrations
+        .iter()
+        .position(|name| name == ADMIN_MIGRATION)
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - position).unwrap();
+    Migrator::down(db, Some(steps)).await.unwrap();
+    let schema = SchemaManager::new(db);
+    assert!(!schema.has_table("admin_keys").await.unwrap());
+    assert!(!schema.has_column("users", "disabled_at").await.unwrap());
+    assert!(!schema.has_column("events", "actor").await.unwrap());
+    let user = user_named("before.admin");
+    insert_without_skeleton(db, [&user]).await;
+    let at = epoch() + TimeDelta::seconds(7);
+    let event = Query::insert()
+        .into_table("events")
+        .columns(["kind", "at", "user_id"])
+        .values_panic([
+            EventKind::LoginSucceeded.as_str().into(),
+            at.into(),
+            (*user.id.as_uuid()).into(),
+        ])
+        .to_owned();
+    db.execute(&event).await.unwrap();
+
+    // Act
+    Migrator::up(db, None).await.unwrap();
+
+    // Assert
+    let found = store.find_user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(found.disabled_at, None);
+    let logged = store
+        .search_events(&EventQuery::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].event.kind, EventKind::LoginSucceeded);
+    assert_eq!(logged[0].event.at, at);
+    assert_eq!(logged[0].event.actor, None);
+}
+
+/// The search lists by the canonical name's bytes (as `MemoryStore` and
+/// SQLite do), not by a PostgreSQL locale's collation, which would put
+/// `ann_a` first by ignoring the punctuation; and pages after a name that
+/// way too.
+pub async fn users_search_orders_names_by_their_bytes(store: &SeaStore) {
+    for name in ["annb", "ann_a", "ann-c", "ann.b"] {
+        store.create_user(&user_named(name)).await.unwrap();
+    }
+    let names = |users: Vec<User>| -> Vec<String> {
+        users
+            .into_iter()
+            .map(|user| user.username.as_str().to_owned())
+            .collect()
+    };
+
+    let all = store
+        .search_users(&UserSearch::everyone(), 10)
+        .await
+        .unwrap();
+    let after = UserSearch::new(None, Some("ann.b".to_owned()));
+    let rest = store.search_users(&after, 10).await.unwrap();
+
+    assert_eq!(names(all), ["ann-c", "ann.b", "ann_a", "annb"]);
+    assert_eq!(names(rest), ["ann_a", "annb"]);
 }
 
 /// `users` as rows of the `users` table before it had a `skeleton` column,
