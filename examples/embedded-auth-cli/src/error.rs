@@ -16,7 +16,7 @@ use auth_core::{AuthError, HashError, StoreError};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  invalid username or password (or the account needs a second factor)
+  1  invalid username or password (or the account needs a second factor, or is disabled)
   2  usage error (bad arguments, invalid username, nothing on stdin)
   3  not logged in: the token is malformed, unknown, expired or revoked
   4  username or email address taken (or a second factor already on or off)
@@ -61,6 +61,10 @@ impl CommandError {
                 AuthError::MfaRequired(_)
                 | AuthError::InvalidCode
                 | AuthError::SecondFactorRequired => 1,
+                // The right password of an account disabled by another
+                // program on the file: it cannot log in, as with code 1's
+                // other causes; the message says why.
+                AuthError::AccountDisabled => 1,
                 AuthError::MfaAlreadyEnabled | AuthError::MfaNotEnabled => 4,
                 // No command here takes a reset or verification link or
                 // changes an address; should one, these are its codes.
@@ -72,6 +76,10 @@ impl CommandError {
                 AuthError::PasskeyRefused => 1,
                 AuthError::InvalidPasskeyRegistration | AuthError::PasskeyNotFound => 3,
                 AuthError::UsernameTaken | AuthError::EmailTaken => 4,
+                // No command here runs the admin use cases (this store has
+                // no admin ports); should one, these are their codes.
+                AuthError::UserNotFound | AuthError::AdminKeyNotFound => 3,
+                AuthError::AdminKeyNameTaken | AuthError::NoVerifiedEmail => 4,
                 AuthError::WeakPassword(_) => 5,
                 AuthError::Throttled { .. } => 6,
                 AuthError::Overloaded => 7,
@@ -136,6 +144,15 @@ impl fmt::Display for CommandError {
                 AuthError::EmailTaken => f.write_str(
                     "that email address is taken (addresses that differ only in case are one)",
                 ),
+                AuthError::AccountDisabled => f.write_str("this account is disabled"),
+                AuthError::UserNotFound => f.write_str("no such user"),
+                AuthError::NoVerifiedEmail => {
+                    f.write_str("the account has no verified email address")
+                }
+                AuthError::AdminKeyNameTaken => {
+                    f.write_str("an admin key with this name exists (revoked ones keep their names)")
+                }
+                AuthError::AdminKeyNotFound => f.write_str("no live admin key has this name"),
                 AuthError::WeakPassword(reason) => reason.fmt(f),
                 AuthError::Throttled { retry_after } => write!(
                     f,

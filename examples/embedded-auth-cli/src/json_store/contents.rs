@@ -95,6 +95,10 @@ pub(super) struct StoredUser {
     pub(super) email: Option<String>,
     #[serde(default)]
     pub(super) email_verified: bool,
+    // Added later: absent in older files (every account enabled). Set only
+    // by another program on the file (this store has no admin ports).
+    #[serde(default)]
+    pub(super) disabled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -229,6 +233,10 @@ pub(super) struct StoredEvent {
     pub(super) client_ip: Option<String>,
     pub(super) user_agent: Option<String>,
     pub(super) request_id: Option<String>,
+    // Added later: absent in older files (no actor: the user or a client).
+    /// `Actor::as_str`.
+    #[serde(default)]
+    pub(super) actor: Option<String>,
 }
 
 impl StoredEvent {
@@ -243,6 +251,7 @@ impl StoredEvent {
                 .as_ref()
                 .map(|agent| agent.as_str().to_owned()),
             request_id: event.request_id.clone(),
+            actor: event.actor.as_ref().map(|actor| actor.as_str().to_owned()),
         }
     }
 
@@ -255,6 +264,7 @@ impl StoredEvent {
             client_ip: self.client_ip,
             user_agent: self.user_agent.map(auth_core::UserAgent::from_stored),
             request_id: self.request_id,
+            actor: self.actor.map(auth_core::Actor::from_stored),
         })
     }
 }
@@ -272,6 +282,7 @@ impl StoredUser {
                 .as_ref()
                 .map(|email| email.address.as_str().to_owned()),
             email_verified: user.email.as_ref().is_some_and(|email| email.verified),
+            disabled_at: user.disabled_at,
         }
     }
 

@@ -42,6 +42,7 @@ impl JsonFileStore {
             created_at: stored.created_at,
             updated_at: stored.updated_at,
             email,
+            disabled_at: stored.disabled_at,
         })
     }
 }

@@ -109,6 +109,25 @@ async fn a_wrong_password_and_an_unknown_name_fail_alike_with_exit_code_1() {
 }
 
 #[tokio::test]
+async fn the_right_password_of_a_disabled_account_fails_with_exit_code_1_saying_so() {
+    // Arrange: alice disabled by another program on the file (this CLI has
+    // no command for it).
+    let shell = Shell::new();
+    shell.run(&["register", "alice"], PASSWORD).await.unwrap();
+    let mut contents: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shell.store_path()).unwrap()).unwrap();
+    contents["users"]["alice"]["disabled_at"] = "2026-01-01T00:00:00Z".into();
+    std::fs::write(shell.store_path(), contents.to_string()).unwrap();
+
+    // Act
+    let error = shell.run(&["login", "alice"], PASSWORD).await.unwrap_err();
+
+    // Assert
+    assert_eq!(error.exit_code(), 1);
+    assert_eq!(error.report(), "this account is disabled");
+}
+
+#[tokio::test]
 async fn the_sixth_failed_login_in_a_row_is_throttled_with_exit_code_6() {
     let shell = Shell::new();
     shell.run(&["register", "alice"], PASSWORD).await.unwrap();

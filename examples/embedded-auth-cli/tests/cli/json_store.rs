@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use auth_core::conformance::{create_concurrently, epoch, session_of, user_named};
 use auth_core::{
-    EmailAddress, MailKind, MailOutbox as _, OutboxStats, QueuedMail, SessionStore as _,
-    StoreError, UserRepository as _, Username,
+    Actor, Client, EmailAddress, EventKind, EventStore as _, MailKind, MailOutbox as _,
+    OutboxStats, QueuedMail, SecurityEvent, SessionStore as _, StoreError, User,
+    UserRepository as _, Username,
 };
 use embedded_auth_cli::{JsonFileStore, JsonStoreError};
 
@@ -115,6 +116,37 @@ async fn a_reopened_file_reads_back_every_field_exactly() {
 }
 
 #[tokio::test]
+async fn a_reopened_file_reads_back_the_disabled_time_and_the_events_actor() {
+    // Arrange: a user disabled (as another program on the file would have
+    // written it) and an event caused by an operator.
+    let store = JsonFileStore::open(fresh_file()).unwrap();
+    let user = User {
+        disabled_at: Some(epoch()),
+        ..user_named("alice")
+    };
+    store.create_user(&user).await.unwrap();
+    let event = SecurityEvent::new(
+        EventKind::AccountDisabled,
+        Some(user.id),
+        &Client::default(),
+        epoch(),
+    )
+    .by(Some(Actor::operator()));
+    store.append_event(&event).await.unwrap();
+
+    // Act
+    let reopened = JsonFileStore::open(store.path()).unwrap();
+
+    // Assert
+    assert_eq!(
+        reopened.find_user_by_id(user.id).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(reopened.user_events(user.id, 10).await.unwrap(), [event]);
+    remove(&store);
+}
+
+#[tokio::test]
 async fn a_damaged_file_is_refused_when_opened() {
     let file = fresh_file();
     std::fs::write(&file, "{\"format\": 1, \"users\": {").unwrap();
@@ -214,6 +246,7 @@ async fn a_file_from_before_addresses_and_the_outbox_still_loads() {
 
     // Assert
     assert_eq!(alice.email, None);
+    assert_eq!(alice.disabled_at, None);
     assert_eq!(store.outbox_stats().await.unwrap(), OutboxStats::default());
     remove(&store);
 }
