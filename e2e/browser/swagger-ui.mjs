@@ -17,6 +17,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checker, foreignRequestsOf, launch } from "./chromium.mjs";
+import { checkOperationsListed, opSel, tryItOut as tryOperation } from "./swagger.mjs";
 
 const [baseUrl, artifacts] = process.argv.slice(2);
 if (!baseUrl || !artifacts) {
@@ -67,7 +68,6 @@ const OPERATIONS = [
   { id: "health", tag: "Operations", method: "get", path: "/health" },
   { id: "ready", tag: "Operations", method: "get", path: "/ready" },
 ];
-const opSel = (op) => `#operations-${op.tag}-${op.id}`;
 const op = (id) => OPERATIONS.find((o) => o.id === id);
 
 const userDataDir = mkdtempSync(join(tmpdir(), "auth-e2e-chromium-"));
@@ -90,76 +90,10 @@ try {
   check(title.includes("auth-service"), "Swagger UI shows the API title", JSON.stringify(title));
 
   // 1. All operations are listed, with method, path and the deprecation mark.
-  for (const o of OPERATIONS) {
-    const block = page.locator(opSel(o));
-    const n = await block.count();
-    if (!check(n === 1, `operation ${o.id} is listed`, `${n} blocks match ${opSel(o)}`)) continue;
-    const method = ((await block.locator(".opblock-summary-method").first().textContent()) ?? "").trim();
-    const path = ((await block.locator(".opblock-summary [data-path]").first().getAttribute("data-path")) ?? "").trim();
-    const cls = (await block.getAttribute("class")) ?? "";
-    check(
-      method.toLowerCase() === o.method && path === o.path,
-      `operation ${o.id} is ${o.method.toUpperCase()} ${o.path}`,
-      `shown as ${method} ${path}`,
-    );
-    check(
-      cls.includes("opblock-deprecated") === Boolean(o.deprecated),
-      `operation ${o.id} is ${o.deprecated ? "" : "not "}marked deprecated`,
-      `class="${cls}"`,
-    );
-  }
+  await checkOperationsListed(page, OPERATIONS, check);
   await page.screenshot({ path: join(artifacts, "swagger-ui-operations.png"), fullPage: true });
-  const total = await page.locator(".opblock").count();
-  check(total === OPERATIONS.length, `exactly ${OPERATIONS.length} operations are listed`, `found ${total}`);
 
-  // Expands an operation, presses "Try it out" (once), fills the body if
-  // given, presses "Execute" and returns {status, body} of the live response.
-  async function tryItOut(id, body) {
-    const block = page.locator(opSel(op(id)));
-    if (!(await block.evaluate((el) => el.classList.contains("is-open")))) {
-      await block.locator("button.opblock-summary-control").first().click();
-    }
-    // The block renders its body after the click, and count() does not wait:
-    // wait for the toggle itself ("Try it out", or "Cancel" once pressed),
-    // then press it only if it still says "Try it out". A loaded CI machine
-    // once raced past an unrendered button and never got a text area.
-    const toggle = block.locator("button.try-out__btn").first();
-    await toggle.waitFor({ state: "visible" });
-    if (((await toggle.textContent()) ?? "").includes("Try it out")) {
-      await toggle.click();
-      await block.locator("button.try-out__btn", { hasText: "Cancel" }).waitFor({ state: "visible" });
-    }
-    await block.locator("button.execute").waitFor({ state: "visible" });
-    if (body !== undefined) {
-      const textarea = block.locator("textarea.body-param__text");
-      await textarea.fill(JSON.stringify(body, null, 2));
-    }
-    // A previous run's result is replaced; wait for the new one by the
-    // response that belongs to this click.
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => new URL(r.url()).pathname === op(id).path && r.request().method().toLowerCase() === op(id).method),
-      block.locator("button.execute").click(),
-    ]);
-    await block.locator(".live-responses-table tbody .response-col_status").first().waitFor();
-    // The table re-renders after the fetch resolves; wait until it shows this status.
-    await page.waitForFunction(
-      ([sel, st]) => {
-        const cell = document.querySelector(`${sel} .live-responses-table tbody .response-col_status`);
-        return cell && cell.textContent.trim().startsWith(String(st));
-      },
-      [opSel(op(id)), response.status()],
-    );
-    const shownStatus = ((await block.locator(".live-responses-table tbody .response-col_status").first().textContent()) ?? "").trim();
-    const shownBody = ((await block.locator(".live-responses-table tbody .response-col_description pre").first().textContent()) ?? "").trim();
-    let json;
-    try {
-      json = JSON.parse(shownBody);
-    } catch {
-      json = undefined;
-    }
-    const sent = await response.request().allHeaders();
-    return { status: Number.parseInt(shownStatus, 10), text: shownBody, json, wire: response.status(), sent };
-  }
+  const tryItOut = (id, body) => tryOperation(page, op(id), { body });
 
   // 2. Register, log in, call /protected on the cookie the browser kept.
   const username = `swagger_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;

@@ -99,25 +99,7 @@ from auth_service_client.models import (
 from auth_service_client.models.register_error_conflict_code import RegisterErrorConflictCode
 from auth_service_client.models.reset_password_error_bad_request_code import ResetPasswordErrorBadRequestCode
 from auth_service_client.models.verify_email_error_bad_request_code import VerifyEmailErrorBadRequestCode
-
-PASSED = 0
-FAILED: list[str] = []
-
-
-def check(cond: bool, what: str, detail: object = "") -> bool:
-    global PASSED
-    if cond:
-        PASSED += 1
-        print(f"  ok: {what}")
-    else:
-        FAILED.append(f"{what}: {detail}")
-        print(f"  FAILED: {what}: {detail}")
-    return cond
-
-
-def describe(resp) -> str:
-    return f"{resp.status_code} {resp.content[:300]!r}"
-
+from tally import check, describe, run
 
 def main(base_url: str) -> None:
     # raise_on_unexpected_status: a status that the spec does not list for the
@@ -749,16 +731,4 @@ def reset_flow(base_url: str, mail_dir: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python python_check.py <base url> <mail dir>")
-    try:
-        main(sys.argv[1])
-        self_service(sys.argv[1])
-        reset_flow(sys.argv[1], Path(sys.argv[2]))
-    except Exception as exc:  # an unexpected status or a parse error is a failure
-        import traceback
-
-        traceback.print_exc()
-        FAILED.append(f"unexpected exception: {exc!r}")
-    print(f"python client: {PASSED} passed, {len(FAILED)} failed")
-    for f in FAILED:
-        print(f"  - {f}")
-    sys.exit(1 if FAILED else 0)
+    run("python client", lambda: main(sys.argv[1]), lambda: self_service(sys.argv[1]), lambda: reset_flow(sys.argv[1], Path(sys.argv[2])))

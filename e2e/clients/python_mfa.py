@@ -43,37 +43,11 @@ from auth_service_client.models import (
     Registration,
     TotpSetupBody,
 )
+from tally import check, code_of, describe, is_error, run
 
-PASSED = 0
-FAILED: list[str] = []
 
 PASSWORD = "amber falcon quietly 58 harbor"
 NEW_PASSWORD = "copper lantern drifts 94 northward"
-
-
-def check(cond: bool, what: str, detail: object = "") -> bool:
-    global PASSED
-    if cond:
-        PASSED += 1
-        print(f"  ok: {what}")
-    else:
-        FAILED.append(f"{what}: {detail}")
-        print(f"  FAILED: {what}: {detail}")
-    return cond
-
-
-def describe(resp) -> str:
-    return f"{resp.status_code} {resp.content[:300]!r}"
-
-
-def code_of(r) -> str | None:
-    code = getattr(r.parsed, "code", None)
-    return getattr(code, "value", code)
-
-
-def is_error(r, status: HTTPStatus, code: str) -> bool:
-    """The status, the operation's own error model for it, and its code."""
-    return r.status_code == status and "Error" in type(r.parsed).__name__ and code_of(r) == code
 
 
 def mfa_required(anon: Client, username: str, password: str, what: str) -> str | None:
@@ -192,14 +166,4 @@ def main(base_url: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python python_mfa.py <base url>")
-    try:
-        main(sys.argv[1])
-    except Exception as exc:  # an unexpected status or a parse error is a failure
-        import traceback
-
-        traceback.print_exc()
-        FAILED.append(f"unexpected exception: {exc!r}")
-    print(f"python client (two-factor): {PASSED} passed, {len(FAILED)} failed")
-    for f in FAILED:
-        print(f"  - {f}")
-    sys.exit(1 if FAILED else 0)
+    run("python client (two-factor)", lambda: main(sys.argv[1]))

@@ -166,15 +166,14 @@ fn api_service<S: Store + Readiness>(
     .description(include_str!("../api-description.md"))
 }
 
-/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`,
-/// with the body limit, JSON errors, request logs and security headers.
-pub fn build_app<S: Store + Readiness>(
-    auth: Authenticator<S>,
-    settings: HttpSettings,
-) -> impl Endpoint {
-    let api = api_service(&auth, &settings);
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+/// The edge of a listener serving the document `spec`, with its own
+/// request counts, and CORS for `origins`.
+fn edge_of<S: Store>(
+    auth: &Authenticator<S>,
+    settings: &HttpSettings,
+    spec: &str,
+    origins: cors::CorsOrigins,
+) -> std::sync::Arc<edge::Edge> {
     let counted = auth.clone();
     let unqueued = auth.clone();
     let metrics = std::sync::Arc::new(metrics::Metrics::new(
@@ -184,15 +183,28 @@ pub fn build_app<S: Store + Readiness>(
         settings.mail_stats.clone(),
         std::sync::Arc::new(move || unqueued.mail_not_queued()),
     ));
-    let edge = std::sync::Arc::new(edge::Edge {
-        metrics: metrics.clone(),
+    std::sync::Arc::new(edge::Edge {
+        metrics,
         refusal_delay: settings.refusal_delay,
-        origins: settings.cors_origins.clone(),
+        origins,
         max_body_bytes: settings.max_body_bytes,
         body_read_timeout: settings.body_read_timeout,
-        spec: middleware::SpecIndex::from_spec(&api.spec()),
+        spec: middleware::SpecIndex::from_spec(spec),
         trusted_proxies: settings.trusted_proxies.clone(),
-    });
+    })
+}
+
+/// The whole application: API routes, `/openapi.json`, Swagger UI at `/docs`,
+/// with the body limit, JSON errors, request logs and security headers.
+pub fn build_app<S: Store + Readiness>(
+    auth: Authenticator<S>,
+    settings: HttpSettings,
+) -> impl Endpoint {
+    let api = api_service(&auth, &settings);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let edge = edge_of(&auth, &settings, &api.spec(), settings.cors_origins.clone());
+    let metrics = edge.metrics.clone();
     Route::new()
         .nest("/", api)
         .at(table::Route::OpenApi.path(), spec)
@@ -233,24 +245,7 @@ pub fn build_admin_app<S: AdminStore + Readiness>(
     let api = admin_api_service(&auth);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let counted = auth.clone();
-    let unqueued = auth.clone();
-    let metrics = std::sync::Arc::new(metrics::Metrics::new(
-        auth.hasher().clone(),
-        auth.session_cache().clone(),
-        std::sync::Arc::new(move || counted.events_not_stored()),
-        settings.mail_stats.clone(),
-        std::sync::Arc::new(move || unqueued.mail_not_queued()),
-    ));
-    let edge = std::sync::Arc::new(edge::Edge {
-        metrics,
-        refusal_delay: settings.refusal_delay,
-        origins: cors::CorsOrigins::default(),
-        max_body_bytes: settings.max_body_bytes,
-        body_read_timeout: settings.body_read_timeout,
-        spec: middleware::SpecIndex::from_spec(&api.spec()),
-        trusted_proxies: settings.trusted_proxies.clone(),
-    });
+    let edge = edge_of(&auth, &settings, &api.spec(), cors::CorsOrigins::default());
     Route::new()
         .nest("/", api)
         .at(table::Route::OpenApi.path(), spec)
