@@ -223,7 +223,40 @@ impl SpecIndex {
         // The document keys `/sessions/{id}` by its template and Swagger UI
         // by its prefix: the table's path is both.
         let key = Route::of(path).map_or(path, |route| route.path());
-        self.allowed.get(key).map(String::as_str)
+        self.allowed
+            .get(key)
+            .or_else(|| {
+                // A listener whose paths are not in the table (the admin
+                // one): a template of its own document that matches.
+                self.allowed
+                    .iter()
+                    .find(|(template, _)| matches_template(template, path))
+                    .map(|(_, methods)| methods)
+            })
+            .map(String::as_str)
+    }
+}
+
+/// Whether `path` is an instance of the document's `template`
+/// (`/admin/users/{id}/disable`): as many segments, the literal ones equal,
+/// each `{…}` one non-empty segment.
+fn matches_template(template: &str, path: &str) -> bool {
+    if !template.contains('{') {
+        return false;
+    }
+    let mut wanted = template.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let placeholder = want.starts_with('{') && want.ends_with('}');
+                if !(placeholder && !got.is_empty() || want == got) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -403,6 +436,19 @@ mod tests {
             Some("GET")
         );
         assert_eq!(schemas.allowed_methods("/nope"), None);
+        assert!(matches_template(
+            "/admin/users/{id}/disable",
+            "/admin/users/42/disable"
+        ));
+        assert!(!matches_template(
+            "/admin/users/{id}/disable",
+            "/admin/users//disable"
+        ));
+        assert!(!matches_template(
+            "/admin/users/{id}",
+            "/admin/users/42/disable"
+        ));
+        assert!(!matches_template("/admin/users", "/admin/users"));
         assert_eq!(
             schemas.allowed_methods("/sessions/0190a1b2-0000-4000-8000-000000000000"),
             Some("DELETE")

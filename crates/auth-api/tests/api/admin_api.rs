@@ -608,6 +608,18 @@ async fn the_admin_listener_serves_its_own_document_and_swagger_ui() {
     docs.assert_status_is_ok();
     let page = docs.0.into_body().into_string().await.unwrap();
     assert!(page.contains("Swagger UI") && page.contains("/admin/users"));
+    // An undeclared method: 405 with the methods the path has (RFC 9110),
+    // also on the paths with an id.
+    let id = "0190a1b2-0000-7000-8000-000000000000";
+    for (path, allow) in [
+        ("/admin/users".to_owned(), "GET"),
+        (format!("/admin/users/{id}"), "DELETE, GET"),
+        (format!("/admin/users/{id}/disable"), "POST"),
+    ] {
+        let reply = admin.send(Method::PUT, &path, None).await;
+        reply.assert_error(405, "method_not_allowed");
+        assert_eq!(reply.header("allow").as_deref(), Some(allow), "{path}");
+    }
     // Not the public routes.
     admin
         .send(Method::POST, "/login", None)
