@@ -141,6 +141,7 @@ pub fn audit_event(event: &auth_core::SecurityEvent, failed: Option<&auth_core::
         ip = event.client_ip.as_deref(),
         user_agent,
         request_id = event.request_id.as_deref(),
+        actor = event.actor.as_ref().map(auth_core::Actor::as_str),
         stored = failed.is_none(),
     );
     if let Some(error) = failed {
