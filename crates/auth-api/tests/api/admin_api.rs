@@ -264,11 +264,38 @@ async fn a_user_is_shown_with_sessions_factors_backoff_and_disabled_flag(db: &Te
             .get(&format!("/admin/users/{unknown}"), &key)
             .await
             .assert_error(404, "not_found");
+        for action in [
+            "disable",
+            "enable",
+            "revoke-sessions",
+            "clear-backoff",
+            "password-reset",
+        ] {
+            admin
+                .post(&format!("/admin/users/{unknown}/{action}"), &key)
+                .await
+                .assert_error(404, "not_found");
+        }
         admin
-            .post(&format!("/admin/users/{unknown}/disable"), &key)
+            .send(
+                Method::DELETE,
+                &format!("/admin/users/{unknown}"),
+                Some(&key),
+            )
             .await
             .assert_error(404, "not_found");
     }
+    // A body the actions do not take is still read within the limits.
+    let reply = admin
+        .client
+        .post(format!("/admin/users/{id}/clear-backoff"))
+        .header("authorization", format!("Bearer {key}"))
+        .content_type("application/json")
+        .body(vec![b'x'; 128 * 1024])
+        .send()
+        .await;
+    let reply = Reply::from(reply).await;
+    reply.assert_error(413, "payload_too_large");
 }
 
 async fn a_disabled_user_is_logged_out_and_refused_403_only_with_the_right_password(
