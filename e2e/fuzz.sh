@@ -102,7 +102,10 @@ psql_admin -c "CREATE DATABASE $DB" >/dev/null
 e2e_at_exit psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 
 # Every answer of this round is a 503: sent at once, or the round crawls.
-E2E_DATABASE_URL="$PG_URL_BASE/$DB" e2e_start_server --database-timeout 1s --refusal-delay 0s
+ADMIN_PORT=$(e2e_free_port)
+E2E_DATABASE_URL="$PG_URL_BASE/$DB" e2e_start_server --database-timeout 1s --refusal-delay 0s \
+  --admin-bind "127.0.0.1:$ADMIN_PORT"
+ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
 
 # A real session from before the outage, so that the session routes get past
 # the token's format check and have to ask the (gone) database.
@@ -113,6 +116,9 @@ live_token() {
     python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
 }
 TOKEN=$(live_token)
+# And an admin key, made while the database is there.
+ADMIN_KEY=$("$E2E_SERVER_BIN" admin-key create --name e2e-fuzz-down \
+  --database-url "$PG_URL_BASE/$DB" "${E2E_INSTANCE_FLAGS[@]}" 2>/dev/null)
 
 psql_admin -c "ALTER DATABASE $DB ALLOW_CONNECTIONS false" \
   -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
@@ -138,6 +144,14 @@ round_down() {
     -H "Authorization: Bearer $TOKEN"
 }
 e2e_step "schemathesis, database gone: $DOWN_EXAMPLES examples per operation, only declared answers (503 allowed)" round_down
+
+round_admin_down() {
+  case "$ADMIN_KEY" in ak_*) ;; *) echo "admin-key create printed no key" >&2; return 1 ;; esac
+  E2E_BASE_URL=$ADMIN_URL schemathesis_run "$E2E_DIR/fuzz/schemathesis-db-down.toml" "$DOWN_EXAMPLES" fuzz-admin-db-down.xml \
+    --generation-with-security-parameters false \
+    -H "Authorization: Bearer $ADMIN_KEY"
+}
+e2e_step "schemathesis, admin listener, database gone: $DOWN_EXAMPLES examples per operation, only declared answers (503 allowed)" round_admin_down
 
 if grep -E 'status=5[0-9][0-9]' "$E2E_TMP/server.log" | grep -Ev 'status=503' | grep -q .; then
   e2e_fail "the server logged a 5xx other than 503 during round 2:"
