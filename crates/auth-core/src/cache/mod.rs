@@ -19,6 +19,14 @@
 //!
 //! Expiry (idle, absolute) is never trusted from the cache: a hit that looks
 //! expired is read again from the store, which decides.
+//!
+//! A cache for a store no other process writes ([`SessionCache::new`]) also
+//! keeps, per user, the session list (what `GET /sessions` shows) and the
+//! second factors' summary (what `GET /me` shows): every change this
+//! process makes to them (a login, a touch, a revocation; a factor enabled,
+//! removed or a recovery code spent) drops them under the same generation
+//! rule. A shared cache keeps neither: another instance's new login or new
+//! passkey is in no log this one reads.
 
 mod confirm;
 
@@ -52,8 +60,18 @@ pub struct SessionCache {
     inner: Option<Arc<Inner>>,
 }
 
+/// Per-user reads kept by a cache that trusts itself.
+struct Views {
+    /// Each user's sessions as the store listed them (expired ones too).
+    sessions: Cache<UserId, Arc<Vec<crate::Session>>>,
+    /// Each user's second factors.
+    factors: Cache<UserId, crate::SecondFactors>,
+}
+
 struct Inner {
     entries: Cache<SessionId, Arc<Authenticated>>,
+    /// What is kept per user; `None` for a shared cache.
+    views: Option<Views>,
     generation: AtomicU64,
     /// For a store shared by several processes: hits wait for the log.
     confirmations: Option<Confirmations>,
@@ -115,9 +133,21 @@ impl SessionCache {
             .time_to_live(ttl)
             .support_invalidation_closures()
             .build();
+        let views = confirmations.is_none().then(|| Views {
+            sessions: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+            factors: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        });
         Self {
             inner: Some(Arc::new(Inner {
                 entries,
+                views,
                 generation: AtomicU64::new(0),
                 confirmations,
             })),
@@ -214,6 +244,73 @@ impl SessionCache {
         }
     }
 
+    /// The sessions of `user` as the store last listed them, if this cache
+    /// keeps lists (not shared) and has it.
+    pub(crate) fn sessions_of(&self, user: UserId) -> Option<Arc<Vec<crate::Session>>> {
+        self.views()?.sessions.get(&user)
+    }
+
+    /// Keeps what the store listed for `user` at `generation`, unless
+    /// anything was invalidated since (it may be stale then).
+    pub(crate) fn insert_sessions_of(
+        &self,
+        user: UserId,
+        sessions: Vec<crate::Session>,
+        generation: u64,
+    ) {
+        if let Some(inner) = &self.inner
+            && let Some(views) = &inner.views
+        {
+            inner.keep(&views.sessions, user, Arc::new(sessions), generation);
+        }
+    }
+
+    /// A session of `user` was added or its times changed: its list is
+    /// read again (no cached session is affected).
+    pub(crate) fn sessions_changed(&self, user: UserId) {
+        if let Some(inner) = &self.inner
+            && let Some(views) = &inner.views
+        {
+            inner.generation.fetch_add(1, Ordering::SeqCst);
+            views.sessions.invalidate(&user);
+        }
+    }
+
+    /// The second factors of `user`, if this cache keeps them (not shared)
+    /// and has them.
+    pub(crate) fn factors_of(&self, user: UserId) -> Option<crate::SecondFactors> {
+        self.views()?.factors.get(&user)
+    }
+
+    /// Keeps what the store said of `user`'s factors at `generation`,
+    /// unless anything was invalidated since.
+    pub(crate) fn insert_factors_of(
+        &self,
+        user: UserId,
+        factors: crate::SecondFactors,
+        generation: u64,
+    ) {
+        if let Some(inner) = &self.inner
+            && let Some(views) = &inner.views
+        {
+            inner.keep(&views.factors, user, factors, generation);
+        }
+    }
+
+    /// A factor of `user` was enabled, removed or spent: read them again.
+    pub(crate) fn factors_changed(&self, user: UserId) {
+        if let Some(inner) = &self.inner
+            && let Some(views) = &inner.views
+        {
+            inner.generation.fetch_add(1, Ordering::SeqCst);
+            views.factors.invalidate(&user);
+        }
+    }
+
+    fn views(&self) -> Option<&Views> {
+        self.inner.as_ref()?.views.as_ref()
+    }
+
     /// Forgets one session.
     pub fn invalidate_session(&self, id: &SessionId) {
         if let Some(inner) = &self.inner {
@@ -239,6 +336,22 @@ impl SessionCache {
 impl Inner {
     fn revoke(&self, revocation: Revocation) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(views) = &self.views {
+            let dropped = match revocation {
+                Revocation::Session(id) => views
+                    .sessions
+                    .invalidate_entries_if(move |_, list| list.iter().any(|s| s.id == id))
+                    .map(drop),
+                Revocation::User(user_id) => {
+                    views.sessions.invalidate(&user_id);
+                    views.factors.invalidate(&user_id);
+                    Ok(())
+                }
+            };
+            if dropped.is_err() {
+                views.sessions.invalidate_all();
+            }
+        }
         match revocation {
             Revocation::Session(id) => self.entries.invalidate(&id),
             Revocation::User(user_id) => {
@@ -256,9 +369,28 @@ impl Inner {
         }
     }
 
+    /// Inserts `value` read at `generation`; undone if anything was
+    /// invalidated since (it may be stale then).
+    fn keep<V: Clone + Send + Sync + 'static>(
+        &self,
+        cache: &Cache<UserId, V>,
+        user: UserId,
+        value: V,
+        generation: u64,
+    ) {
+        cache.insert(user, value);
+        if self.generation.load(Ordering::SeqCst) != generation {
+            cache.invalidate(&user);
+        }
+    }
+
     fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.invalidate_all();
+        if let Some(views) = &self.views {
+            views.sessions.invalidate_all();
+            views.factors.invalidate_all();
+        }
     }
 }
 

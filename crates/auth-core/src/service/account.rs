@@ -34,12 +34,21 @@ impl<S: Store> Authenticator<S> {
     /// [`AuthError::Storage`].
     pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, AuthError> {
         let now = self.clock.now();
-        let mut sessions: Vec<Session> = self
-            .store
-            .list_sessions(user_id)
-            .await?
-            .into_iter()
+        // Read before the store: an invalidation racing the read wins.
+        let generation = self.cache.generation();
+        let listed = match self.cache.sessions_of(user_id) {
+            Some(cached) => cached,
+            None => {
+                let listed = self.store.list_sessions(user_id).await?;
+                self.cache
+                    .insert_sessions_of(user_id, listed.clone(), generation);
+                std::sync::Arc::new(listed)
+            }
+        };
+        let mut sessions: Vec<Session> = listed
+            .iter()
             .filter(|session| session.is_active(now))
+            .cloned()
             .collect();
         sessions.sort_unstable_by(|a, b| {
             (b.created_at, b.id.as_bytes()).cmp(&(a.created_at, a.id.as_bytes()))

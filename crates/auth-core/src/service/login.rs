@@ -251,6 +251,7 @@ impl<S: Store> Authenticator<S> {
         {
             return Err(AuthError::InvalidCredentials);
         }
+        self.cache.sessions_changed(user.id);
         // The cap on live sessions: the new one is the newest, so it stays.
         let keep = self.sessions.max_sessions_per_user.max(1);
         if self.store.revoke_sessions_beyond(user.id, keep).await? > 0 {

@@ -145,6 +145,7 @@ impl<S: Store> Authenticator<S> {
             // Another confirmation won, or a newer setup replaced this key.
             return Err(AuthError::InvalidCode);
         }
+        self.cache.factors_changed(user_id);
         self.record(EventKind::MfaEnabled, Some(user_id), client)
             .await;
         Ok(codes)
@@ -169,7 +170,9 @@ impl<S: Store> Authenticator<S> {
         let user = self
             .confirm_password(me, password, Some(code), client)
             .await?;
-        self.store.remove_totp(user.id).await?;
+        let removed = self.store.remove_totp(user.id).await;
+        self.cache.factors_changed(user.id);
+        removed?;
         self.record(EventKind::MfaDisabled, Some(user.id), client)
             .await;
         Ok(())
@@ -201,16 +204,31 @@ impl<S: Store> Authenticator<S> {
         {
             return Err(AuthError::MfaNotEnabled);
         }
+        self.cache.factors_changed(user.id);
         self.record(EventKind::RecoveryCodesRegenerated, Some(user.id), client)
             .await;
         Ok(codes)
     }
 
-    /// The user's second factors.
+    /// The user's second factors, for display (`GET /me`). A cache that
+    /// trusts itself may answer (it is dropped by every factor change this
+    /// process makes); what a login or a sensitive change asks for is always
+    /// read from the store.
     ///
     /// # Errors
     /// [`AuthError::Storage`].
     pub async fn second_factors(&self, user: UserId) -> Result<SecondFactors, AuthError> {
+        // Read before the store: a change racing the reads wins.
+        let generation = self.cache.generation();
+        if let Some(factors) = self.cache.factors_of(user) {
+            return Ok(factors);
+        }
+        let factors = self.read_second_factors(user).await?;
+        self.cache.insert_factors_of(user, factors, generation);
+        Ok(factors)
+    }
+
+    async fn read_second_factors(&self, user: UserId) -> Result<SecondFactors, AuthError> {
         let totp = self.enabled_totp(user).await?.is_some();
         let recovery_codes_left = if totp {
             self.store.count_recovery_codes(user).await?
@@ -281,6 +299,7 @@ impl<S: Store> Authenticator<S> {
                     .use_recovery_code(user, &recovery.hash_for(user))
                     .await?;
                 if used {
+                    self.cache.factors_changed(user);
                     self.record(EventKind::RecoveryCodeUsed, Some(user), client)
                         .await;
                 }

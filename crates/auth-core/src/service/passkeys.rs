@@ -213,6 +213,7 @@ impl<S: Store> Authenticator<S> {
         if !self.store.add_passkey(&passkey).await? {
             return Err(AuthError::InvalidPasskeyRegistration);
         }
+        self.cache.factors_changed(me.user.id);
         self.record(EventKind::PasskeyAdded, Some(me.user.id), client)
             .await;
         Ok(passkey)
@@ -279,6 +280,7 @@ impl<S: Store> Authenticator<S> {
         if !self.store.remove_passkey(user.id, id).await? {
             return Err(AuthError::PasskeyNotFound);
         }
+        self.cache.factors_changed(user.id);
         self.record(EventKind::PasskeyRemoved, Some(user.id), client)
             .await;
         Ok(())

@@ -104,6 +104,7 @@ impl<S: Store> Authenticator<S> {
         }
         session.last_seen_at = last_seen_at;
         session.idle_expires_at = idle_expires_at;
+        self.cache.sessions_changed(session.user_id);
         Ok(true)
     }
 

@@ -10,6 +10,7 @@ mod hashing;
 mod mfa;
 mod registration;
 mod throttle;
+mod user_views;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -1,0 +1,168 @@
+//! The per-user reads a cache that trusts itself keeps: the session list
+//! (`GET /sessions`) and the second factors (`GET /me`). Served without the
+//! store until they change through this process; never kept by a shared
+//! cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::{SessionCache, SessionStore as _};
+
+fn instance(
+    store: &MemoryStore,
+    clock: &ManualClock,
+    cache: SessionCache,
+) -> Authenticator<MemoryStore> {
+    Authenticator::new(store.clone(), hasher(4), Arc::new(clock.clone())).with_session_cache(cache)
+}
+
+/// A session written straight into the store, past the use cases (as
+/// another process would): only a fresh read of the store shows it.
+async fn written_behind(
+    auth: &Authenticator<MemoryStore>,
+    store: &MemoryStore,
+    user: crate::UserId,
+) {
+    let (_, session) = auth.session_policy().start(user, auth.now()).unwrap();
+    store.insert_session(&session).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unshared_cache_keeps_the_list_until_a_session_of_the_user_changes() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let auth = instance(
+        &store,
+        &clock,
+        SessionCache::new(100, Duration::from_secs(60)),
+    );
+    registered(&auth, "alice").await;
+    let first = auth
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let user = first.user.id;
+    assert_eq!(auth.list_sessions(user).await.unwrap().len(), 1);
+
+    written_behind(&auth, &store, user).await;
+    assert_eq!(
+        auth.list_sessions(user).await.unwrap().len(),
+        1,
+        "served from the cache"
+    );
+
+    // A login through this process: the list is read again.
+    let second = auth
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    assert_eq!(auth.list_sessions(user).await.unwrap().len(), 3);
+
+    // A logout: gone from the list at once.
+    auth.logout(second.token.as_str(), &Client::default())
+        .await
+        .unwrap();
+    let listed = auth.list_sessions(user).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|session| session.id != second.session.id));
+
+    // A touch (the last-seen write, at most once per interval) shows too.
+    clock.advance(Duration::from_secs(3600));
+    auth.authenticate(first.token.as_str()).await.unwrap();
+    let touched = auth
+        .list_sessions(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|session| session.id == first.session.id)
+        .unwrap();
+    assert_eq!(touched.last_seen_at, auth.now());
+
+    // Logging out everywhere: an empty list.
+    auth.logout_everywhere(user, &Client::default())
+        .await
+        .unwrap();
+    assert!(auth.list_sessions(user).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_shared_cache_keeps_no_lists() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let cache = SessionCache::shared(100, Duration::from_secs(60), store.clone());
+    let auth = instance(&store, &clock, cache);
+    registered(&auth, "alice").await;
+    let login = auth
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    assert_eq!(auth.list_sessions(login.user.id).await.unwrap().len(), 1);
+
+    // Another instance's login is in no log: read the store every time.
+    written_behind(&auth, &store, login.user.id).await;
+    assert_eq!(auth.list_sessions(login.user.id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_list_read_before_a_change_is_not_kept_after_it() {
+    let cache = SessionCache::new(100, Duration::from_secs(60));
+    let user = crate::UserId::new();
+    let generation = cache.generation();
+    // The change lands while the (old) list is being read from the store.
+    cache.sessions_changed(user);
+    cache.insert_sessions_of(user, Vec::new(), generation);
+    assert!(cache.sessions_of(user).is_none());
+
+    let generation = cache.generation();
+    cache.insert_sessions_of(user, Vec::new(), generation);
+    assert!(cache.sessions_of(user).is_some());
+    cache.invalidate_user(user);
+    assert!(cache.sessions_of(user).is_none());
+}
+
+#[tokio::test]
+async fn the_second_factors_are_read_again_after_a_change_through_this_process() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let ring = crate::Keyring::parse(&crate::Keyring::generate_line("k1").unwrap()).unwrap();
+    let auth = instance(
+        &store,
+        &clock,
+        SessionCache::new(100, Duration::from_secs(60)),
+    )
+    .with_mfa_policy(crate::MfaPolicy {
+        keyring: Some(Arc::new(ring)),
+        issuer: "Example".into(),
+    });
+    registered(&auth, "alice").await;
+    let client = Client::default();
+    let login = auth
+        .login("alice", Password::new(PASSWORD), &client)
+        .await
+        .unwrap();
+    let me = auth.authenticate(login.token.as_str()).await.unwrap();
+    assert!(!auth.second_factors(me.user.id).await.unwrap().totp);
+
+    let setup = auth
+        .start_totp_setup(&me, Password::new(PASSWORD), &client)
+        .await
+        .unwrap();
+    let codes = auth
+        .confirm_totp(&me, &setup.secret.code_at(auth.now()), &client)
+        .await
+        .unwrap();
+    let factors = auth.second_factors(me.user.id).await.unwrap();
+    assert!(factors.totp, "enabling is seen at once");
+    assert_eq!(factors.recovery_codes_left, codes.len() as u64);
+
+    // A recovery code spent by a sensitive change: one fewer at once.
+    auth.change_password(
+        &me,
+        Password::new(PASSWORD),
+        Some(codes[0].as_str()),
+        Password::new("walnut harbor seventeen kites"),
+        &client,
+    )
+    .await
+    .unwrap();
+    let factors = auth.second_factors(me.user.id).await.unwrap();
+    assert_eq!(factors.recovery_codes_left, codes.len() as u64 - 1);
+}
