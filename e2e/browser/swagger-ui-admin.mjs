@@ -12,7 +12,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checker, foreignRequestsOf, launch } from "./chromium.mjs";
-import { checkOperationsListed, opSel, tryItOut } from "./swagger.mjs";
+import { checkOperationsListed, openDocs, opSel, tryItOut } from "./swagger.mjs";
 
 const [adminUrl, username, artifacts] = process.argv.slice(2);
 const key = process.env.ADMIN_KEY;
@@ -50,11 +50,7 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (err) => pageErrors.push(String(err)));
 
-  const resp = await page.goto(`${adminUrl}/docs`, { waitUntil: "load" });
-  check(resp && resp.status() === 200, "GET /docs on the admin listener answers 200", `status ${resp && resp.status()}`);
-  await page.waitForSelector(".swagger-ui .information-container .title");
-  const title = (await page.textContent(".swagger-ui .information-container .title")) ?? "";
-  check(title.includes("auth-service admin"), "Swagger UI shows the admin API's title", JSON.stringify(title));
+  await openDocs(page, adminUrl, "auth-service admin", check);
 
   await checkOperationsListed(page, OPERATIONS, check);
 

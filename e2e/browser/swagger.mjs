@@ -84,3 +84,13 @@ export async function tryItOut(page, o, { body, params } = {}) {
   const sent = await response.request().allHeaders();
   return { status: Number.parseInt(shownStatus, 10), text: shownBody, json, wire: response.status(), sent };
 }
+
+// Opens `<baseUrl>/docs` and checks that it answers 200 and shows a title
+// containing `title`.
+export async function openDocs(page, baseUrl, title, check) {
+  const resp = await page.goto(`${baseUrl}/docs`, { waitUntil: "load" });
+  check(resp && resp.status() === 200, `GET ${baseUrl}/docs answers 200`, `status ${resp && resp.status()}`);
+  await page.waitForSelector(".swagger-ui .information-container .title");
+  const shown = (await page.textContent(".swagger-ui .information-container .title")) ?? "";
+  check(shown.includes(title), `Swagger UI shows the title ${JSON.stringify(title)}`, JSON.stringify(shown));
+}

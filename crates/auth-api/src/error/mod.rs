@@ -7,12 +7,23 @@
 //!
 //! Which of these rows an operation can answer, and so what the OpenAPI
 //! document lists for it, is declared per operation in
-//! [`crate::operation_errors`]; the rows themselves (status, code, message,
+//! [`mod@crate::operation_errors`]; the rows themselves (status, code, message,
 //! `Retry-After`) are only here, in [`ApiError::entry`].
+//!
+//! # Layout
+//! - here: [`ApiError`], the table ([`ApiError::entry`]) and the samples;
+//! - `body.rs`: the JSON body every error answers with;
+//! - `response.rs`: the statuses, the table's row type, and the response
+//!   the middleware and every operation's error type answer with.
+
+mod body;
+mod response;
+
+pub use body::{ErrorBody, MfaChallengeBody};
+pub use response::{Entry, ErrorResponse, Status};
 
 use auth_core::{AuthError, PasswordError, UsernameError};
 use poem::http::StatusCode;
-use poem_openapi::{ApiResponse, Object, payload::Json};
 
 /// Seconds a client is asked to wait after `server_busy`.
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
@@ -20,68 +31,6 @@ const BUSY_RETRY_AFTER_SECS: u64 = 1;
 const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 /// Seconds a load balancer is asked to wait before probing `/ready` again.
 const NOT_READY_RETRY_AFTER_SECS: u64 = 5;
-
-/// Every error body. `mfa_required` alone adds the challenge's fields.
-#[derive(Clone, PartialEq, Eq, Object)]
-#[oai(example)]
-pub struct ErrorBody {
-    /// A sentence for humans; may change between versions.
-    pub error: String,
-    /// A stable snake_case code for programs; never changes for a given condition.
-    pub code: String,
-    /// `mfa_required` only: the single-use token for `POST /login/mfa`.
-    #[oai(skip_serializing_if_is_none)]
-    pub mfa_token: Option<String>,
-    /// `mfa_required` only: what the login can be completed with.
-    #[oai(skip_serializing_if_is_none)]
-    pub methods: Option<Vec<String>>,
-    /// `mfa_required` only: when `mfa_token` stops working.
-    #[oai(skip_serializing_if_is_none)]
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Written by hand: `mfa_token` is a credential.
-impl std::fmt::Debug for ErrorBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ErrorBody")
-            .field("error", &self.error)
-            .field("code", &self.code)
-            .field("mfa_token", &self.mfa_token.as_ref().map(|_| "***"))
-            .finish_non_exhaustive()
-    }
-}
-
-/// A login's second-step challenge, as `mfa_required` carries it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct MfaChallengeBody {
-    /// The token (a credential: `Debug` hides it).
-    pub token: String,
-    /// `totp`, `recovery_code`.
-    pub methods: Vec<&'static str>,
-    /// When the token stops working.
-    pub expires_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl std::fmt::Debug for MfaChallengeBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MfaChallengeBody")
-            .field("methods", &self.methods)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl poem_openapi::types::Example for ErrorBody {
-    fn example() -> Self {
-        Self {
-            error: "invalid username or password".into(),
-            code: "invalid_credentials".into(),
-            mfa_token: None,
-            methods: None,
-            expires_at: None,
-        }
-    }
-}
 
 /// A failure, as the API reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,152 +463,6 @@ impl ApiError {
             Self::NotReady,
             Self::Internal,
         ]
-    }
-}
-
-/// One row of the error table: what [`ApiError::entry`] says of a variant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The status, as one of the statuses the API uses.
-    pub status: Status,
-    /// The stable `code`.
-    pub code: &'static str,
-    /// The human sentence.
-    pub message: String,
-    /// Seconds for `Retry-After`, where the error has one.
-    pub retry_after: Option<u64>,
-}
-
-/// The error statuses the API answers with: one [`ErrorResponse`] variant each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// 400.
-    BadRequest,
-    /// 401.
-    Unauthorized,
-    /// 403.
-    Forbidden,
-    /// 404.
-    NotFound,
-    /// 405.
-    MethodNotAllowed,
-    /// 408.
-    RequestTimeout,
-    /// 409.
-    Conflict,
-    /// 413.
-    PayloadTooLarge,
-    /// 415.
-    UnsupportedMediaType,
-    /// 429.
-    TooManyRequests,
-    /// 500.
-    Internal,
-    /// 503.
-    Unavailable,
-}
-
-impl Status {
-    /// The HTTP status code.
-    pub fn code(self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Conflict => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
-
-/// Every error status the API answers with, for answers given outside any
-/// one operation's declaration: the middleware's ([`ApiError::into_response`])
-/// and, through them, every operation type of [`crate::operation_errors`],
-/// whose bodies and headers are therefore the same bytes as these.
-///
-/// As an operation's error type it declares every status with one shared
-/// schema, so the document cannot say what that operation really answers:
-/// give an operation its own type with [`crate::operation_errors!`] instead.
-#[derive(Debug, ApiResponse)]
-pub enum ErrorResponse {
-    /// `invalid_request` (malformed JSON, missing or mistyped field),
-    /// `invalid_username`, `weak_password`.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
-    /// `invalid_credentials`, `not_logged_in`, `unauthorized`.
-    #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>),
-    /// `cross_site_request`: a state change authenticated by the `session`
-    /// cookie, sent from another site (`Sec-Fetch-Site: cross-site`);
-    /// `account_disabled`: the right password of a disabled account.
-    #[oai(status = 403)]
-    Forbidden(Json<ErrorBody>),
-    /// `not_found`: no such route (or no such passkey of yours),
-    /// `session_not_found`.
-    #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
-    /// `method_not_allowed`.
-    #[oai(status = 405)]
-    MethodNotAllowed(Json<ErrorBody>),
-    /// `request_timeout`: the body did not arrive within the body-read
-    /// timeout (10 s by default).
-    #[oai(status = 408)]
-    RequestTimeout(Json<ErrorBody>),
-    /// `username_taken`, `no_verified_email`.
-    #[oai(status = 409)]
-    Conflict(Json<ErrorBody>),
-    /// `payload_too_large`: the body exceeds the limit (64 KiB by default).
-    #[oai(status = 413)]
-    PayloadTooLarge(Json<ErrorBody>),
-    /// `unsupported_media_type`: send `Content-Type: application/json`.
-    #[oai(status = 415)]
-    UnsupportedMediaType(Json<ErrorBody>),
-    /// `too_many_attempts`: a limit is spent (the login back-off of the
-    /// account, the client address or the device; registrations per address
-    /// or in all). Retry after `Retry-After` seconds.
-    #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
-    /// `internal_error`: a bug; details are in the server log.
-    #[oai(status = 500)]
-    Internal(Json<ErrorBody>),
-    /// `server_busy` (password hashing at capacity) or
-    /// `storage_unavailable` (database unreachable). Retry after `Retry-After` seconds.
-    #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
-}
-
-impl From<ApiError> for ErrorResponse {
-    fn from(error: ApiError) -> Self {
-        let Entry {
-            status,
-            retry_after,
-            ..
-        } = error.entry();
-        let body = Json(error.body());
-        // The table gives every 429 and 503 a Retry-After; 1 s is the
-        // answer for a row that forgot one.
-        let retry_after = retry_after.unwrap_or(BUSY_RETRY_AFTER_SECS);
-        match status {
-            Status::BadRequest => Self::BadRequest(body),
-            Status::Unauthorized => Self::Unauthorized(body),
-            Status::Forbidden => Self::Forbidden(body),
-            Status::NotFound => Self::NotFound(body),
-            Status::MethodNotAllowed => Self::MethodNotAllowed(body),
-            Status::RequestTimeout => Self::RequestTimeout(body),
-            Status::Conflict => Self::Conflict(body),
-            Status::PayloadTooLarge => Self::PayloadTooLarge(body),
-            Status::UnsupportedMediaType => Self::UnsupportedMediaType(body),
-            Status::TooManyRequests => Self::TooManyRequests(body, retry_after),
-            Status::Internal => Self::Internal(body),
-            Status::Unavailable => Self::Unavailable(body, retry_after),
-        }
     }
 }
 
