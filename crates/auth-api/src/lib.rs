@@ -9,7 +9,8 @@
 //! - `app.rs`: the composition root (config → store, use cases, tasks, endpoint).
 //! - `routes/`: one `#[OpenApi]` impl per route group; `routes/table.rs`:
 //!   every path the service answers, for the cross-cutting rules.
-//! - `error.rs`: the error table: each failure's status, `code`, message.
+//! - `error/`: the error table (`mod.rs`: each failure's status, `code`,
+//!   message), the JSON body and the response type.
 //! - `operation_errors.rs`: which of those rows each operation answers, as
 //!   one error type per operation (`operation_errors!`), so the document
 //!   lists exactly its statuses and codes.
