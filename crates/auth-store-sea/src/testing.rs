@@ -72,6 +72,8 @@ impl PgTestDatabase {
     /// If the server cannot be reached or refuses.
     pub async fn create() -> Option<Self> {
         let admin_url = admin_url()?;
+        // Test fixture: a refusing server fails the test (module doc); the
+        // URL is the test environment's, never a request's or a flag's.
         let admin = Database::connect(&admin_url).await.unwrap();
         drop_stale_databases(&admin).await;
         let name = format!("{DATABASE_PREFIX}{}", Uuid::now_v7().simple());
@@ -106,6 +108,7 @@ impl PgTestDatabase {
     /// # Panics
     /// If it cannot connect or migrate.
     pub async fn migrated_store(&self, options: &StoreOptions) -> SeaStore {
+        // Test fixture: a database that cannot be reached fails the test.
         let store = SeaStore::connect(&self.url, options).await.unwrap();
         store.migrate().await.unwrap();
         store
@@ -149,6 +152,7 @@ impl Drop for PgTestDatabase {
 /// Drops test databases left by killed test processes, once they are an
 /// hour old (younger ones may belong to tests running now).
 async fn drop_stale_databases(admin: &DatabaseConnection) {
+    // Test fixture: a failing query fails the test (module doc).
     let rows = admin
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,

@@ -128,7 +128,7 @@ pub async fn execute(
         }
         UserCommand::Disable { username } => {
             let user = find(auth, &username).await?;
-            let sessions = auth
+            let (_, sessions) = auth
                 .disable_user(user.id, &Actor::operator(), &Client::default())
                 .await
                 .map_err(|error| AdminError::from_auth(error, &username))?;

@@ -182,10 +182,11 @@ impl<S: AdminStore> Authenticator<S> {
     ///
     /// // Disabled: the right password is refused, and says why.
     /// let actor = Actor::operator();
-    /// auth.disable_user(second.users[0].id, &actor, &client).await?;
+    /// let (disabled, _ended) = auth.disable_user(second.users[0].id, &actor, &client).await?;
+    /// assert!(disabled.is_disabled());
     /// assert!(matches!(auth.login("alina", Password::new(password), &client).await, Err(AuthError::AccountDisabled)));
     /// assert!(matches!(auth.login("alina", Password::new("wrong guess, long"), &client).await, Err(AuthError::InvalidCredentials)));
-    /// auth.enable_user(second.users[0].id, &actor, &client).await?;
+    /// assert!(!auth.enable_user(second.users[0].id, &actor, &client).await?.is_disabled());
     /// assert!(auth.login("alina", Password::new(password), &client).await.is_ok());
     /// # Ok(()) }
     /// ```
@@ -249,8 +250,8 @@ impl<S: AdminStore> Authenticator<S> {
 
     /// Disables the account: its sessions end on every instance, and its
     /// logins get [`AuthError::AccountDisabled`] after the right password
-    /// (a wrong one stays [`AuthError::InvalidCredentials`]). Returns how
-    /// many sessions ended. Disabling a disabled account changes nothing.
+    /// (a wrong one stays [`AuthError::InvalidCredentials`]). Returns the
+    /// account as now stored and how many sessions ended. Disabling a disabled account changes nothing.
     ///
     /// # Errors
     /// [`AuthError::UserNotFound`], [`AuthError::Storage`].
@@ -259,16 +260,14 @@ impl<S: AdminStore> Authenticator<S> {
         id: UserId,
         actor: &Actor,
         client: &Client,
-    ) -> Result<u64, AuthError> {
-        let user = self.existing_user(id).await?;
+    ) -> Result<(User, u64), AuthError> {
+        let mut user = self.existing_user(id).await?;
         if !user.is_disabled() {
-            if !self
-                .store
-                .set_user_disabled(id, Some(self.clock.now()))
-                .await?
-            {
+            let now = self.clock.now();
+            if !self.store.set_user_disabled(id, Some(now)).await? {
                 return Err(AuthError::UserNotFound);
             }
+            user.disabled_at = Some(now);
             self.record_by(EventKind::AccountDisabled, Some(id), client, Some(actor))
                 .await;
         }
@@ -276,11 +275,12 @@ impl<S: AdminStore> Authenticator<S> {
         // its session is first checked (`authenticate` reads the user).
         let revoked = self.store.revoke_all_sessions(id).await;
         self.cache.invalidate_user(id);
-        Ok(revoked?)
+        Ok((user, revoked?))
     }
 
     /// Enables a disabled account again (its password and factors are as
-    /// they were). Enabling an enabled account changes nothing.
+    /// they were) and returns it as now stored. Enabling an enabled account
+    /// changes nothing.
     ///
     /// # Errors
     /// [`AuthError::UserNotFound`], [`AuthError::Storage`].
@@ -289,16 +289,17 @@ impl<S: AdminStore> Authenticator<S> {
         id: UserId,
         actor: &Actor,
         client: &Client,
-    ) -> Result<(), AuthError> {
-        let user = self.existing_user(id).await?;
+    ) -> Result<User, AuthError> {
+        let mut user = self.existing_user(id).await?;
         if user.is_disabled() {
             if !self.store.set_user_disabled(id, None).await? {
                 return Err(AuthError::UserNotFound);
             }
+            user.disabled_at = None;
             self.record_by(EventKind::AccountEnabled, Some(id), client, Some(actor))
                 .await;
         }
-        Ok(())
+        Ok(user)
     }
 
     /// Deletes the account and everything tied to it (as

@@ -344,12 +344,11 @@ impl<S: AdminStore> AdminUsersApi<S> {
     ) -> Result<DisableUserResponse, AdminUserActionError> {
         let (_, actor) = authorize(&self.auth, &key).await?;
         let id = user_id(&id.0)?;
-        let revoked = self
+        let (user, revoked) = self
             .auth
             .disable_user(id, &actor, client.0)
             .await
             .map_err(failed)?;
-        let user = self.auth.user_overview(id).await.map_err(failed)?.user;
         tracing::info!(user_id = %id, %actor, revoked, "user disabled");
         Ok(DisableUserResponse::Ok(Json(DisabledBody {
             user: user.into(),
@@ -376,11 +375,11 @@ impl<S: AdminStore> AdminUsersApi<S> {
     ) -> Result<EnableUserResponse, AdminUserActionError> {
         let (_, actor) = authorize(&self.auth, &key).await?;
         let id = user_id(&id.0)?;
-        self.auth
+        let user = self
+            .auth
             .enable_user(id, &actor, client.0)
             .await
             .map_err(failed)?;
-        let user = self.auth.user_overview(id).await.map_err(failed)?.user;
         tracing::info!(user_id = %id, %actor, "user enabled");
         Ok(EnableUserResponse::Ok(Json(user.into())))
     }
