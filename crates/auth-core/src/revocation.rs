@@ -4,7 +4,12 @@
 //! Every store call that removes sessions (a logout, "log out everywhere",
 //! revoking the others, the session cap, deleting a user) also appends one
 //! [`Revocation`] to the log, in the same transaction, at the next
-//! [`LogPosition`]. Positions follow commit order: a reader that sees
+//! [`LogPosition`]. So does every call that changes what a cache keeps per
+//! user: a new session (a login) and a second factor enabled, removed or
+//! spent (TOTP, recovery codes, passkeys), as [`Revocation::User`]. A touch
+//! of a session's last-seen time is not logged (once per interval per
+//! session would make the log as busy as the traffic): another instance's
+//! list may show it up to the cache's time-to-live late. Positions follow commit order: a reader that sees
 //! position `n` has already seen every position below it. That is what lets
 //! one query ("everything after the position I have applied") confirm every
 //! cached session of a process at once; see [`crate::SessionCache::shared`].
@@ -64,8 +69,10 @@ impl fmt::Display for LogPosition {
 pub enum Revocation {
     /// One session was revoked.
     Session(SessionId),
-    /// Sessions of this user were revoked (or the user changed): every
-    /// cached session of theirs must be read again.
+    /// Sessions of this user were revoked, or the user changed (a new
+    /// session, a second factor enabled, removed or spent): every cached
+    /// session of theirs, their session list and their factors must be read
+    /// again.
     User(UserId),
 }
 

@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::entity::passkey::{self, Column};
 use crate::entity::webauthn_challenge;
 use crate::error::{is_unique_violation, unavailable};
-use crate::{SeaStore, stored_instant};
+use crate::{SeaStore, second_factors, stored_instant};
 
 /// Deletes `user`'s passkeys and ceremonies (within the account deletion's
 /// transaction; the foreign keys cascade too).
@@ -51,14 +52,19 @@ fn owned(user: UserId, id: PasskeyId) -> Condition {
 impl PasskeyStore for SeaStore {
     async fn add_passkey(&self, passkey: &Passkey) -> Result<bool, StoreError> {
         self.bounded(async {
+            let txn = self.db.begin().await.map_err(unavailable)?;
             match passkey::Entity::insert(passkey::ActiveModel::from(passkey))
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&txn)
                 .await
             {
-                Ok(_) => Ok(true),
-                Err(error) if is_unique_violation(&error) => Ok(false),
-                Err(error) => Err(unavailable(error)),
+                Ok(_) => {}
+                // Dropping `txn` rolls it back (PostgreSQL has aborted it anyway).
+                Err(error) if is_unique_violation(&error) => return Ok(false),
+                Err(error) => return Err(unavailable(error)),
             }
+            second_factors::changed(&txn, passkey.user_id).await?;
+            txn.commit().await.map_err(unavailable)?;
+            Ok(true)
         })
         .await
     }
@@ -138,12 +144,19 @@ impl PasskeyStore for SeaStore {
 
     async fn remove_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         self.bounded(async {
-            let result = passkey::Entity::delete_many()
+            let txn = self.db.begin().await.map_err(unavailable)?;
+            let removed = passkey::Entity::delete_many()
                 .filter(owned(user, id))
-                .exec(&self.db)
+                .exec(&txn)
                 .await
-                .map_err(unavailable)?;
-            Ok(result.rows_affected == 1)
+                .map_err(unavailable)?
+                .rows_affected
+                == 1;
+            if removed {
+                second_factors::changed(&txn, user).await?;
+            }
+            txn.commit().await.map_err(unavailable)?;
+            Ok(removed)
         })
         .await
     }

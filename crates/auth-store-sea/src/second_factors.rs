@@ -9,7 +9,7 @@
 //! upsert that does nothing once the factor is enabled.
 
 use auth_core::{
-    RecoveryCodeHash, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId,
+    RecoveryCodeHash, Revocation, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -22,7 +22,16 @@ use uuid::Uuid;
 use crate::entity::recovery_code;
 use crate::entity::totp_factor::{self, Column, stored_step};
 use crate::error::unavailable;
+use crate::revocations;
 use crate::{SeaStore, stored_instant};
+
+/// Logs that `user`'s factors changed, in the change's transaction, so
+/// that every instance's cached summary of them (`GET /me`) is read again.
+pub(crate) async fn changed(txn: &impl ConnectionTrait, user: UserId) -> Result<(), StoreError> {
+    revocations::append(txn, Revocation::User(user))
+        .await
+        .map_err(unavailable)
+}
 
 /// Deletes `user`'s factor and codes (within the account deletion's
 /// transaction; the foreign keys cascade too).
@@ -141,6 +150,7 @@ impl SecondFactorStore for SeaStore {
                 return Ok(false);
             }
             put_codes(&txn, uuid, codes, at).await?;
+            changed(&txn, user).await?;
             txn.commit().await.map_err(unavailable)?;
             Ok(true)
         })
@@ -178,9 +188,14 @@ impl SecondFactorStore for SeaStore {
             let removed = totp_factor::Entity::delete_by_id(uuid)
                 .exec(&txn)
                 .await
-                .map_err(unavailable)?;
+                .map_err(unavailable)?
+                .rows_affected
+                == 1;
+            if removed {
+                changed(&txn, user).await?;
+            }
             txn.commit().await.map_err(unavailable)?;
-            Ok(removed.rows_affected == 1)
+            Ok(removed)
         })
         .await
     }
@@ -207,6 +222,7 @@ impl SecondFactorStore for SeaStore {
                 return Ok(false);
             }
             put_codes(&txn, uuid, codes, at).await?;
+            changed(&txn, user).await?;
             txn.commit().await.map_err(unavailable)?;
             Ok(true)
         })
@@ -219,13 +235,20 @@ impl SecondFactorStore for SeaStore {
         code: &RecoveryCodeHash,
     ) -> Result<bool, StoreError> {
         self.bounded(async {
+            let txn = self.db.begin().await.map_err(unavailable)?;
             let spent = recovery_code::Entity::delete_many()
                 .filter(recovery_code::Column::UserId.eq(*user.as_uuid()))
                 .filter(recovery_code::Column::CodeHash.eq(code.as_bytes().to_vec()))
-                .exec(&self.db)
+                .exec(&txn)
                 .await
-                .map_err(unavailable)?;
-            Ok(spent.rows_affected == 1)
+                .map_err(unavailable)?
+                .rows_affected
+                == 1;
+            if spent {
+                changed(&txn, user).await?;
+            }
+            txn.commit().await.map_err(unavailable)?;
+            Ok(spent)
         })
         .await
     }

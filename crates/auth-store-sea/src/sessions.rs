@@ -1,5 +1,5 @@
 //! [`SessionStore`] for [`SeaStore`]: the `sessions` table, and the
-//! revocation-log entry appended with every delete.
+//! revocation-log entry appended with every insert and delete.
 
 use auth_core::{PasswordHash, Revocation, Session, SessionId, SessionStore, StoreError, UserId};
 use chrono::{DateTime, Utc};
@@ -38,10 +38,16 @@ impl SeaStore {
 impl SessionStore for SeaStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         self.bounded(async {
+            let txn = self.db.begin().await.map_err(unavailable)?;
             session::Entity::insert(session::ActiveModel::from_domain(session))
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&txn)
                 .await
                 .map_err(unavailable)?;
+            // Every instance's cached list of this user's sessions is stale now.
+            revocations::append(&txn, Revocation::User(session.user_id))
+                .await
+                .map_err(unavailable)?;
+            txn.commit().await.map_err(unavailable)?;
             Ok(())
         })
         .await
@@ -139,8 +145,20 @@ impl SessionStore for SeaStore {
             insert
                 .select_from(condition)
                 .map_err(StoreError::unavailable)?;
-            let result = self.db.execute(&insert).await.map_err(unavailable)?;
-            Ok(result.rows_affected() == 1)
+            let txn = self.db.begin().await.map_err(unavailable)?;
+            let inserted = txn
+                .execute(&insert)
+                .await
+                .map_err(unavailable)?
+                .rows_affected()
+                == 1;
+            if inserted {
+                revocations::append(&txn, Revocation::User(session.user_id))
+                    .await
+                    .map_err(unavailable)?;
+            }
+            txn.commit().await.map_err(unavailable)?;
+            Ok(inserted)
         })
         .await
     }

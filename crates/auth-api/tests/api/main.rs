@@ -32,3 +32,4 @@ mod security;
 mod self_service_instances;
 mod sessions;
 mod startup;
+mod views_instances;

@@ -20,13 +20,15 @@
 //! Expiry (idle, absolute) is never trusted from the cache: a hit that looks
 //! expired is read again from the store, which decides.
 //!
-//! A cache for a store no other process writes ([`SessionCache::new`]) also
-//! keeps, per user, the session list (what `GET /sessions` shows) and the
-//! second factors' summary (what `GET /me` shows): every change this
-//! process makes to them (a login, a touch, a revocation; a factor enabled,
-//! removed or a recovery code spent) drops them under the same generation
-//! rule. A shared cache keeps neither: another instance's new login or new
-//! passkey is in no log this one reads.
+//! The cache also keeps, per user, the session list (what `GET /sessions`
+//! shows) and the second factors' summary (what `GET /me` shows): every
+//! change this process makes to them (a login, a touch, a revocation; a
+//! factor enabled, removed or a recovery code spent) drops them under the
+//! same generation rule. Another process's changes reach a shared cache
+//! through the log, which has an entry for each of them (a new session or
+//! a factor change is logged as [`Revocation::User`]), so its hits on
+//! these wait for a confirmation too. Only a touch of last-seen is not
+//! logged: another instance's list may show it up to the time-to-live late.
 
 mod confirm;
 
@@ -60,7 +62,7 @@ pub struct SessionCache {
     inner: Option<Arc<Inner>>,
 }
 
-/// Per-user reads kept by a cache that trusts itself.
+/// Per-user reads.
 struct Views {
     /// Each user's sessions as the store listed them (expired ones too).
     sessions: Cache<UserId, Arc<Vec<crate::Session>>>,
@@ -70,8 +72,8 @@ struct Views {
 
 struct Inner {
     entries: Cache<SessionId, Arc<Authenticated>>,
-    /// What is kept per user; `None` for a shared cache.
-    views: Option<Views>,
+    /// What is kept per user.
+    views: Views,
     generation: AtomicU64,
     /// For a store shared by several processes: hits wait for the log.
     confirmations: Option<Confirmations>,
@@ -133,7 +135,7 @@ impl SessionCache {
             .time_to_live(ttl)
             .support_invalidation_closures()
             .build();
-        let views = confirmations.is_none().then(|| Views {
+        let views = Views {
             sessions: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
@@ -143,7 +145,7 @@ impl SessionCache {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
-        });
+        };
         Self {
             inner: Some(Arc::new(Inner {
                 entries,
@@ -211,19 +213,8 @@ impl SessionCache {
             return Ok(None);
         };
         // A miss needs no confirmation: the store is read anyway.
-        if inner.entries.get(id).is_none() {
+        if inner.entries.get(id).is_none() || !inner.confirmed().await? {
             return Ok(None);
-        }
-        if let Some(confirmations) = &inner.confirmations {
-            match confirmations.confirm(inner).await {
-                Outcome::Confirmed => {}
-                Outcome::Abandoned => return Ok(None),
-                Outcome::StoreFailed => {
-                    return Err(StoreError::unavailable(std::io::Error::other(
-                        "the revocation log could not be read",
-                    )));
-                }
-            }
         }
         // Read again: the confirmation may just have evicted it.
         Ok(inner
@@ -244,10 +235,22 @@ impl SessionCache {
         }
     }
 
-    /// The sessions of `user` as the store last listed them, if this cache
-    /// keeps lists (not shared) and has it.
-    pub(crate) fn sessions_of(&self, user: UserId) -> Option<Arc<Vec<crate::Session>>> {
-        self.views()?.sessions.get(&user)
+    /// The sessions of `user` as the store last listed them, if cached
+    /// (and, for a shared cache, confirmed against the log as a session is).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the log could not be read.
+    pub(crate) async fn sessions_of(
+        &self,
+        user: UserId,
+    ) -> Result<Option<Arc<Vec<crate::Session>>>, StoreError> {
+        let Some(inner) = self.inner.as_ref() else {
+            return Ok(None);
+        };
+        if !inner.views.sessions.contains_key(&user) || !inner.confirmed().await? {
+            return Ok(None);
+        }
+        Ok(inner.views.sessions.get(&user))
     }
 
     /// Keeps what the store listed for `user` at `generation`, unless
@@ -258,28 +261,36 @@ impl SessionCache {
         sessions: Vec<crate::Session>,
         generation: u64,
     ) {
-        if let Some(inner) = &self.inner
-            && let Some(views) = &inner.views
-        {
-            inner.keep(&views.sessions, user, Arc::new(sessions), generation);
+        if let Some(inner) = &self.inner {
+            inner.keep(&inner.views.sessions, user, Arc::new(sessions), generation);
         }
     }
 
     /// A session of `user` was added or its times changed: its list is
     /// read again (no cached session is affected).
     pub(crate) fn sessions_changed(&self, user: UserId) {
-        if let Some(inner) = &self.inner
-            && let Some(views) = &inner.views
-        {
+        if let Some(inner) = &self.inner {
             inner.generation.fetch_add(1, Ordering::SeqCst);
-            views.sessions.invalidate(&user);
+            inner.views.sessions.invalidate(&user);
         }
     }
 
-    /// The second factors of `user`, if this cache keeps them (not shared)
-    /// and has them.
-    pub(crate) fn factors_of(&self, user: UserId) -> Option<crate::SecondFactors> {
-        self.views()?.factors.get(&user)
+    /// The second factors of `user`, if cached (and, for a shared cache,
+    /// confirmed against the log).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the log could not be read.
+    pub(crate) async fn factors_of(
+        &self,
+        user: UserId,
+    ) -> Result<Option<crate::SecondFactors>, StoreError> {
+        let Some(inner) = self.inner.as_ref() else {
+            return Ok(None);
+        };
+        if !inner.views.factors.contains_key(&user) || !inner.confirmed().await? {
+            return Ok(None);
+        }
+        Ok(inner.views.factors.get(&user))
     }
 
     /// Keeps what the store said of `user`'s factors at `generation`,
@@ -290,25 +301,17 @@ impl SessionCache {
         factors: crate::SecondFactors,
         generation: u64,
     ) {
-        if let Some(inner) = &self.inner
-            && let Some(views) = &inner.views
-        {
-            inner.keep(&views.factors, user, factors, generation);
+        if let Some(inner) = &self.inner {
+            inner.keep(&inner.views.factors, user, factors, generation);
         }
     }
 
     /// A factor of `user` was enabled, removed or spent: read them again.
     pub(crate) fn factors_changed(&self, user: UserId) {
-        if let Some(inner) = &self.inner
-            && let Some(views) = &inner.views
-        {
+        if let Some(inner) = &self.inner {
             inner.generation.fetch_add(1, Ordering::SeqCst);
-            views.factors.invalidate(&user);
+            inner.views.factors.invalidate(&user);
         }
-    }
-
-    fn views(&self) -> Option<&Views> {
-        self.inner.as_ref()?.views.as_ref()
     }
 
     /// Forgets one session.
@@ -334,23 +337,39 @@ impl SessionCache {
 }
 
 impl Inner {
+    /// Whether what is cached may be served now: always for a cache that
+    /// trusts itself; for a shared one, once a log read that started after
+    /// this call has been applied (`false`: its round was abandoned, read
+    /// the store).
+    async fn confirmed(&self) -> Result<bool, StoreError> {
+        let Some(confirmations) = &self.confirmations else {
+            return Ok(true);
+        };
+        match confirmations.confirm(self).await {
+            Outcome::Confirmed => Ok(true),
+            Outcome::Abandoned => Ok(false),
+            Outcome::StoreFailed => Err(StoreError::unavailable(std::io::Error::other(
+                "the revocation log could not be read",
+            ))),
+        }
+    }
+
     fn revoke(&self, revocation: Revocation) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Some(views) = &self.views {
-            let dropped = match revocation {
-                Revocation::Session(id) => views
-                    .sessions
-                    .invalidate_entries_if(move |_, list| list.iter().any(|s| s.id == id))
-                    .map(drop),
-                Revocation::User(user_id) => {
-                    views.sessions.invalidate(&user_id);
-                    views.factors.invalidate(&user_id);
-                    Ok(())
-                }
-            };
-            if dropped.is_err() {
-                views.sessions.invalidate_all();
+        let views = &self.views;
+        let dropped = match revocation {
+            Revocation::Session(id) => views
+                .sessions
+                .invalidate_entries_if(move |_, list| list.iter().any(|s| s.id == id))
+                .map(drop),
+            Revocation::User(user_id) => {
+                views.sessions.invalidate(&user_id);
+                views.factors.invalidate(&user_id);
+                Ok(())
             }
+        };
+        if dropped.is_err() {
+            views.sessions.invalidate_all();
         }
         match revocation {
             Revocation::Session(id) => self.entries.invalidate(&id),
@@ -387,10 +406,8 @@ impl Inner {
     fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.invalidate_all();
-        if let Some(views) = &self.views {
-            views.sessions.invalidate_all();
-            views.factors.invalidate_all();
-        }
+        self.views.sessions.invalidate_all();
+        self.views.factors.invalidate_all();
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::{epoch, user_named};
 use crate::{RecoveryCodeHash, SealedSecret, Store, TotpFactor, User, UserId};
 
-fn pending(user: UserId, secret: &str) -> TotpFactor {
+pub(super) fn pending(user: UserId, secret: &str) -> TotpFactor {
     TotpFactor {
         user_id: user,
         secret: SealedSecret::from_stored(secret),
@@ -18,7 +18,7 @@ fn pending(user: UserId, secret: &str) -> TotpFactor {
     }
 }
 
-fn codes(seed: u8) -> Vec<RecoveryCodeHash> {
+pub(super) fn codes(seed: u8) -> Vec<RecoveryCodeHash> {
     (0..10)
         .map(|i| RecoveryCodeHash::from_bytes([seed.wrapping_add(i); 32]))
         .collect()

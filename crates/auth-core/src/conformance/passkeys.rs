@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::{epoch, user_named};
 use crate::{Ceremony, OneTimeTokenHash, Passkey, PasskeyId, PasskeyName, Store, User, UserId};
 
-fn passkey(user: UserId, credential_id: &[u8], minutes: i64) -> Passkey {
+pub(super) fn passkey(user: UserId, credential_id: &[u8], minutes: i64) -> Passkey {
     Passkey {
         id: PasskeyId::new(),
         user_id: user,

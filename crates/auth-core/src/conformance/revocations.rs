@@ -3,8 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use super::mfa::{codes, pending};
+use super::passkeys::passkey;
 use super::{epoch, session_of, user_named};
-use crate::{LogPosition, LoggedRevocation, Revocation, RevocationLog, Store, User};
+use crate::{
+    LogPosition, LoggedRevocation, PasswordHash, Revocation, RevocationLog, SealedSecret, Store,
+    User,
+};
 
 async fn stored_user<S: Store>(store: &S, name: &str) -> User {
     let user = user_named(name);
@@ -28,7 +33,8 @@ async fn read_all<S: RevocationLog>(store: &S, after: LogPosition) -> Vec<Logged
 }
 
 /// Every call that removes sessions appends one entry naming what it
-/// revoked; a call that removes nothing appends none; positions increase.
+/// revoked, every new session one naming its user; a call that removes
+/// nothing appends none; positions increase.
 pub async fn revocations_are_logged_for_every_call_that_removes_sessions<
     S: Store + RevocationLog,
 >(
@@ -70,16 +76,16 @@ pub async fn revocations_are_logged_for_every_call_that_removes_sessions<
 
     let logged = read_all(&store, start).await;
     let what: Vec<_> = logged.iter().map(|entry| entry.revocation).collect();
-    assert_eq!(
-        what,
-        [
-            Revocation::Session(sessions[0].id),
-            Revocation::User(alice.id),
-            Revocation::User(alice.id),
-            Revocation::User(alice.id),
-            Revocation::User(alice.id),
-        ]
-    );
+    let mut expected = vec![Revocation::User(alice.id); sessions.len()];
+    expected.extend([
+        Revocation::Session(sessions[0].id),
+        Revocation::User(alice.id),
+        Revocation::User(alice.id),
+        Revocation::User(alice.id),
+        Revocation::User(alice.id), // the insert again
+        Revocation::User(alice.id),
+    ]);
+    assert_eq!(what, expected);
     assert!(
         logged
             .windows(2)
@@ -92,6 +98,107 @@ pub async fn revocations_are_logged_for_every_call_that_removes_sessions<
         store.revocations_after(last, 10).await.unwrap().is_empty(),
         "nothing after the last"
     );
+}
+
+/// Every change to what a cache keeps per user (a new session, a second
+/// factor enabled, removed or spent) appends [`Revocation::User`], so that
+/// other instances drop their copy; a call that changes nothing appends
+/// nothing.
+pub async fn revocations_are_logged_for_every_change_to_what_is_kept_per_user<
+    S: Store + RevocationLog,
+>(
+    store: S,
+) {
+    let alice = stored_user(&store, "alice").await;
+    let mut position = read_all(&store, LogPosition::START)
+        .await
+        .last()
+        .map_or(LogPosition::START, |entry| entry.position);
+    // After each step: exactly one entry for alice if it changed something.
+    let mut expect_logged = async |changed: bool, step: &str| {
+        let after = read_all(&store, position).await;
+        let want = if changed {
+            vec![Revocation::User(alice.id)]
+        } else {
+            Vec::new()
+        };
+        let got: Vec<_> = after.iter().map(|entry| entry.revocation).collect();
+        assert_eq!(got, want, "{step}");
+        if let Some(entry) = after.last() {
+            position = entry.position;
+        }
+    };
+
+    let session = session_of(alice.id, epoch());
+    let stale = PasswordHash::from_stored("$scrypt$not-the-current-one");
+    assert!(
+        !store
+            .insert_session_if_credential(&session, &stale)
+            .await
+            .unwrap()
+    );
+    expect_logged(false, "a login refused for a changed password").await;
+    assert!(
+        store
+            .insert_session_if_credential(&session, &alice.password_hash)
+            .await
+            .unwrap()
+    );
+    expect_logged(true, "a login").await;
+
+    let secret = SealedSecret::from_stored("k:one");
+    assert!(store.stage_totp(&pending(alice.id, "k:one")).await.unwrap());
+    expect_logged(false, "staging shows nothing yet").await;
+    let at = epoch();
+    assert!(
+        store
+            .enable_totp(alice.id, &secret, 1, &codes(1), at)
+            .await
+            .unwrap()
+    );
+    expect_logged(true, "TOTP enabled").await;
+    assert!(store.use_totp_step(alice.id, 2).await.unwrap());
+    expect_logged(false, "a step used shows nothing").await;
+    assert!(
+        store
+            .use_recovery_code(alice.id, &codes(1)[0])
+            .await
+            .unwrap()
+    );
+    expect_logged(true, "a recovery code spent").await;
+    assert!(
+        !store
+            .use_recovery_code(alice.id, &codes(1)[0])
+            .await
+            .unwrap()
+    );
+    expect_logged(false, "a code spent twice").await;
+    assert!(
+        store
+            .replace_recovery_codes(alice.id, &codes(2), at)
+            .await
+            .unwrap()
+    );
+    expect_logged(true, "new recovery codes").await;
+    assert!(store.remove_totp(alice.id).await.unwrap());
+    expect_logged(true, "TOTP removed").await;
+    assert!(!store.remove_totp(alice.id).await.unwrap());
+    expect_logged(false, "TOTP removed twice").await;
+
+    let key = passkey(alice.id, b"credential", 1);
+    assert!(store.add_passkey(&key).await.unwrap());
+    expect_logged(true, "a passkey added").await;
+    assert!(
+        !store
+            .add_passkey(&passkey(alice.id, b"credential", 2))
+            .await
+            .unwrap()
+    );
+    expect_logged(false, "a credential id registered twice").await;
+    assert!(store.remove_passkey(alice.id, key.id).await.unwrap());
+    expect_logged(true, "a passkey removed").await;
+    assert!(!store.remove_passkey(alice.id, key.id).await.unwrap());
+    expect_logged(false, "a passkey removed twice").await;
 }
 
 /// Revocations made through many handles at once all get distinct

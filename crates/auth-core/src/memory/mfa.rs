@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::MemoryStore;
-use crate::{RecoveryCodeHash, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId};
+use crate::{
+    RecoveryCodeHash, Revocation, SealedSecret, SecondFactorStore, StoreError, TotpFactor, UserId,
+};
 
 #[derive(Debug, Default)]
 pub(super) struct Factors {
@@ -65,6 +67,7 @@ impl SecondFactorStore for MemoryStore {
         factor.enabled_at = Some(at);
         factor.last_step = Some(step);
         factors.codes.insert(user, codes.iter().copied().collect());
+        state.log(Revocation::User(user));
         Ok(true)
     }
 
@@ -83,7 +86,11 @@ impl SecondFactorStore for MemoryStore {
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
         let mut state = self.state();
         state.factors.codes.remove(&user);
-        Ok(state.factors.totp.remove(&user).is_some())
+        let removed = state.factors.totp.remove(&user).is_some();
+        if removed {
+            state.log(Revocation::User(user));
+        }
+        Ok(removed)
     }
 
     async fn replace_recovery_codes(
@@ -98,6 +105,7 @@ impl SecondFactorStore for MemoryStore {
             return Ok(false);
         }
         factors.codes.insert(user, codes.iter().copied().collect());
+        state.log(Revocation::User(user));
         Ok(true)
     }
 
@@ -107,11 +115,15 @@ impl SecondFactorStore for MemoryStore {
         code: &RecoveryCodeHash,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        Ok(state
+        let spent = state
             .factors
             .codes
             .get_mut(&user)
-            .is_some_and(|codes| codes.remove(code)))
+            .is_some_and(|codes| codes.remove(code));
+        if spent {
+            state.log(Revocation::User(user));
+        }
+        Ok(spent)
     }
 
     async fn count_recovery_codes(&self, user: UserId) -> Result<u64, StoreError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::MemoryStore;
 use crate::{
     Ceremony, CeremonyStore, OneTimeTokenHash, Passkey, PasskeyId, PasskeyName, PasskeyStore,
-    StoreError, UserId,
+    Revocation, StoreError, UserId,
 };
 
 #[derive(Debug, Default)]
@@ -41,6 +41,7 @@ impl PasskeyStore for MemoryStore {
             return Ok(false);
         }
         passkeys.insert(passkey.id, passkey.clone());
+        state.log(Revocation::User(passkey.user_id));
         Ok(true)
     }
 
@@ -113,6 +114,7 @@ impl PasskeyStore for MemoryStore {
             .is_some_and(|passkey| passkey.user_id == user)
         {
             passkeys.remove(&id);
+            state.log(Revocation::User(user));
             return Ok(true);
         }
         Ok(false)

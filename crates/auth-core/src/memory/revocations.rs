@@ -1,5 +1,5 @@
 //! The [`MemoryStore`]'s revocation log: entries appended under the same
-//! lock as the deletes they describe, so their order is the commit order.
+//! lock as the changes they describe, so their order is the commit order.
 
 use chrono::{DateTime, Utc};
 
@@ -27,20 +27,25 @@ impl State {
         self.sessions.retain(|_, session| !doomed(session));
         let removed = (before - self.sessions.len()) as u64;
         if removed > 0 {
-            let now = Utc::now();
-            let log = &mut self.revocations;
-            let oldest_kept = crate::period::before(now, REVOCATION_LOG_RETENTION);
-            log.entries.retain(|(_, at)| *at >= oldest_kept);
-            log.last = LogPosition::new(log.last.get() + 1);
-            log.entries.push((
-                LoggedRevocation {
-                    position: log.last,
-                    revocation,
-                },
-                now,
-            ));
+            self.log(revocation);
         }
         removed
+    }
+
+    /// Appends `revocation` to the log (under the lock of the change it describes).
+    pub(super) fn log(&mut self, revocation: Revocation) {
+        let now = Utc::now();
+        let log = &mut self.revocations;
+        let oldest_kept = crate::period::before(now, REVOCATION_LOG_RETENTION);
+        log.entries.retain(|(_, at)| *at >= oldest_kept);
+        log.last = LogPosition::new(log.last.get() + 1);
+        log.entries.push((
+            LoggedRevocation {
+                position: log.last,
+                revocation,
+            },
+            now,
+        ));
     }
 }
 

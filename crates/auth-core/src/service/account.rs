@@ -34,11 +34,12 @@ impl<S: Store> Authenticator<S> {
     /// [`AuthError::Storage`].
     pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, AuthError> {
         let now = self.clock.now();
-        // Read before the store: an invalidation racing the read wins.
-        let generation = self.cache.generation();
-        let listed = match self.cache.sessions_of(user_id) {
+        let listed = match self.cache.sessions_of(user_id).await? {
             Some(cached) => cached,
             None => {
+                // Read after the (confirmed) miss, before the store: an
+                // invalidation racing the read wins.
+                let generation = self.cache.generation();
                 let listed = self.store.list_sessions(user_id).await?;
                 self.cache
                     .insert_sessions_of(user_id, listed.clone(), generation);

@@ -210,19 +210,20 @@ impl<S: Store> Authenticator<S> {
         Ok(codes)
     }
 
-    /// The user's second factors, for display (`GET /me`). A cache that
-    /// trusts itself may answer (it is dropped by every factor change this
-    /// process makes); what a login or a sensitive change asks for is always
-    /// read from the store.
+    /// The user's second factors, for display (`GET /me`). The cache may
+    /// answer (every factor change drops it: this process's at once,
+    /// another's through the revocation log); what a login or a sensitive
+    /// change asks for is always read from the store.
     ///
     /// # Errors
     /// [`AuthError::Storage`].
     pub async fn second_factors(&self, user: UserId) -> Result<SecondFactors, AuthError> {
-        // Read before the store: a change racing the reads wins.
-        let generation = self.cache.generation();
-        if let Some(factors) = self.cache.factors_of(user) {
+        if let Some(factors) = self.cache.factors_of(user).await? {
             return Ok(factors);
         }
+        // Read after the (confirmed) miss, before the store: a change
+        // racing the reads wins.
+        let generation = self.cache.generation();
         let factors = self.read_second_factors(user).await?;
         self.cache.insert_factors_of(user, factors, generation);
         Ok(factors)

@@ -1,7 +1,7 @@
-//! The per-user reads a cache that trusts itself keeps: the session list
+//! The per-user reads the session cache keeps: the session list
 //! (`GET /sessions`) and the second factors (`GET /me`). Served without the
-//! store until they change through this process; never kept by a shared
-//! cache.
+//! store until they change: through this process at once, through another
+//! one (a shared cache) once the revocation log names the user.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,20 +86,84 @@ async fn an_unshared_cache_keeps_the_list_until_a_session_of_the_user_changes() 
 }
 
 #[tokio::test]
-async fn a_shared_cache_keeps_no_lists() {
+async fn a_shared_cache_keeps_lists_until_another_instance_changes_them() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
-    let cache = SessionCache::shared(100, Duration::from_secs(60), store.clone());
-    let auth = instance(&store, &clock, cache);
-    registered(&auth, "alice").await;
-    let login = auth
+    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
+    let (here, there) = (
+        instance(&store, &clock, shared()),
+        instance(&store, &clock, shared()),
+    );
+    registered(&here, "alice").await;
+    let login = here
         .login("alice", Password::new(PASSWORD), &Client::default())
         .await
         .unwrap();
-    assert_eq!(auth.list_sessions(login.user.id).await.unwrap().len(), 1);
+    let user = login.user.id;
+    assert_eq!(here.list_sessions(user).await.unwrap().len(), 1);
+    // Read again: the first confirmation applied the login's own entry.
+    assert_eq!(here.list_sessions(user).await.unwrap().len(), 1);
 
-    // Another instance's login is in no log: read the store every time.
-    written_behind(&auth, &store, login.user.id).await;
-    assert_eq!(auth.list_sessions(login.user.id).await.unwrap().len(), 2);
+    // A write no log names (a last-seen touch): the kept list is served.
+    let later = here.now() + chrono::TimeDelta::minutes(5);
+    assert!(
+        store
+            .touch_session(&login.session.id, later, login.session.idle_expires_at)
+            .await
+            .unwrap()
+    );
+    let listed = here.list_sessions(user).await.unwrap();
+    assert_eq!(listed[0].last_seen_at, login.session.last_seen_at, "kept");
+
+    // Another instance's login is in the log: the next read shows it.
+    there
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    assert_eq!(here.list_sessions(user).await.unwrap().len(), 2);
+    // And its logout of this one.
+    there
+        .logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
+    let listed = here.list_sessions(user).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed.iter().all(|session| session.id != login.session.id));
+}
+
+#[tokio::test]
+async fn a_shared_cache_sees_another_instances_factor_change() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let ring =
+        Arc::new(crate::Keyring::parse(&crate::Keyring::generate_line("k1").unwrap()).unwrap());
+    let with_mfa = |cache| {
+        instance(&store, &clock, cache).with_mfa_policy(crate::MfaPolicy {
+            keyring: Some(ring.clone()),
+            issuer: "Example".into(),
+        })
+    };
+    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
+    let (here, there) = (with_mfa(shared()), with_mfa(shared()));
+    registered(&here, "alice").await;
+    let client = Client::default();
+    let login = there
+        .login("alice", Password::new(PASSWORD), &client)
+        .await
+        .unwrap();
+    let me = there.authenticate(login.token.as_str()).await.unwrap();
+    assert!(!here.second_factors(me.user.id).await.unwrap().totp);
+
+    let setup = there
+        .start_totp_setup(&me, Password::new(PASSWORD), &client)
+        .await
+        .unwrap();
+    there
+        .confirm_totp(&me, &setup.secret.code_at(there.now()), &client)
+        .await
+        .unwrap();
+    assert!(
+        here.second_factors(me.user.id).await.unwrap().totp,
+        "enabled on the other instance: seen here at once"
+    );
 }
 
 #[tokio::test]
@@ -110,13 +174,13 @@ async fn a_list_read_before_a_change_is_not_kept_after_it() {
     // The change lands while the (old) list is being read from the store.
     cache.sessions_changed(user);
     cache.insert_sessions_of(user, Vec::new(), generation);
-    assert!(cache.sessions_of(user).is_none());
+    assert!(cache.sessions_of(user).await.unwrap().is_none());
 
     let generation = cache.generation();
     cache.insert_sessions_of(user, Vec::new(), generation);
-    assert!(cache.sessions_of(user).is_some());
+    assert!(cache.sessions_of(user).await.unwrap().is_some());
     cache.invalidate_user(user);
-    assert!(cache.sessions_of(user).is_none());
+    assert!(cache.sessions_of(user).await.unwrap().is_none());
 }
 
 #[tokio::test]
