@@ -213,7 +213,7 @@ impl<S: Store> MeApi<S> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let factors = self
             .auth
-            .second_factors(me.user.id)
+            .my_second_factors(&me)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         Ok(MeResponse::Ok(Json(MeBody {

@@ -202,7 +202,7 @@ impl<S: Store> SessionsApi<S> {
         let me = live_session(&self.auth, &auth, ApiError::Unauthorized).await?;
         let sessions = self
             .auth
-            .list_sessions(me.user.id)
+            .my_sessions(&me)
             .await
             .map_err(|error| ApiError::from_auth(error, ApiError::Unauthorized))?;
         Ok(SessionsResponse::Ok(Json(SessionsBody {

@@ -95,13 +95,18 @@ impl Confirmations {
         self.lock().started
     }
 
-    /// Waits for a log read that started after this call and returns how
-    /// it ended; anything but [`Outcome::Confirmed`] means: do not trust the
-    /// cache now.
-    pub(super) async fn confirm(&self, cache: &Inner) -> Outcome {
+    /// The number of the next round: any round numbered this or higher
+    /// starts after this call.
+    pub(super) fn next_round(&self) -> u64 {
+        self.lock().started + 1
+    }
+
+    /// Waits until a round numbered `needed` or higher (from
+    /// [`Confirmations::next_round`] when the request arrived) has ended and
+    /// returns how; anything but [`Outcome::Confirmed`] means: do not trust
+    /// the cache now.
+    pub(super) async fn confirm(&self, cache: &Inner, needed: u64) -> Outcome {
         let mut finished = self.finished.subscribe();
-        // Any round numbered this or higher starts after this line.
-        let needed = self.lock().started + 1;
         loop {
             let last = *finished.borrow_and_update();
             if last.round >= needed {

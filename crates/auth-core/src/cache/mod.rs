@@ -46,6 +46,14 @@ use crate::{
 
 use confirm::{Confirmations, Outcome};
 
+/// When a request arrived, as a shared cache counts it: the first
+/// confirmation round that starts after it. A request's later lookups (its
+/// session, then its session list or factors) can all be confirmed by that
+/// one round: each needs only a log read that started after the request
+/// arrived. Always 0 for a cache that trusts itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Arrival(u64);
+
 /// Bounded, time-limited cache of [`Authenticated`] by [`SessionId`]. Clones share it.
 ///
 /// ```
@@ -201,26 +209,41 @@ impl SessionCache {
             .map_or(0, |inner| inner.generation.load(Ordering::SeqCst))
     }
 
-    /// A cached session that may be served now: for a shared cache, after
-    /// the revocation log has confirmed it. `None` when it is not cached or
-    /// its round was abandoned (the caller reads the store).
+    /// A request arriving now: what its lookups pass.
+    pub(crate) fn arrival(&self) -> Arrival {
+        Arrival(
+            self.inner
+                .as_ref()
+                .and_then(|inner| inner.confirmations.as_ref())
+                .map_or(0, Confirmations::next_round),
+        )
+    }
+
+    /// A cached session that may be served to a request that arrived at
+    /// `arrival`: for a shared cache, after the revocation log has confirmed
+    /// it. `None` when it is not cached or its round was abandoned (the
+    /// caller reads the store).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the log could not be read: the store
     /// is failing, and reading the session from it would only wait again.
-    pub(crate) async fn get(&self, id: &SessionId) -> Result<Option<Authenticated>, StoreError> {
+    pub(crate) async fn get(
+        &self,
+        id: &SessionId,
+        arrival: Arrival,
+    ) -> Result<Option<Authenticated>, StoreError> {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
         // A miss needs no confirmation: the store is read anyway.
-        if inner.entries.get(id).is_none() || !inner.confirmed().await? {
+        if inner.entries.get(id).is_none() || !inner.confirmed(arrival).await? {
             return Ok(None);
         }
         // Read again: the confirmation may just have evicted it.
-        Ok(inner
-            .entries
-            .get(id)
-            .map(|entry| Authenticated::clone(&entry)))
+        Ok(inner.entries.get(id).map(|entry| Authenticated {
+            arrival,
+            ..Authenticated::clone(&entry)
+        }))
     }
 
     /// Caches what the store said at `generation`. If anything was
@@ -243,11 +266,12 @@ impl SessionCache {
     pub(crate) async fn sessions_of(
         &self,
         user: UserId,
+        arrival: Arrival,
     ) -> Result<Option<Arc<Vec<crate::Session>>>, StoreError> {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
-        if !inner.views.sessions.contains_key(&user) || !inner.confirmed().await? {
+        if !inner.views.sessions.contains_key(&user) || !inner.confirmed(arrival).await? {
             return Ok(None);
         }
         Ok(inner.views.sessions.get(&user))
@@ -283,11 +307,12 @@ impl SessionCache {
     pub(crate) async fn factors_of(
         &self,
         user: UserId,
+        arrival: Arrival,
     ) -> Result<Option<crate::SecondFactors>, StoreError> {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
-        if !inner.views.factors.contains_key(&user) || !inner.confirmed().await? {
+        if !inner.views.factors.contains_key(&user) || !inner.confirmed(arrival).await? {
             return Ok(None);
         }
         Ok(inner.views.factors.get(&user))
@@ -337,15 +362,15 @@ impl SessionCache {
 }
 
 impl Inner {
-    /// Whether what is cached may be served now: always for a cache that
-    /// trusts itself; for a shared one, once a log read that started after
-    /// this call has been applied (`false`: its round was abandoned, read
-    /// the store).
-    async fn confirmed(&self) -> Result<bool, StoreError> {
+    /// Whether what is cached may be served to a request that arrived at
+    /// `arrival`: always for a cache that trusts itself; for a shared one,
+    /// once a log read that started after that has been applied (`false`:
+    /// its round was abandoned, read the store).
+    async fn confirmed(&self, arrival: Arrival) -> Result<bool, StoreError> {
         let Some(confirmations) = &self.confirmations else {
             return Ok(true);
         };
-        match confirmations.confirm(self).await {
+        match confirmations.confirm(self, arrival.0).await {
             Outcome::Confirmed => Ok(true),
             Outcome::Abandoned => Ok(false),
             Outcome::StoreFailed => Err(StoreError::unavailable(std::io::Error::other(

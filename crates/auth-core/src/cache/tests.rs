@@ -26,7 +26,14 @@ fn entry(name: &str) -> (SessionId, Authenticated) {
         disabled_at: None,
     };
     let (_, session) = SessionPolicy::default().start(user.id, now).unwrap();
-    (session.id, Authenticated { user, session })
+    (
+        session.id,
+        Authenticated {
+            user,
+            session,
+            arrival: Arrival::default(),
+        },
+    )
 }
 
 fn cache() -> SessionCache {
@@ -39,11 +46,15 @@ async fn an_insert_is_served_until_invalidated() {
     let (id, value) = entry("alice");
     cache.insert(id, value.clone(), cache.generation());
     assert_eq!(
-        cache.get(&id).await.unwrap().map(|hit| hit.user.id),
+        cache
+            .get(&id, cache.arrival())
+            .await
+            .unwrap()
+            .map(|hit| hit.user.id),
         Some(value.user.id)
     );
     cache.invalidate_session(&id);
-    assert!(cache.get(&id).await.unwrap().is_none());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -53,7 +64,7 @@ async fn an_insert_from_before_an_invalidation_does_not_resurrect_the_session() 
     let generation = cache.generation(); // the lookup reads the store...
     cache.invalidate_session(&id); // ...a logout lands...
     cache.insert(id, value, generation); // ...then the lookup writes the cache.
-    assert!(cache.get(&id).await.unwrap().is_none());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -67,9 +78,9 @@ async fn invalidating_a_user_drops_all_their_sessions_only() {
         cache.insert(id, value, cache.generation());
     }
     cache.invalidate_user(alice.user.id);
-    assert!(cache.get(&a1).await.unwrap().is_none());
-    assert!(cache.get(&a2).await.unwrap().is_none());
-    assert!(cache.get(&b).await.unwrap().is_some());
+    assert!(cache.get(&a1, cache.arrival()).await.unwrap().is_none());
+    assert!(cache.get(&a2, cache.arrival()).await.unwrap().is_none());
+    assert!(cache.get(&b, cache.arrival()).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -77,7 +88,7 @@ async fn a_disabled_cache_holds_nothing() {
     let cache = SessionCache::new(0, Duration::from_secs(60));
     let (id, value) = entry("alice");
     cache.insert(id, value, 0);
-    assert!(cache.get(&id).await.unwrap().is_none());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
     assert!(!cache.is_enabled());
 }
 
@@ -128,7 +139,13 @@ async fn shared_with(value: &Authenticated) -> (TestLog, SessionCache) {
     // Catch up with the log first: the login is in it (a new session is
     // logged for the user), and its first read drops what it names.
     cache.insert(value.session.id, value.clone(), cache.generation());
-    assert!(cache.get(&value.session.id).await.unwrap().is_none());
+    assert!(
+        cache
+            .get(&value.session.id, cache.arrival())
+            .await
+            .unwrap()
+            .is_none()
+    );
     cache.insert(value.session.id, value.clone(), cache.generation());
     (log, cache)
 }
@@ -137,10 +154,10 @@ async fn shared_with(value: &Authenticated) -> (TestLog, SessionCache) {
 async fn a_shared_cache_does_not_serve_a_session_another_process_revoked() {
     let (id, value) = entry("alice");
     let (log, cache) = shared_with(&value).await;
-    assert!(cache.get(&id).await.unwrap().is_some());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_some());
     // "Another process": the store is revoked through, the cache not told.
     assert!(log.store.revoke_session(&id).await.unwrap());
-    assert!(cache.get(&id).await.unwrap().is_none());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
     assert!(cache.confirmation_rounds() >= 2);
 }
 
@@ -152,7 +169,7 @@ async fn a_shared_cache_drops_a_user_revoked_elsewhere() {
         log.store.revoke_all_sessions(value.user.id).await.unwrap(),
         1
     );
-    assert!(cache.get(&id).await.unwrap().is_none());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -161,12 +178,15 @@ async fn a_shared_cache_that_cannot_read_the_log_serves_nothing() {
     let (log, cache) = shared_with(&value).await;
     log.fail(true);
     assert!(
-        matches!(cache.get(&id).await, Err(StoreError::Unavailable(_))),
+        matches!(
+            cache.get(&id, cache.arrival()).await,
+            Err(StoreError::Unavailable(_))
+        ),
         "unconfirmed: not served, and the caller need not wait for the store again"
     );
     log.fail(false);
     assert!(
-        cache.get(&id).await.unwrap().is_some(),
+        cache.get(&id, cache.arrival()).await.unwrap().is_some(),
         "the entry itself was kept"
     );
 }
@@ -186,12 +206,12 @@ async fn a_shared_cache_far_behind_the_log_drops_everything() {
         assert!(log.store.revoke_session(&session.id).await.unwrap());
     }
     assert!(
-        cache.get(&id).await.unwrap().is_none(),
+        cache.get(&id, cache.arrival()).await.unwrap().is_none(),
         "a full page clears the cache"
     );
     cache.insert(id, value.clone(), cache.generation());
     assert!(
-        cache.get(&id).await.unwrap().is_some(),
+        cache.get(&id, cache.arrival()).await.unwrap().is_some(),
         "caught up, it serves again"
     );
 }
@@ -204,13 +224,13 @@ async fn hits_arriving_during_one_read_share_the_next_one() {
     log.pause(true);
     let first = {
         let cache = cache.clone();
-        tokio::spawn(async move { cache.get(&id).await.unwrap().is_some() })
+        tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap().is_some() })
     };
     tokio::time::sleep(Duration::from_millis(20)).await; // round 1 is in flight
     let later: Vec<_> = (0..63)
         .map(|_| {
             let cache = cache.clone();
-            tokio::spawn(async move { cache.get(&id).await.unwrap().is_some() })
+            tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap().is_some() })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -233,12 +253,12 @@ async fn a_leader_dropped_mid_read_leaves_no_request_waiting() {
     log.pause(true);
     let leader = {
         let cache = cache.clone();
-        tokio::spawn(async move { cache.get(&id).await.unwrap() })
+        tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap() })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     let follower = {
         let cache = cache.clone();
-        tokio::spawn(async move { cache.get(&id).await.unwrap().is_some() })
+        tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap().is_some() })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     leader.abort();

@@ -33,8 +33,45 @@ impl<S: Store> Authenticator<S> {
     /// # Errors
     /// [`AuthError::Storage`].
     pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<Session>, AuthError> {
+        self.sessions_since(user_id, self.cache.arrival()).await
+    }
+
+    /// [`Authenticator::list_sessions`] of the request `me` authenticated
+    /// (`GET /sessions`): with a shared cache, the confirmation that served
+    /// `me`'s session also serves the list, so the request waits for one
+    /// revocation-log read, not two.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let store = MemoryStore::new();
+    /// let cache = SessionCache::shared(1_000, std::time::Duration::from_secs(5), store.clone());
+    /// let auth = Authenticator::new(store, hasher, Arc::new(SystemClock)).with_session_cache(cache);
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let login = auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(login.token.as_str()).await?;
+    /// assert_eq!(auth.my_sessions(&me).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn my_sessions(&self, me: &Authenticated) -> Result<Vec<Session>, AuthError> {
+        self.sessions_since(me.user.id, me.arrival).await
+    }
+
+    async fn sessions_since(
+        &self,
+        user_id: UserId,
+        arrival: crate::cache::Arrival,
+    ) -> Result<Vec<Session>, AuthError> {
         let now = self.clock.now();
-        let listed = match self.cache.sessions_of(user_id).await? {
+        let listed = match self.cache.sessions_of(user_id, arrival).await? {
             Some(cached) => cached,
             None => {
                 // Read after the (confirmed) miss, before the store: an

@@ -218,7 +218,42 @@ impl<S: Store> Authenticator<S> {
     /// # Errors
     /// [`AuthError::Storage`].
     pub async fn second_factors(&self, user: UserId) -> Result<SecondFactors, AuthError> {
-        if let Some(factors) = self.cache.factors_of(user).await? {
+        self.factors_since(user, self.cache.arrival()).await
+    }
+
+    /// [`Authenticator::second_factors`] of the request `me` authenticated
+    /// (`GET /me`): with a shared cache, the confirmation that served `me`'s
+    /// session also serves the summary (one revocation-log read, not two).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_core::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let hasher = PasswordHasher::new(HashConfig::insecure_fast_for_tests())?;
+    /// # let auth = Authenticator::new(MemoryStore::new(), hasher, Arc::new(SystemClock));
+    /// # let client = Client::default();
+    /// # let password = "tangerine maple orbit 42";
+    /// auth.register(Username::parse("alice")?, Password::new(password), &client).await?;
+    /// let login = auth.login("alice", Password::new(password), &client).await?;
+    /// let me = auth.authenticate(login.token.as_str()).await?;
+    /// let factors = auth.my_second_factors(&me).await?;
+    /// assert!(!factors.totp && factors.passkeys == 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn my_second_factors(&self, me: &Authenticated) -> Result<SecondFactors, AuthError> {
+        self.factors_since(me.user.id, me.arrival).await
+    }
+
+    async fn factors_since(
+        &self,
+        user: UserId,
+        arrival: crate::cache::Arrival,
+    ) -> Result<SecondFactors, AuthError> {
+        if let Some(factors) = self.cache.factors_of(user, arrival).await? {
             return Ok(factors);
         }
         // Read after the (confirmed) miss, before the store: a change

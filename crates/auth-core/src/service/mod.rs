@@ -214,6 +214,10 @@ pub struct Authenticated {
     pub user: User,
     /// The session the token belongs to.
     pub session: Session,
+    /// When the request arrived, for the reads it makes next
+    /// ([`Authenticator::my_sessions`], [`Authenticator::my_second_factors`]):
+    /// a shared cache's round that confirmed the session confirms them too.
+    pub(crate) arrival: crate::cache::Arrival,
 }
 
 /// The authentication service over a [`Store`]. Cheap to clone.

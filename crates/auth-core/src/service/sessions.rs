@@ -20,7 +20,8 @@ impl<S: Store> Authenticator<S> {
         // then the store's): an invalidation racing that read always wins
         // over the insert that follows it.
         let generation = self.cache.generation();
-        if let Some(hit) = self.cache.get(&id).await? {
+        let arrival = self.cache.arrival();
+        if let Some(hit) = self.cache.get(&id, arrival).await? {
             if hit.session.is_active(now) {
                 if self.sessions.touch(&hit.session, now).is_some() {
                     return self.touch_cached(id, hit, now, generation).await;
@@ -34,7 +35,7 @@ impl<S: Store> Authenticator<S> {
         // Boxed: the store's futures are large, and a session check's future
         // is moved and boxed by the web framework on every request; the hit
         // above, the common case, should not carry them.
-        Box::pin(self.authenticate_from_store(id, now)).await
+        Box::pin(self.authenticate_from_store(id, now, arrival)).await
     }
 
     /// A hit whose last-seen write is due: written, then cached again.
@@ -56,6 +57,7 @@ impl<S: Store> Authenticator<S> {
         &self,
         id: SessionId,
         now: DateTime<Utc>,
+        arrival: crate::cache::Arrival,
     ) -> Result<Authenticated, AuthError> {
         let generation = self.cache.generation();
         let Some(mut session) = self.store.find_session(&id).await? else {
@@ -72,7 +74,11 @@ impl<S: Store> Authenticator<S> {
         if user.is_disabled() {
             return Err(AuthError::NotAuthenticated);
         }
-        let authenticated = Authenticated { user, session };
+        let authenticated = Authenticated {
+            user,
+            session,
+            arrival,
+        };
         self.cache.insert(id, authenticated.clone(), generation);
         Ok(authenticated)
     }

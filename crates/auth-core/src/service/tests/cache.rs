@@ -41,7 +41,7 @@ async fn a_local_logout_is_immediate_with_the_cache() {
     auth.authenticate(login.token.as_str()).await.unwrap();
     assert!(
         auth.session_cache()
-            .get(&login.session.id)
+            .get(&login.session.id, auth.session_cache().arrival())
             .await
             .unwrap()
             .is_some(),

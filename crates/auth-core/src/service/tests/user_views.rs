@@ -174,13 +174,31 @@ async fn a_list_read_before_a_change_is_not_kept_after_it() {
     // The change lands while the (old) list is being read from the store.
     cache.sessions_changed(user);
     cache.insert_sessions_of(user, Vec::new(), generation);
-    assert!(cache.sessions_of(user).await.unwrap().is_none());
+    assert!(
+        cache
+            .sessions_of(user, cache.arrival())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let generation = cache.generation();
     cache.insert_sessions_of(user, Vec::new(), generation);
-    assert!(cache.sessions_of(user).await.unwrap().is_some());
+    assert!(
+        cache
+            .sessions_of(user, cache.arrival())
+            .await
+            .unwrap()
+            .is_some()
+    );
     cache.invalidate_user(user);
-    assert!(cache.sessions_of(user).await.unwrap().is_none());
+    assert!(
+        cache
+            .sessions_of(user, cache.arrival())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -229,4 +247,41 @@ async fn the_second_factors_are_read_again_after_a_change_through_this_process()
     .unwrap();
     let factors = auth.second_factors(me.user.id).await.unwrap();
     assert_eq!(factors.recovery_codes_left, codes.len() as u64 - 1);
+}
+
+#[tokio::test]
+async fn a_request_waits_for_one_confirmation_for_its_session_and_its_reads() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
+    let (here, there) = (
+        instance(&store, &clock, shared()),
+        instance(&store, &clock, shared()),
+    );
+    registered(&here, "alice").await;
+    let login = here
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    // Warm: the session, the list and the factors are cached here.
+    for _ in 0..2 {
+        let me = here.authenticate(login.token.as_str()).await.unwrap();
+        here.my_sessions(&me).await.unwrap();
+        here.my_second_factors(&me).await.unwrap();
+    }
+    let rounds = |auth: &Authenticator<MemoryStore>| auth.session_cache().confirmation_rounds();
+
+    let before = rounds(&here);
+    let me = here.authenticate(login.token.as_str()).await.unwrap();
+    assert_eq!(here.my_sessions(&me).await.unwrap().len(), 1);
+    here.my_second_factors(&me).await.unwrap();
+    assert_eq!(rounds(&here) - before, 1, "one round for the three reads");
+
+    // A change that answers after `me` arrived may or may not show in the
+    // reads `me` makes; one that answered before it arrived always does.
+    there
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let me = here.authenticate(login.token.as_str()).await.unwrap();
+    assert_eq!(here.my_sessions(&me).await.unwrap().len(), 2);
 }
