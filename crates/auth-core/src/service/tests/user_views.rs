@@ -17,6 +17,39 @@ fn instance(
     Authenticator::new(store.clone(), hasher(4), Arc::new(clock.clone())).with_session_cache(cache)
 }
 
+/// Two instances over one store, each with its own shared cache (and the
+/// keys for TOTP).
+fn two_shared(
+    store: &MemoryStore,
+    clock: &ManualClock,
+) -> (Authenticator<MemoryStore>, Authenticator<MemoryStore>) {
+    let ring =
+        Arc::new(crate::Keyring::parse(&crate::Keyring::generate_line("k1").unwrap()).unwrap());
+    let one = || {
+        let cache = SessionCache::shared(100, Duration::from_secs(60), store.clone());
+        instance(store, clock, cache).with_mfa_policy(crate::MfaPolicy {
+            keyring: Some(ring.clone()),
+            issuer: "Example".into(),
+        })
+    };
+    (one(), one())
+}
+
+/// Enables TOTP for `me` through `auth`; returns the recovery codes.
+async fn totp_enabled(
+    auth: &Authenticator<MemoryStore>,
+    me: &crate::Authenticated,
+) -> Vec<crate::RecoveryCode> {
+    let client = Client::default();
+    let setup = auth
+        .start_totp_setup(me, Password::new(PASSWORD), &client)
+        .await
+        .unwrap();
+    auth.confirm_totp(me, &setup.secret.code_at(auth.now()), &client)
+        .await
+        .unwrap()
+}
+
 /// A session written straight into the store, past the use cases (as
 /// another process would): only a fresh read of the store shows it.
 async fn written_behind(
@@ -88,11 +121,7 @@ async fn an_unshared_cache_keeps_the_list_until_a_session_of_the_user_changes() 
 #[tokio::test]
 async fn a_shared_cache_keeps_lists_until_another_instance_changes_them() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
-    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
-    let (here, there) = (
-        instance(&store, &clock, shared()),
-        instance(&store, &clock, shared()),
-    );
+    let (here, there) = two_shared(&store, &clock);
     registered(&here, "alice").await;
     let login = here
         .login("alice", Password::new(PASSWORD), &Client::default())
@@ -133,33 +162,16 @@ async fn a_shared_cache_keeps_lists_until_another_instance_changes_them() {
 #[tokio::test]
 async fn a_shared_cache_sees_another_instances_factor_change() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
-    let ring =
-        Arc::new(crate::Keyring::parse(&crate::Keyring::generate_line("k1").unwrap()).unwrap());
-    let with_mfa = |cache| {
-        instance(&store, &clock, cache).with_mfa_policy(crate::MfaPolicy {
-            keyring: Some(ring.clone()),
-            issuer: "Example".into(),
-        })
-    };
-    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
-    let (here, there) = (with_mfa(shared()), with_mfa(shared()));
+    let (here, there) = two_shared(&store, &clock);
     registered(&here, "alice").await;
-    let client = Client::default();
     let login = there
-        .login("alice", Password::new(PASSWORD), &client)
+        .login("alice", Password::new(PASSWORD), &Client::default())
         .await
         .unwrap();
     let me = there.authenticate(login.token.as_str()).await.unwrap();
     assert!(!here.second_factors(me.user.id).await.unwrap().totp);
 
-    let setup = there
-        .start_totp_setup(&me, Password::new(PASSWORD), &client)
-        .await
-        .unwrap();
-    there
-        .confirm_totp(&me, &setup.secret.code_at(there.now()), &client)
-        .await
-        .unwrap();
+    totp_enabled(&there, &me).await;
     assert!(
         here.second_factors(me.user.id).await.unwrap().totp,
         "enabled on the other instance: seen here at once"
@@ -223,14 +235,7 @@ async fn the_second_factors_are_read_again_after_a_change_through_this_process()
     let me = auth.authenticate(login.token.as_str()).await.unwrap();
     assert!(!auth.second_factors(me.user.id).await.unwrap().totp);
 
-    let setup = auth
-        .start_totp_setup(&me, Password::new(PASSWORD), &client)
-        .await
-        .unwrap();
-    let codes = auth
-        .confirm_totp(&me, &setup.secret.code_at(auth.now()), &client)
-        .await
-        .unwrap();
+    let codes = totp_enabled(&auth, &me).await;
     let factors = auth.second_factors(me.user.id).await.unwrap();
     assert!(factors.totp, "enabling is seen at once");
     assert_eq!(factors.recovery_codes_left, codes.len() as u64);
@@ -252,11 +257,7 @@ async fn the_second_factors_are_read_again_after_a_change_through_this_process()
 #[tokio::test]
 async fn a_request_waits_for_one_confirmation_for_its_session_and_its_reads() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
-    let shared = || SessionCache::shared(100, Duration::from_secs(60), store.clone());
-    let (here, there) = (
-        instance(&store, &clock, shared()),
-        instance(&store, &clock, shared()),
-    );
+    let (here, there) = two_shared(&store, &clock);
     registered(&here, "alice").await;
     let login = here
         .login("alice", Password::new(PASSWORD), &Client::default())
