@@ -2,7 +2,8 @@
 # bench/profile.sh: CPU flamegraphs of auth-server under one wrk load, the
 # SVGs kept in docs/perf/ (what each shows: docs/perf/README.md).
 #
-#   bench/profile.sh [--postgres] [ROUTE]    ROUTE: protected (default), me, sessions, health
+#   bench/profile.sh [--postgres] [ROUTE]    ROUTE: protected (default), me, sessions, health,
+#                                            or login-flood (POST /login from 32 connections, ln=15)
 #
 # Builds the release server (as bench/run.sh), starts it on a fresh SQLite
 # file (or a fresh PostgreSQL database with --postgres), logs one user in,
@@ -17,7 +18,7 @@ backend=sqlite route=protected
 for arg in "$@"; do
   case "$arg" in
     --postgres) backend=postgres ;;
-    protected | me | sessions | health) route=$arg ;;
+    protected | me | sessions | health | login-flood) route=$arg ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +52,13 @@ body='{"username":"profiled","password":"correct horse battery staple"}'
 curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/register" > /dev/null
 token=$(curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/login" |
   sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-wrk -t2 -c64 -d12s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/$route" > "$tmp/wrk.txt" &
+if [ "$route" = login-flood ]; then
+  # As bench/run.sh's row 2: one account, the right password, 32 connections.
+  wrk -t2 -c32 -d12s --timeout 60s -s "$root/bench/lua/login.lua" "http://127.0.0.1:$port/login" \
+    -- profiled "correct horse battery staple" > "$tmp/wrk.txt" &
+else
+  wrk -t2 -c64 -d12s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/$route" > "$tmp/wrk.txt" &
+fi
 load=$!
 sleep 4
 perf record -F 499 --call-graph dwarf,16384 -p "$srv" -o "$tmp/perf.data" -- sleep 5 2> /dev/null
@@ -60,7 +67,9 @@ out="$root/docs/perf/$backend-$route"
 folded="$root/bench/results/$backend-$route.folded.txt"
 mkdir -p "$root/bench/results"
 perf script -i "$tmp/perf.data" 2> /dev/null | inferno-collapse-perf > "$folded"
-inferno-flamegraph --title "auth-server GET /$route, $backend, wrk -c64 ($(date -u +%F))" \
+title="auth-server GET /$route, $backend, wrk -c64"
+[ "$route" = login-flood ] && title="auth-server POST /login flood, $backend, ln=15, wrk -c32"
+inferno-flamegraph --title "$title ($(date -u +%F))" \
   < "$folded" > "$out.svg"
 grep -E 'Requests/sec' "$tmp/wrk.txt"
 echo "wrote $out.svg ($(wc -l < "$folded") distinct stacks; folded: $folded)"
