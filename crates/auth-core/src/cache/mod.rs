@@ -235,12 +235,8 @@ impl SessionCache {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
-        // A miss needs no confirmation: the store is read anyway.
-        if inner.entries.get(id).is_none() || !inner.confirmed(arrival).await? {
-            return Ok(None);
-        }
-        // Read again: the confirmation may just have evicted it.
-        Ok(inner.entries.get(id).map(|entry| Authenticated {
+        let hit = inner.confirmed_get(&inner.entries, id, arrival).await?;
+        Ok(hit.map(|entry| Authenticated {
             arrival,
             ..Authenticated::clone(&entry)
         }))
@@ -271,10 +267,9 @@ impl SessionCache {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
-        if !inner.views.sessions.contains_key(&user) || !inner.confirmed(arrival).await? {
-            return Ok(None);
-        }
-        Ok(inner.views.sessions.get(&user))
+        inner
+            .confirmed_get(&inner.views.sessions, &user, arrival)
+            .await
     }
 
     /// Keeps what the store listed for `user` at `generation`, unless
@@ -312,10 +307,9 @@ impl SessionCache {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(None);
         };
-        if !inner.views.factors.contains_key(&user) || !inner.confirmed(arrival).await? {
-            return Ok(None);
-        }
-        Ok(inner.views.factors.get(&user))
+        inner
+            .confirmed_get(&inner.views.factors, &user, arrival)
+            .await
     }
 
     /// Keeps what the store said of `user`'s factors at `generation`,
@@ -377,6 +371,32 @@ impl Inner {
                 "the revocation log could not be read",
             ))),
         }
+    }
+
+    /// What `cache` holds for `key`, once it may be served to a request
+    /// that arrived at `arrival` ([`Inner::confirmed`]). A miss needs no
+    /// confirmation: the caller reads the store anyway.
+    async fn confirmed_get<K, V>(
+        &self,
+        cache: &Cache<K, V>,
+        key: &K,
+        arrival: Arrival,
+    ) -> Result<Option<V>, StoreError>
+    where
+        K: std::hash::Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let Some(value) = cache.get(key) else {
+            return Ok(None);
+        };
+        if self.confirmations.is_none() {
+            return Ok(Some(value));
+        }
+        if !self.confirmed(arrival).await? {
+            return Ok(None);
+        }
+        // Read again: the confirmation may just have evicted it.
+        Ok(cache.get(key))
     }
 
     fn revoke(&self, revocation: Revocation) {
