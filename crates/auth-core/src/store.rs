@@ -288,7 +288,15 @@ pub trait SessionStore: Send + Sync {
 /// session: [`SessionStore::revoke_session`] ([`crate::Revocation::Session`]),
 /// [`SessionStore::revoke_sessions_beyond`], [`SessionStore::revoke_other_sessions`],
 /// [`SessionStore::revoke_all_sessions`] and [`UserRepository::delete_user`]
-/// ([`crate::Revocation::User`]). Expired sessions removed by
+/// ([`crate::Revocation::User`]). It MUST also append
+/// [`crate::Revocation::User`], in the same transaction, for every change
+/// to what the cache keeps per user: a new session
+/// ([`SessionStore::insert_session`], a successful
+/// [`SessionStore::insert_session_if_credential`]) and a second factor
+/// changed ([`crate::SecondFactorStore::enable_totp`], `remove_totp`,
+/// `replace_recovery_codes`, `use_recovery_code`, and
+/// [`crate::PasskeyStore::add_passkey`], `remove_passkey`, each when it
+/// changed something). A last-seen touch needs none. Expired sessions removed by
 /// [`SessionStore::purge_expired_sessions`] need none: expiry is checked on
 /// every use. Positions MUST follow commit order: once an entry at `n` can
 /// be read, no entry below `n` may still appear. Entries MUST be kept for at
@@ -306,6 +314,26 @@ pub trait RevocationLog: Send + Sync {
         after: crate::LogPosition,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<crate::LoggedRevocation>, StoreError>> + Send;
+
+    /// The position of the newest entry ([`crate::LogPosition::START`] for
+    /// an empty log): a cache far behind the log drops everything and
+    /// continues from here instead of reading every page. The default reads
+    /// every page; a store with a cheaper way overrides it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn last_position(&self) -> impl Future<Output = Result<crate::LogPosition, StoreError>> + Send {
+        async move {
+            let mut last = crate::LogPosition::START;
+            loop {
+                let page = self.revocations_after(last, 1024).await?;
+                match page.last() {
+                    Some(entry) => last = entry.position,
+                    None => return Ok(last),
+                }
+            }
+        }
+    }
 }
 
 /// Failed logins and the attempts being evaluated, recorded so that

@@ -91,4 +91,25 @@ impl RevocationLog for SeaStore {
         })
         .await
     }
+
+    async fn last_position(&self) -> Result<LogPosition, StoreError> {
+        self.bounded(async {
+            // The head row is raised inside each appending transaction, so
+            // what a reader sees of it is the newest committed position.
+            let head = self
+                .db
+                .query_one_raw(Statement::from_string(
+                    self.db.get_database_backend(),
+                    "SELECT position FROM revocation_log_head WHERE id = 1",
+                ))
+                .await
+                .map_err(unavailable)?;
+            let position: i64 = match head {
+                Some(row) => row.try_get("", "position").map_err(unavailable)?,
+                None => 0,
+            };
+            Ok(LogPosition::new(u64::try_from(position).unwrap_or(0)))
+        })
+        .await
+    }
 }

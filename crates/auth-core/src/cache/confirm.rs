@@ -28,8 +28,9 @@ use crate::{LogPosition, LoggedRevocation, RevocationLog, StoreError};
 use super::Inner;
 
 /// Entries read per round. A process that fell further behind than this
-/// (it has just started, or the log held a burst of revocations) drops its
-/// whole cache rather than apply them one by one, and reads on next round.
+/// (it has just started, or the log held a burst of entries) drops its
+/// whole cache rather than apply them one by one, and goes on from the
+/// log's newest entry.
 pub(super) const PAGE: u32 = 512;
 
 type Page<'a> =
@@ -38,11 +39,16 @@ type Page<'a> =
 /// [`RevocationLog`] behind a pointer: the cache is not generic over the store.
 pub(super) trait ErasedLog: Send + Sync {
     fn after(&self, after: LogPosition, limit: u32) -> Page<'_>;
+    fn last(&self) -> Pin<Box<dyn Future<Output = Result<LogPosition, StoreError>> + Send + '_>>;
 }
 
 impl<L: RevocationLog> ErasedLog for L {
     fn after(&self, after: LogPosition, limit: u32) -> Page<'_> {
         Box::pin(self.revocations_after(after, limit))
+    }
+
+    fn last(&self) -> Pin<Box<dyn Future<Output = Result<LogPosition, StoreError>> + Send + '_>> {
+        Box::pin(self.last_position())
     }
 }
 
@@ -150,15 +156,22 @@ impl Confirmations {
         };
         if entries.len() >= PAGE as usize || last.position <= after {
             // Far behind, or a log that went backwards (a restored
-            // database): nothing cached can be vouched for.
+            // database): nothing cached can be vouched for. Drop it all
+            // and go on from the newest entry, read *before* the clear: a
+            // revocation at or below it committed before, so whatever is
+            // cached after the clear was read after it, and a read from
+            // before the clear is undone by the generation it bumps.
+            let Ok(newest) = self.log.last().await else {
+                return Outcome::StoreFailed;
+            };
             cache.clear();
-        } else {
-            for entry in &entries {
-                cache.revoke(entry.revocation);
-            }
+            self.applied.store(newest.get(), Ordering::Release);
+            return Outcome::Confirmed;
         }
-        self.applied
-            .store(last.position.get().max(after.get()), Ordering::Release);
+        for entry in &entries {
+            cache.revoke(entry.revocation);
+        }
+        self.applied.store(last.position.get(), Ordering::Release);
         Outcome::Confirmed
     }
 

@@ -195,10 +195,10 @@ async fn a_shared_cache_that_cannot_read_the_log_serves_nothing() {
 async fn a_shared_cache_far_behind_the_log_drops_everything() {
     let (id, value) = entry("alice");
     let (log, cache) = shared_with(&value).await;
-    // Another user's sessions, logged in and revoked one by one: a page of
-    // entries (two each).
+    // Another user's sessions, logged in and revoked one by one: two pages
+    // of entries (two each).
     let (_, other) = entry("bob");
-    for _ in 0..confirm::PAGE / 2 {
+    for _ in 0..confirm::PAGE {
         let (_, session) = SessionPolicy::default()
             .start(other.user.id, Utc::now())
             .unwrap();
@@ -212,8 +212,11 @@ async fn a_shared_cache_far_behind_the_log_drops_everything() {
     cache.insert(id, value.clone(), cache.generation());
     assert!(
         cache.get(&id, cache.arrival()).await.unwrap().is_some(),
-        "caught up, it serves again"
+        "caught up at once (it went on from the newest entry), it serves again"
     );
+    // And it still sees what comes after.
+    assert!(log.store.revoke_session(&id).await.unwrap());
+    assert!(cache.get(&id, cache.arrival()).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -257,6 +257,7 @@ macro_rules! revocation_log_conformance {
             $teardown;
             revocations_are_logged_for_every_call_that_removes_sessions,
             revocations_are_logged_for_every_change_to_what_is_kept_per_user,
+            revocations_last_position_is_the_newest_entry,
             revocations_concurrent_appends_are_read_in_commit_order,
         );
     };

@@ -201,6 +201,25 @@ pub async fn revocations_are_logged_for_every_change_to_what_is_kept_per_user<
     expect_logged(false, "a passkey removed twice").await;
 }
 
+/// [`RevocationLog::last_position`] is the newest entry's position, and
+/// stays below what is appended next.
+pub async fn revocations_last_position_is_the_newest_entry<S: Store + RevocationLog>(store: S) {
+    let alice = stored_user(&store, "alice").await;
+    let session = session_of(alice.id, epoch());
+    store.insert_session(&session).await.unwrap();
+    assert!(store.revoke_session(&session.id).await.unwrap());
+    let newest = read_all(&store, LogPosition::START)
+        .await
+        .last()
+        .map(|entry| entry.position)
+        .unwrap();
+    assert_eq!(store.last_position().await.unwrap(), newest);
+    store.insert_session(&session).await.unwrap();
+    let next = store.last_position().await.unwrap();
+    assert!(next > newest);
+    assert!(store.revocations_after(next, 10).await.unwrap().is_empty());
+}
+
 /// Revocations made through many handles at once all get distinct
 /// positions, and a reader following the log while they commit (always
 /// asking for what follows the last position it saw) misses none of them:

@@ -65,4 +65,8 @@ impl RevocationLog for MemoryStore {
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .collect())
     }
+
+    async fn last_position(&self) -> Result<LogPosition, StoreError> {
+        Ok(self.state().revocations.last)
+    }
 }
