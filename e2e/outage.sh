@@ -96,14 +96,19 @@ relay_start
 
 # A through the relay; then B directly on the same database (A has migrated it).
 # A long cache TTL: what A cached before an outage is still cached after it.
+# Cache leases off on both: these checks are of the confirmation rounds that
+# every hit falls back to once a lease has run out (a lease would let A serve
+# its cached sessions up to 2 s into an outage, correctly, since B's logouts
+# wait for it; tests/api/revocation_race.rs covers leases with every
+# connection killed, e2e/scale-out.sh with the defaults).
 e2e_instance_start A "$A_PORT" "postgres://postgres@127.0.0.1:$RELAY_PORT/$DB" --database-timeout 2s \
-  --session-cache-ttl 5m
+  --session-cache-ttl 5m --session-cache-lease 0s
 e2e_wait_healthy A || {
   e2e_fail "instance A did not come up"
   exit 1
 }
 A_PID=${E2E_PID[A]}
-e2e_instance_start B "$B_PORT" "$PG_URL_BASE/$DB" --database-timeout 2s
+e2e_instance_start B "$B_PORT" "$PG_URL_BASE/$DB" --database-timeout 2s --session-cache-lease 0s
 e2e_wait_healthy B || {
   e2e_fail "instance B did not come up"
   exit 1

@@ -52,6 +52,7 @@ mod m20261202_000010_add_email_and_outbox;
 mod m20261203_000011_create_second_factors;
 mod m20261203_000012_create_passkeys;
 mod m20261203_000013_add_admin;
+mod m20261207_000014_create_revocation_leases;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_create_second_factors::Migration),
             Box::new(m20261203_000012_create_passkeys::Migration),
             Box::new(m20261203_000013_add_admin::Migration),
+            Box::new(m20261207_000014_create_revocation_leases::Migration),
         ]
     }
 }

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, MfaPolicy,
-    OutboxPolicy, PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits, ScryptParams,
-    SessionCache, SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
+    Authenticator, Clock, DevicePolicy, HashConfig, HashConfigError, HashError, LeasePolicy,
+    MfaPolicy, OutboxPolicy, PasswordHasher, RateLimit, RecoveryPolicy, RegisterLimits,
+    ScryptParams, SessionCache, SessionPolicy, StoreError, SystemClock, ThrottlePolicy,
 };
 use auth_store_sea::{Backend, SeaStore, StoreOptions};
 
@@ -370,7 +370,11 @@ impl Root {
         let store = self.store(true).await?;
         let auth = self.authenticator(store.clone())?;
         let mail_stats = MailStats::default();
-        let tasks = vec![
+        let lease = LeasePolicy {
+            length: self.config.session_cache_lease,
+            ..LeasePolicy::default()
+        };
+        let mut tasks = vec![
             tokio::spawn(purge_periodically(
                 auth.clone(),
                 self.config.purge_interval.get(),
@@ -383,6 +387,10 @@ impl Root {
                 mail_stats.clone(),
             )),
         ];
+        // Serves shared-cache hits without a database read while it holds.
+        if let Some(keeper) = auth.session_cache().lease_keeper(lease) {
+            tasks.push(tokio::spawn(keeper.run()));
+        }
         let settings = HttpSettings {
             cookie: CookieSettings {
                 secure: self.config.cookie_secure,
@@ -514,9 +522,11 @@ impl App {
         .await
     }
 
-    /// Stops the background tasks and closes the database pool.
+    /// Stops the background tasks, gives up the cache lease (so that no
+    /// other instance's write waits for this one) and closes the database pool.
     pub async fn shutdown(self) {
         drop(self.tasks);
+        self.auth.session_cache().release_lease().await;
         self.auth.store().clone().close().await;
     }
 }

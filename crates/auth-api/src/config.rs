@@ -423,6 +423,17 @@ pub struct Config {
     #[arg(long, env = "AUTH_SESSION_CACHE_TTL", default_value = "5s", value_parser = parse_period, global = true)]
     pub session_cache_ttl: Period,
 
+    /// On PostgreSQL: how long one grant of this instance's cache lease
+    /// lasts. While it holds, cache hits are served without a database
+    /// read; in exchange every revocation, login and second-factor change
+    /// waits, before it answers, until every instance holding a lease has
+    /// applied it (a few milliseconds) or that lease has ended: this long at
+    /// most for an instance that died without shutting down. At most 5s;
+    /// `0s` turns leases off (every hit then waits for a read of the
+    /// revocation log, one per batch).
+    #[arg(long, env = "AUTH_SESSION_CACHE_LEASE", default_value = "2s", value_parser = parse_lease, global = true)]
+    pub session_cache_lease: Duration,
+
     /// How long an answer refusing a request for load or by a limit (`503
     /// server_busy`, `429 too_many_attempts`) is held before it is sent, so
     /// that clients retrying at once cannot turn refusals into a CPU flood
@@ -463,6 +474,21 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         return Err(format!("{value} is longer than the maximum of 1 minute"));
     }
     Ok(delay)
+}
+
+/// `2s`, `500ms`, `0s` (off), at most [`auth_core::MAX_CACHE_LEASE`]; a
+/// lease shorter than 100 ms would be renewed more often than it is worth.
+fn parse_lease(value: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(value.trim()).map_err(|error| error.to_string())?;
+    if lease > auth_core::MAX_CACHE_LEASE {
+        return Err(format!("{value} is longer than the maximum of 5s"));
+    }
+    if !lease.is_zero() && lease < Duration::from_millis(100) {
+        return Err(format!(
+            "{value} is shorter than the minimum of 100ms (0s turns leases off)"
+        ));
+    }
+    Ok(lease)
 }
 
 /// `30m`, `24h`, `7d` (humantime syntax), checked by [`Period::new`].

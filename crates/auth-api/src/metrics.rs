@@ -335,6 +335,15 @@ impl Collector for PoolCollector {
                 &confirmations,
                 None,
             )?;
+        let leased = i64::from(self.cache.is_leased());
+        encoder
+            .encode_descriptor(
+                "auth_session_cache_leased",
+                "1 while this instance's cache lease holds (PostgreSQL: hits served without a revocation-log read), else 0",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&leased)?;
         let timings = self.hasher.timings();
         // Raw counts, one per bucket up to +Inf: what the encoder wants.
         encoder

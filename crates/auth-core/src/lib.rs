@@ -76,7 +76,7 @@ pub use admin::{
     AdminKeyStore, AdminKeyToken, AdminStore, AuditLog, EventQuery, EventSeq, LoggedEvent,
     USER_SEARCH_MAX_CHARS, UserDirectory, UserSearch,
 };
-pub use cache::SessionCache;
+pub use cache::{LeaseKeeper, LeasePolicy, SessionCache};
 pub use client::{Client, USER_AGENT_MAX_CHARS, UserAgent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceId, DevicePolicy, DeviceToken};
@@ -105,7 +105,10 @@ pub use passkey::{
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
-pub use revocation::{LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation};
+pub use revocation::{
+    LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE, REVOCATION_LOG_RETENTION,
+    Revocation,
+};
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, BackoffState, DEFAULT_EVENT_RETENTION,
     DeliveryFailure, DeliveryReport, EventPage, LoginSuccess, MAX_ADMIN_PAGE, MAX_EVENTS_PAGE,

@@ -84,3 +84,43 @@ pub struct LoggedRevocation {
     /// What it revoked.
     pub revocation: Revocation,
 }
+
+/// The longest [`crate::RevocationLog::renew_lease`] grants. A revocation
+/// waits for an instance that stopped renewing at most this long, and a
+/// writer that cannot read the leases waits this long from its commit.
+pub const MAX_CACHE_LEASE: Duration = Duration::from_secs(5);
+
+/// Who holds a cache lease: one process's shared session cache, named at
+/// random when it is built.
+///
+/// ```
+/// use auth_core::LeaseHolder;
+/// let holder = LeaseHolder::new();
+/// assert_ne!(holder, LeaseHolder::new());
+/// assert_eq!(LeaseHolder::from_uuid(*holder.as_uuid()), holder);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseHolder(uuid::Uuid);
+
+impl LeaseHolder {
+    /// A new, random holder.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// The holder a store kept.
+    pub const fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+
+    /// As a store keeps it.
+    pub const fn as_uuid(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
+impl Default for LeaseHolder {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -334,6 +334,61 @@ pub trait RevocationLog: Send + Sync {
             }
         }
     }
+
+    /// Whether this store grants cache leases ([`RevocationLog::renew_lease`]).
+    /// A store that does not keeps the defaults below: every cache hit of a
+    /// process sharing it waits for a log read, and writers wait for nothing.
+    fn grants_leases(&self) -> bool {
+        false
+    }
+
+    /// Grants or extends `holder`'s lease for `length` (at most
+    /// [`crate::MAX_CACHE_LEASE`]), measured by the store's own clock from
+    /// this call, if `applied` is at or past the log's newest position:
+    /// `true` when granted. A lease says "this holder's cache reflects every
+    /// entry up to `applied` and will serve hits without reading the log
+    /// until the lease ends". The check and the grant MUST be atomic with
+    /// appends: no entry may commit between them unseen, so a lease granted
+    /// at `applied` is never behind an entry that committed before it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn renew_lease(
+        &self,
+        holder: crate::LeaseHolder,
+        applied: crate::LogPosition,
+        length: std::time::Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = (holder, applied, length);
+        async { Ok(false) }
+    }
+
+    /// Whether a lease that has not ended, by the store's clock, was granted
+    /// at a position below `position`: a writer whose entry is at `position`
+    /// waits until this is `false` before it answers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn leases_behind(
+        &self,
+        position: crate::LogPosition,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = position;
+        async { Ok(false) }
+    }
+
+    /// Ends `holder`'s lease now (a process shutting down), so that no
+    /// writer waits for it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] only.
+    fn release_lease(
+        &self,
+        holder: crate::LeaseHolder,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = holder;
+        async { Ok(()) }
+    }
 }
 
 /// Failed logins and the attempts being evaluated, recorded so that

@@ -8,8 +8,11 @@
 //! what lets a reader trust that nothing below the last position it saw can
 //! still appear (see the migration and `auth_core::SessionCache::shared`).
 
+use std::time::Duration;
+
 use auth_core::{
-    LogPosition, LoggedRevocation, REVOCATION_LOG_RETENTION, Revocation, RevocationLog, StoreError,
+    LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE, REVOCATION_LOG_RETENTION,
+    Revocation, RevocationLog, StoreError,
 };
 use chrono::{TimeDelta, Utc};
 use sea_orm::ActiveValue::Set;
@@ -20,7 +23,25 @@ use sea_orm::{
 
 use crate::entity::session_revocation;
 use crate::error::unavailable;
-use crate::{SeaStore, stored_instant};
+use crate::{Backend, SeaStore, stored_instant};
+
+/// The database's clock, in milliseconds since the Unix epoch: leases are
+/// dated by it alone, so the instances' own clocks never need to agree.
+fn now_ms(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)",
+        Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A position as stored; one beyond `i64` cannot have been given out.
+fn stored_position(position: LogPosition) -> i64 {
+    i64::try_from(position.get()).unwrap_or(i64::MAX)
+}
 
 /// Appends `revocation` inside `txn`, at the next position.
 pub(crate) async fn append<C: ConnectionTrait>(
@@ -109,6 +130,125 @@ impl RevocationLog for SeaStore {
                 None => 0,
             };
             Ok(LogPosition::new(u64::try_from(position).unwrap_or(0)))
+        })
+        .await
+    }
+
+    fn grants_leases(&self) -> bool {
+        true
+    }
+
+    async fn renew_lease(
+        &self,
+        holder: LeaseHolder,
+        applied: LogPosition,
+        length: Duration,
+    ) -> Result<bool, StoreError> {
+        let length = millis(length.min(MAX_CACHE_LEASE));
+        let applied = stored_position(applied);
+        let now = now_ms(self.backend);
+        // Granted only if nothing was appended beyond `applied`, checked in
+        // the statement that grants: on PostgreSQL under a share lock on the
+        // head row, which every append holds exclusively until it commits
+        // (an append either committed before, and is seen, or waits until
+        // this grant is visible to every writer's check); SQLite runs one
+        // writer at a time.
+        let (sql, values): (String, Vec<sea_orm::Value>) = match self.backend {
+            Backend::Postgres => (
+                format!(
+                    "WITH head AS (SELECT position FROM revocation_log_head WHERE id = 1 FOR SHARE) \
+                     INSERT INTO revocation_leases (holder, applied, expires_at) \
+                     SELECT $1, $2, {now} + $3 FROM head WHERE head.position <= $2 \
+                     ON CONFLICT (holder) DO UPDATE \
+                     SET applied = EXCLUDED.applied, expires_at = EXCLUDED.expires_at"
+                ),
+                vec![(*holder.as_uuid()).into(), applied.into(), length.into()],
+            ),
+            Backend::Sqlite => (
+                format!(
+                    "INSERT INTO revocation_leases (holder, applied, expires_at) \
+                     SELECT ?, ?, {now} + ? FROM revocation_log_head \
+                     WHERE id = 1 AND position <= ? \
+                     ON CONFLICT (holder) DO UPDATE \
+                     SET applied = excluded.applied, expires_at = excluded.expires_at"
+                ),
+                vec![
+                    (*holder.as_uuid()).into(),
+                    applied.into(),
+                    length.into(),
+                    applied.into(),
+                ],
+            ),
+        };
+        self.bounded(async {
+            let granted = self
+                .db
+                .execute_raw(Statement::from_sql_and_values(
+                    self.db.get_database_backend(),
+                    sql,
+                    values,
+                ))
+                .await
+                .map_err(unavailable)?
+                .rows_affected()
+                > 0;
+            if granted {
+                // Rows of instances gone for an hour; a handful at most.
+                let purge = format!(
+                    "DELETE FROM revocation_leases WHERE expires_at < {now} - {}",
+                    millis(REVOCATION_LOG_RETENTION)
+                );
+                let _ = self.db.execute_unprepared(&purge).await;
+            }
+            Ok(granted)
+        })
+        .await
+    }
+
+    async fn leases_behind(&self, position: LogPosition) -> Result<bool, StoreError> {
+        let now = now_ms(self.backend);
+        let placeholder = match self.backend {
+            Backend::Postgres => "$1",
+            Backend::Sqlite => "?",
+        };
+        let sql = format!(
+            "SELECT COUNT(*) AS behind FROM revocation_leases \
+             WHERE applied < {placeholder} AND expires_at > {now}"
+        );
+        self.bounded(async {
+            let row = self
+                .db
+                .query_one_raw(Statement::from_sql_and_values(
+                    self.db.get_database_backend(),
+                    sql,
+                    [stored_position(position).into()],
+                ))
+                .await
+                .map_err(unavailable)?;
+            let behind: i64 = match row {
+                Some(row) => row.try_get("", "behind").map_err(unavailable)?,
+                None => 0,
+            };
+            Ok(behind > 0)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, holder: LeaseHolder) -> Result<(), StoreError> {
+        let placeholder = match self.backend {
+            Backend::Postgres => "$1",
+            Backend::Sqlite => "?",
+        };
+        self.bounded(async {
+            self.db
+                .execute_raw(Statement::from_sql_and_values(
+                    self.db.get_database_backend(),
+                    format!("DELETE FROM revocation_leases WHERE holder = {placeholder}"),
+                    [(*holder.as_uuid()).into()],
+                ))
+                .await
+                .map_err(unavailable)?;
+            Ok(())
         })
         .await
     }

@@ -19,13 +19,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::{LogPosition, LoggedRevocation, RevocationLog, StoreError};
+use crate::{LeaseHolder, LogPosition, LoggedRevocation, RevocationLog, StoreError};
 
 use super::Inner;
+use super::lease::Lease;
 
 /// Entries read per round. A process that fell further behind than this
 /// (it has just started, or the log held a burst of entries) drops its
@@ -35,11 +37,21 @@ pub(super) const PAGE: u32 = 512;
 
 type Page<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<LoggedRevocation>, StoreError>> + Send + 'a>>;
+type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// [`RevocationLog`] behind a pointer: the cache is not generic over the store.
 pub(super) trait ErasedLog: Send + Sync {
     fn after(&self, after: LogPosition, limit: u32) -> Page<'_>;
-    fn last(&self) -> Pin<Box<dyn Future<Output = Result<LogPosition, StoreError>> + Send + '_>>;
+    fn last(&self) -> Answer<'_, LogPosition>;
+    fn grants(&self) -> bool;
+    fn renew(
+        &self,
+        holder: LeaseHolder,
+        applied: LogPosition,
+        length: Duration,
+    ) -> Answer<'_, bool>;
+    fn behind(&self, position: LogPosition) -> Answer<'_, bool>;
+    fn release(&self, holder: LeaseHolder) -> Answer<'_, ()>;
 }
 
 impl<L: RevocationLog> ErasedLog for L {
@@ -47,8 +59,29 @@ impl<L: RevocationLog> ErasedLog for L {
         Box::pin(self.revocations_after(after, limit))
     }
 
-    fn last(&self) -> Pin<Box<dyn Future<Output = Result<LogPosition, StoreError>> + Send + '_>> {
+    fn last(&self) -> Answer<'_, LogPosition> {
         Box::pin(self.last_position())
+    }
+
+    fn grants(&self) -> bool {
+        self.grants_leases()
+    }
+
+    fn renew(
+        &self,
+        holder: LeaseHolder,
+        applied: LogPosition,
+        length: Duration,
+    ) -> Answer<'_, bool> {
+        Box::pin(self.renew_lease(holder, applied, length))
+    }
+
+    fn behind(&self, position: LogPosition) -> Answer<'_, bool> {
+        Box::pin(self.leases_behind(position))
+    }
+
+    fn release(&self, holder: LeaseHolder) -> Answer<'_, ()> {
+        Box::pin(self.release_lease(holder))
     }
 }
 
@@ -79,32 +112,49 @@ pub(super) enum Outcome {
 }
 
 pub(super) struct Confirmations {
-    log: Box<dyn ErasedLog>,
+    log: Arc<dyn ErasedLog>,
     rounds: Mutex<Rounds>,
+    /// `rounds.started`, readable without the lock (written under it,
+    /// before the round's read is sent).
+    started: AtomicU64,
     finished: watch::Sender<Finished>,
     /// The last log position applied to the cache (written by a round's leader only).
     applied: AtomicU64,
+    /// While it holds, hits need no round (`lease.rs`).
+    pub(super) lease: Lease,
 }
 
 impl Confirmations {
-    pub(super) fn new(log: Box<dyn ErasedLog>) -> Self {
+    pub(super) fn new(log: Arc<dyn ErasedLog>) -> Self {
         Self {
             log,
             rounds: Mutex::new(Rounds::default()),
+            started: AtomicU64::new(0),
             finished: watch::Sender::new(Finished::default()),
             applied: AtomicU64::new(LogPosition::START.get()),
+            lease: Lease::new(),
         }
+    }
+
+    pub(super) fn log(&self) -> &dyn ErasedLog {
+        &*self.log
+    }
+
+    /// The last log position applied to the cache.
+    pub(super) fn applied(&self) -> LogPosition {
+        LogPosition::new(self.applied.load(Ordering::Acquire))
     }
 
     /// Rounds started so far: requests served per round show the batching.
     pub(super) fn rounds(&self) -> u64 {
-        self.lock().started
+        self.started.load(Ordering::Acquire)
     }
 
     /// The number of the next round: any round numbered this or higher
-    /// starts after this call.
+    /// starts after this call (a round's number is published before its
+    /// read is sent).
     pub(super) fn next_round(&self) -> u64 {
-        self.lock().started + 1
+        self.started.load(Ordering::Acquire) + 1
     }
 
     /// Waits until a round numbered `needed` or higher (from
@@ -125,6 +175,7 @@ impl Confirmations {
                 } else {
                     rounds.running = true;
                     rounds.started += 1;
+                    self.started.store(rounds.started, Ordering::Release);
                     Some(rounds.started)
                 }
             };

@@ -31,6 +31,7 @@
 //! logged: another instance's list may show it up to the time-to-live late.
 
 mod confirm;
+mod lease;
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,7 +45,8 @@ use crate::{
     UserId,
 };
 
-use confirm::{Confirmations, Outcome};
+use confirm::{Confirmations, ErasedLog, Outcome};
+pub use lease::{LeaseKeeper, LeasePolicy};
 
 /// When a request arrived, as a shared cache counts it: the first
 /// confirmation round that starts after it. A request's later lookups (its
@@ -68,6 +70,9 @@ pub(crate) struct Arrival(u64);
 #[derive(Clone)]
 pub struct SessionCache {
     inner: Option<Arc<Inner>>,
+    /// The shared store's log, kept even when nothing is cached: this
+    /// process's writes still wait for other instances' leases.
+    log: Option<Arc<dyn ErasedLog>>,
 }
 
 /// Per-user reads.
@@ -131,7 +136,11 @@ impl SessionCache {
     /// ```
     pub fn shared<L: RevocationLog + 'static>(capacity: u64, ttl: Duration, log: L) -> Self {
         let ttl = ttl.min(REVOCATION_LOG_RETENTION / 4);
-        Self::build(capacity, ttl, Some(Confirmations::new(Box::new(log))))
+        let log: Arc<dyn ErasedLog> = Arc::new(log);
+        Self {
+            log: Some(log.clone()),
+            ..Self::build(capacity, ttl, Some(Confirmations::new(log)))
+        }
     }
 
     fn build(capacity: u64, ttl: Duration, confirmations: Option<Confirmations>) -> Self {
@@ -161,12 +170,16 @@ impl SessionCache {
                 generation: AtomicU64::new(0),
                 confirmations,
             })),
+            log: None,
         }
     }
 
     /// A cache that never holds anything (every lookup goes to the store).
     pub fn disabled() -> Self {
-        Self { inner: None }
+        Self {
+            inner: None,
+            log: None,
+        }
     }
 
     /// Whether the cache can hold entries at all.
@@ -179,6 +192,62 @@ impl SessionCache {
         self.inner
             .as_ref()
             .is_some_and(|inner| inner.confirmations.is_some())
+    }
+
+    /// What keeps this cache's lease ([`LeaseKeeper::run`]), if it is
+    /// shared, enabled, its store grants leases and `policy.length` is not
+    /// zero. Without one every hit waits for a log read.
+    ///
+    /// ```
+    /// use auth_core::{LeasePolicy, MemoryStore, SessionCache};
+    /// use std::time::Duration;
+    ///
+    /// let cache = SessionCache::shared(100, Duration::from_secs(5), MemoryStore::new());
+    /// assert!(cache.lease_keeper(LeasePolicy::default()).is_some());
+    /// assert!(!cache.is_leased()); // until the keeper's first grant
+    /// let alone = SessionCache::new(100, Duration::from_secs(5));
+    /// assert!(alone.lease_keeper(LeasePolicy::default()).is_none());
+    /// ```
+    pub fn lease_keeper(&self, policy: LeasePolicy) -> Option<LeaseKeeper> {
+        let inner = self.inner.as_ref()?;
+        let confirmations = inner.confirmations.as_ref()?;
+        (confirmations.log().grants() && !policy.length.is_zero()).then(|| LeaseKeeper {
+            inner: inner.clone(),
+            policy,
+        })
+    }
+
+    /// Whether hits are served without a log read now (a lease holds).
+    pub fn is_leased(&self) -> bool {
+        self.confirmations().is_some_and(|c| c.lease.holds())
+    }
+
+    /// Gives the lease up (a process shutting down, its keeper stopped):
+    /// hits wait for log reads from now on, and no other instance's write
+    /// waits for this one.
+    pub async fn release_lease(&self) {
+        if let Some(confirmations) = self.confirmations() {
+            confirmations.lease.end();
+            // A lease that could not be released runs out by itself.
+            let _ = confirmations
+                .log()
+                .release(confirmations.lease.holder)
+                .await;
+        }
+    }
+
+    /// After a change that appended to a shared store's log has committed:
+    /// waits until every other instance holding a lease has applied it, at
+    /// most [`crate::MAX_CACHE_LEASE`] (`lease.rs`). At once for a store
+    /// that grants no leases.
+    pub(crate) async fn settle(&self) {
+        if let Some(log) = &self.log {
+            lease::settle(&**log).await;
+        }
+    }
+
+    fn confirmations(&self) -> Option<&Confirmations> {
+        self.inner.as_ref()?.confirmations.as_ref()
     }
 
     /// How many revocation-log reads have confirmed hits so far (0 unless
@@ -389,8 +458,10 @@ impl Inner {
         let Some(value) = cache.get(key) else {
             return Ok(None);
         };
-        if self.confirmations.is_none() {
-            return Ok(Some(value));
+        match &self.confirmations {
+            None => return Ok(Some(value)),
+            Some(confirmations) if confirmations.lease.holds() => return Ok(Some(value)),
+            Some(_) => {}
         }
         if !self.confirmed(arrival).await? {
             return Ok(None);

@@ -229,11 +229,16 @@ async fn hits_arriving_during_one_read_share_the_next_one() {
         let cache = cache.clone();
         tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap().is_some() })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await; // round 1 is in flight
+    while cache.confirmation_rounds() == before {
+        tokio::task::yield_now().await; // until round 1 is in flight
+    }
+    // They arrive now, during round 1 (taken here, not when each task first
+    // runs, which on a busy machine may be after round 2 has started).
+    let arrival = cache.arrival();
     let later: Vec<_> = (0..63)
         .map(|_| {
             let cache = cache.clone();
-            tokio::spawn(async move { cache.get(&id, cache.arrival()).await.unwrap().is_some() })
+            tokio::spawn(async move { cache.get(&id, arrival).await.unwrap().is_some() })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;

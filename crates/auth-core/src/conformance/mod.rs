@@ -30,6 +30,7 @@
 
 mod account;
 mod admin;
+mod leases;
 mod limits;
 mod mail;
 mod mfa;
@@ -42,6 +43,7 @@ mod users;
 
 pub use account::*;
 pub use admin::*;
+pub use leases::*;
 pub use limits::*;
 pub use mail::*;
 pub use mfa::*;
@@ -259,6 +261,10 @@ macro_rules! revocation_log_conformance {
             revocations_are_logged_for_every_change_to_what_is_kept_per_user,
             revocations_last_position_is_the_newest_entry,
             revocations_concurrent_appends_are_read_in_commit_order,
+            leases_are_granted_only_at_the_newest_position,
+            leases_behind_names_each_live_lease_below_a_position,
+            an_ended_lease_holds_no_writer_back,
+            a_lease_is_never_granted_unseen_behind_a_concurrent_append,
         );
     };
 }

@@ -1,18 +1,26 @@
 //! The [`MemoryStore`]'s revocation log: entries appended under the same
 //! lock as the changes they describe, so their order is the commit order.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 
 use crate::REVOCATION_LOG_RETENTION;
 
 use super::{MemoryStore, State};
-use crate::{LogPosition, LoggedRevocation, Revocation, RevocationLog, Session, StoreError};
+use crate::{
+    LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE, Revocation, RevocationLog,
+    Session, StoreError,
+};
 
 #[derive(Debug, Default)]
 pub(super) struct Log {
     /// Oldest first, with when each was appended.
     entries: Vec<(LoggedRevocation, DateTime<Utc>)>,
     last: LogPosition,
+    /// Cache leases: how far each holder had applied, and until when.
+    leases: HashMap<LeaseHolder, (LogPosition, Instant)>,
 }
 
 impl State {
@@ -68,5 +76,46 @@ impl RevocationLog for MemoryStore {
 
     async fn last_position(&self) -> Result<LogPosition, StoreError> {
         Ok(self.state().revocations.last)
+    }
+
+    // Several caches in one process may share a memory store (tests, an
+    // embedder's workers): the leases are checked under the lock that
+    // appends, which makes the check and the grant atomic with them.
+    fn grants_leases(&self) -> bool {
+        true
+    }
+
+    async fn renew_lease(
+        &self,
+        holder: LeaseHolder,
+        applied: LogPosition,
+        length: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let log = &mut state.revocations;
+        if applied < log.last {
+            return Ok(false);
+        }
+        let now = Instant::now();
+        log.leases
+            .retain(|_, (_, until)| *until + REVOCATION_LOG_RETENTION > now);
+        log.leases
+            .insert(holder, (applied, now + length.min(MAX_CACHE_LEASE)));
+        Ok(true)
+    }
+
+    async fn leases_behind(&self, position: LogPosition) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .state()
+            .revocations
+            .leases
+            .values()
+            .any(|(applied, until)| *applied < position && *until > now))
+    }
+
+    async fn release_lease(&self, holder: LeaseHolder) -> Result<(), StoreError> {
+        self.state().revocations.leases.remove(&holder);
+        Ok(())
     }
 }

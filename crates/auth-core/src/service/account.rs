@@ -141,6 +141,7 @@ impl<S: Store> Authenticator<S> {
         if !revoked? {
             return Err(AuthError::SessionNotFound);
         }
+        self.cache.settle().await;
         self.record(EventKind::SessionRevoked, Some(me.user.id), client)
             .await;
         Ok(target.id == me.session.id)
@@ -179,6 +180,7 @@ impl<S: Store> Authenticator<S> {
             .await;
         self.cache.invalidate_user(me.user.id);
         let revoked = revoked?;
+        self.cache.settle().await;
         if revoked > 0 {
             self.record(EventKind::SessionRevoked, Some(me.user.id), client)
                 .await;
@@ -249,6 +251,7 @@ impl<S: Store> Authenticator<S> {
             .await;
         self.cache.invalidate_user(user.id);
         let revoked = revoked?;
+        self.cache.settle().await;
         self.record(EventKind::PasswordChanged, Some(user.id), client)
             .await;
         Ok(revoked)
@@ -297,6 +300,7 @@ impl<S: Store> Authenticator<S> {
         if !deleted? {
             return Err(AuthError::NotAuthenticated);
         }
+        self.cache.settle().await;
         Ok(())
     }
 

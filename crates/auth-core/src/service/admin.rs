@@ -275,7 +275,9 @@ impl<S: AdminStore> Authenticator<S> {
         // its session is first checked (`authenticate` reads the user).
         let revoked = self.store.revoke_all_sessions(id).await;
         self.cache.invalidate_user(id);
-        Ok((user, revoked?))
+        let revoked = revoked?;
+        self.cache.settle().await;
+        Ok((user, revoked))
     }
 
     /// Enables a disabled account again (its password and factors are as
@@ -323,6 +325,7 @@ impl<S: AdminStore> Authenticator<S> {
         if !deleted? {
             return Err(AuthError::UserNotFound);
         }
+        self.cache.settle().await;
         self.record_by(EventKind::AccountDeleted, Some(id), client, Some(actor))
             .await;
         Ok(())
@@ -342,6 +345,7 @@ impl<S: AdminStore> Authenticator<S> {
         let revoked = self.store.revoke_all_sessions(id).await;
         self.cache.invalidate_user(id);
         let revoked = revoked?;
+        self.cache.settle().await;
         self.record_by(EventKind::SessionRevoked, Some(id), client, Some(actor))
             .await;
         Ok(revoked)

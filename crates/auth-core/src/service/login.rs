@@ -257,6 +257,8 @@ impl<S: Store> Authenticator<S> {
         if self.store.revoke_sessions_beyond(user.id, keep).await? > 0 {
             self.cache.invalidate_user(user.id);
         }
+        // Other instances' lists of this user's sessions are stale now.
+        self.cache.settle().await;
         Ok(LoginSuccess {
             token,
             session,

@@ -146,6 +146,7 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::InvalidCode);
         }
         self.cache.factors_changed(user_id);
+        self.cache.settle().await;
         self.record(EventKind::MfaEnabled, Some(user_id), client)
             .await;
         Ok(codes)
@@ -173,6 +174,7 @@ impl<S: Store> Authenticator<S> {
         let removed = self.store.remove_totp(user.id).await;
         self.cache.factors_changed(user.id);
         removed?;
+        self.cache.settle().await;
         self.record(EventKind::MfaDisabled, Some(user.id), client)
             .await;
         Ok(())
@@ -205,6 +207,7 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::MfaNotEnabled);
         }
         self.cache.factors_changed(user.id);
+        self.cache.settle().await;
         self.record(EventKind::RecoveryCodesRegenerated, Some(user.id), client)
             .await;
         Ok(codes)
@@ -336,6 +339,7 @@ impl<S: Store> Authenticator<S> {
                     .await?;
                 if used {
                     self.cache.factors_changed(user);
+                    self.cache.settle().await;
                     self.record(EventKind::RecoveryCodeUsed, Some(user), client)
                         .await;
                 }

@@ -214,6 +214,7 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::InvalidPasskeyRegistration);
         }
         self.cache.factors_changed(me.user.id);
+        self.cache.settle().await;
         self.record(EventKind::PasskeyAdded, Some(me.user.id), client)
             .await;
         Ok(passkey)
@@ -281,6 +282,7 @@ impl<S: Store> Authenticator<S> {
             return Err(AuthError::PasskeyNotFound);
         }
         self.cache.factors_changed(user.id);
+        self.cache.settle().await;
         self.record(EventKind::PasskeyRemoved, Some(user.id), client)
             .await;
         Ok(())

@@ -128,6 +128,7 @@ impl<S: Store> Authenticator<S> {
             // Revoked concurrently by another request: this one did not log out.
             return Err(AuthError::NotAuthenticated);
         }
+        self.cache.settle().await;
         self.record(EventKind::LoggedOut, Some(authenticated.user.id), client)
             .await;
         Ok(authenticated)
@@ -145,6 +146,7 @@ impl<S: Store> Authenticator<S> {
         let revoked = self.store.revoke_all_sessions(user_id).await;
         self.cache.invalidate_user(user_id);
         let revoked = revoked?;
+        self.cache.settle().await;
         if revoked > 0 {
             self.record(EventKind::SessionRevoked, Some(user_id), client)
                 .await;

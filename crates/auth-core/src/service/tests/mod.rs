@@ -7,6 +7,7 @@ mod account;
 mod cache;
 mod devices;
 mod hashing;
+mod leases;
 mod mfa;
 mod registration;
 mod throttle;
