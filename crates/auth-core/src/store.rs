@@ -364,16 +364,19 @@ pub trait RevocationLog: Send + Sync {
     }
 
     /// Whether a lease that has not ended, by the store's clock, was granted
-    /// at a position below `position`: a writer whose entry is at `position`
-    /// waits until this is `false` before it answers.
+    /// at a position below `position`, leaving out `other_than`'s (the
+    /// writer's own cache, which it has already updated itself): a writer
+    /// whose entry is at `position` waits until this is `false` before it
+    /// answers.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] only.
     fn leases_behind(
         &self,
         position: crate::LogPosition,
+        other_than: Option<crate::LeaseHolder>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let _ = position;
+        let _ = (position, other_than);
         async { Ok(false) }
     }
 

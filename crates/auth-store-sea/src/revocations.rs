@@ -205,23 +205,32 @@ impl RevocationLog for SeaStore {
         .await
     }
 
-    async fn leases_behind(&self, position: LogPosition) -> Result<bool, StoreError> {
+    async fn leases_behind(
+        &self,
+        position: LogPosition,
+        other_than: Option<LeaseHolder>,
+    ) -> Result<bool, StoreError> {
         let now = now_ms(self.backend);
-        let placeholder = match self.backend {
-            Backend::Postgres => "$1",
-            Backend::Sqlite => "?",
+        let (first, second) = match self.backend {
+            Backend::Postgres => ("$1", "$2"),
+            Backend::Sqlite => ("?", "?"),
         };
-        let sql = format!(
+        let mut values: Vec<sea_orm::Value> = vec![stored_position(position).into()];
+        let mut sql = format!(
             "SELECT COUNT(*) AS behind FROM revocation_leases \
-             WHERE applied < {placeholder} AND expires_at > {now}"
+             WHERE applied < {first} AND expires_at > {now}"
         );
+        if let Some(holder) = other_than {
+            sql.push_str(&format!(" AND holder <> {second}"));
+            values.push((*holder.as_uuid()).into());
+        }
         self.bounded(async {
             let row = self
                 .db
                 .query_one_raw(Statement::from_sql_and_values(
                     self.db.get_database_backend(),
                     sql,
-                    [stored_position(position).into()],
+                    values,
                 ))
                 .await
                 .map_err(unavailable)?;

@@ -50,7 +50,7 @@ pub(super) trait ErasedLog: Send + Sync {
         applied: LogPosition,
         length: Duration,
     ) -> Answer<'_, bool>;
-    fn behind(&self, position: LogPosition) -> Answer<'_, bool>;
+    fn behind(&self, position: LogPosition, other_than: Option<LeaseHolder>) -> Answer<'_, bool>;
     fn release(&self, holder: LeaseHolder) -> Answer<'_, ()>;
 }
 
@@ -76,8 +76,8 @@ impl<L: RevocationLog> ErasedLog for L {
         Box::pin(self.renew_lease(holder, applied, length))
     }
 
-    fn behind(&self, position: LogPosition) -> Answer<'_, bool> {
-        Box::pin(self.leases_behind(position))
+    fn behind(&self, position: LogPosition, other_than: Option<LeaseHolder>) -> Answer<'_, bool> {
+        Box::pin(self.leases_behind(position, other_than))
     }
 
     fn release(&self, holder: LeaseHolder) -> Answer<'_, ()> {

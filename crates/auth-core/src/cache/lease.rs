@@ -174,12 +174,13 @@ impl LeaseKeeper {
 /// How often a writer looks at the leases while one is behind it.
 const SETTLE_POLL: Duration = Duration::from_millis(1);
 
-/// Waits until no live lease of `log` is behind the log's newest position
-/// as of this call (the caller's own entry committed before it), or until
+/// Waits until no live lease of `log` but `own` (the caller's cache, which
+/// it updated itself) is behind the log's newest position as of this call
+/// (the caller's own entry committed before it), or until
 /// [`MAX_CACHE_LEASE`] has passed: every lease granted before that commit
 /// has ended by then, and none granted after it can be behind it. A store
 /// that cannot be read is waited out the same way.
-pub(super) async fn settle(log: &dyn ErasedLog) {
+pub(super) async fn settle(log: &dyn ErasedLog, own: Option<LeaseHolder>) {
     if !log.grants() {
         return;
     }
@@ -192,7 +193,7 @@ pub(super) async fn settle(log: &dyn ErasedLog) {
         }
     };
     while Instant::now() < deadline {
-        if let Ok(false) = log.behind(position).await {
+        if let Ok(false) = log.behind(position, own).await {
             return;
         }
         tokio::time::sleep(SETTLE_POLL).await;

@@ -242,7 +242,8 @@ impl SessionCache {
     /// that grants no leases.
     pub(crate) async fn settle(&self) {
         if let Some(log) = &self.log {
-            lease::settle(&**log).await;
+            let own = self.confirmations().map(|c| c.lease.holder);
+            lease::settle(&**log, own).await;
         }
     }
 

@@ -38,7 +38,7 @@ async fn refuses_all<S: Store + RevocationLog>(store: &S, alice: UserId) {
     );
     assert!(
         !store
-            .leases_behind(LogPosition::new(u64::MAX))
+            .leases_behind(LogPosition::new(u64::MAX), None)
             .await
             .unwrap()
     );
@@ -87,27 +87,47 @@ pub async fn leases_behind_names_each_live_lease_below_a_position<S: Store + Rev
         return refuses_all(&store, alice).await;
     }
     let first = append(&store, alice).await;
-    assert!(!store.leases_behind(first).await.unwrap(), "no lease yet");
+    assert!(
+        !store.leases_behind(first, None).await.unwrap(),
+        "no lease yet"
+    );
     let (a, b) = (LeaseHolder::new(), LeaseHolder::new());
     assert!(store.renew_lease(a, first, LONG).await.unwrap());
     assert!(
-        !store.leases_behind(first).await.unwrap(),
+        !store.leases_behind(first, None).await.unwrap(),
         "a has applied it"
     );
     let second = append(&store, alice).await;
-    assert!(store.leases_behind(second).await.unwrap(), "a has not");
+    assert!(
+        store.leases_behind(second, None).await.unwrap(),
+        "a has not"
+    );
+    assert!(
+        !store.leases_behind(second, Some(a)).await.unwrap(),
+        "a's own writes leave a's lease out"
+    );
     assert!(store.renew_lease(b, second, LONG).await.unwrap());
     assert!(
-        store.leases_behind(second).await.unwrap(),
+        store.leases_behind(second, Some(b)).await.unwrap(),
+        "a still has not"
+    );
+    assert!(
+        store.leases_behind(second, None).await.unwrap(),
         "b has, a still not"
     );
     assert!(store.renew_lease(a, second, LONG).await.unwrap());
-    assert!(!store.leases_behind(second).await.unwrap(), "both have");
+    assert!(
+        !store.leases_behind(second, None).await.unwrap(),
+        "both have"
+    );
     let third = append(&store, alice).await;
     store.release_lease(a).await.unwrap();
-    assert!(store.leases_behind(third).await.unwrap(), "b has not");
+    assert!(store.leases_behind(third, None).await.unwrap(), "b has not");
     store.release_lease(b).await.unwrap();
-    assert!(!store.leases_behind(third).await.unwrap(), "both released");
+    assert!(
+        !store.leases_behind(third, None).await.unwrap(),
+        "both released"
+    );
 }
 
 /// A lease ends by itself after its length, by the store's clock: a writer
@@ -126,10 +146,13 @@ pub async fn an_ended_lease_holds_no_writer_back<S: Store + RevocationLog>(store
             .unwrap()
     );
     let second = append(&store, alice).await;
-    assert!(store.leases_behind(second).await.unwrap());
+    assert!(store.leases_behind(second, None).await.unwrap());
     // Well past the end (sleeping longer is always safe).
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert!(!store.leases_behind(second).await.unwrap(), "it ended");
+    assert!(
+        !store.leases_behind(second, None).await.unwrap(),
+        "it ended"
+    );
     // And a holder that comes back is granted a new one only at the head.
     assert!(!store.renew_lease(short, first, LONG).await.unwrap());
     assert!(store.renew_lease(short, second, LONG).await.unwrap());
@@ -156,7 +179,7 @@ pub async fn a_lease_is_never_granted_unseen_behind_a_concurrent_append<
             let store = store.clone();
             tokio::spawn(async move {
                 let position = append(&store, alice).await;
-                (position, store.leases_behind(position).await.unwrap())
+                (position, store.leases_behind(position, None).await.unwrap())
             })
         };
         let reader = {

@@ -104,14 +104,19 @@ impl RevocationLog for MemoryStore {
         Ok(true)
     }
 
-    async fn leases_behind(&self, position: LogPosition) -> Result<bool, StoreError> {
+    async fn leases_behind(
+        &self,
+        position: LogPosition,
+        other_than: Option<LeaseHolder>,
+    ) -> Result<bool, StoreError> {
         let now = Instant::now();
         Ok(self
             .state()
             .revocations
             .leases
-            .values()
-            .any(|(applied, until)| *applied < position && *until > now))
+            .iter()
+            .filter(|(holder, _)| Some(**holder) != other_than)
+            .any(|(_, (applied, until))| *applied < position && *until > now))
     }
 
     async fn release_lease(&self, holder: LeaseHolder) -> Result<(), StoreError> {

@@ -61,6 +61,20 @@ impl<S: Store> Authenticator<S> {
             .judge(slot, parsed, password, &account, client, &gate)
             .await;
         gate.release().await;
+        self.settled(outcome).await
+    }
+
+    /// A login that started a session answers once every other instance's
+    /// leased cache has applied it (its session list there is stale until
+    /// then). After the gate is released: the account's evaluation places
+    /// (and so the hashing threads) are not held while it waits.
+    pub(super) async fn settled(
+        &self,
+        outcome: Result<LoginSuccess, AuthError>,
+    ) -> Result<LoginSuccess, AuthError> {
+        if outcome.is_ok() {
+            self.cache.settle().await;
+        }
         outcome
     }
 
@@ -257,8 +271,6 @@ impl<S: Store> Authenticator<S> {
         if self.store.revoke_sessions_beyond(user.id, keep).await? > 0 {
             self.cache.invalidate_user(user.id);
         }
-        // Other instances' lists of this user's sessions are stale now.
-        self.cache.settle().await;
         Ok(LoginSuccess {
             token,
             session,

@@ -143,7 +143,7 @@ impl<S: Store> Authenticator<S> {
             .finish_mfa(user, &hash, code, weak, client, &gate)
             .await;
         gate.release().await;
-        outcome
+        self.settled(outcome).await
     }
 
     async fn finish_mfa(

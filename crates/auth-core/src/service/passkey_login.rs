@@ -138,7 +138,7 @@ impl<S: Store> Authenticator<S> {
                 .and(Err(AuthError::PasskeyRefused)),
         };
         gate.release().await;
-        outcome
+        self.settled(outcome).await
     }
 
     /// The crate's verification of `credential` against `passkey`: the
