@@ -681,8 +681,11 @@ for ln in 17 15; do
   line=${login_line[$ln]}
   ok=$(rate_ok "$line")
   p=$(pct "$ok" "$limit")
+  # Beside the goal's ratio: the share of what $cores threads hashing at
+  # once managed in this run (the machine's own ceiling for the flood).
   row "2 ln=$ln" "POST /login, $login_conns conns" "$(calc "$ok" "%.2f")/s (p50 $(kv "$line" p50_ms) ms)" \
-    "$ref" "$p %" "≥ 97 %" "$(yes_no "$p >= 97")" "$(errs "$line")" \
+    "$ref; $cores threads at once ${hash_par[$ln]}/s" \
+    "$p % ($(pct "$ok" "${hash_par[$ln]}") % of $cores at once)" "≥ 97 %" "$(yes_no "$p >= 97")" "$(errs "$line")" \
     "${others[login$ln]} % (hash ref. ${hash_others[$ln]} %)"
   # 3. probe
   line=${probe_flood_line[$ln]}

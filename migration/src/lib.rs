@@ -36,6 +36,9 @@
 //!   unique credential id) and the WebAuthn ceremonies waiting for an answer.
 //! - `m20261203_000013_add_admin`: `users.disabled_at`, `events.actor`, and
 //!   `admin_keys` (SHA-256 of each key, unique; a unique name).
+//! - `m20261207_000014_create_revocation_leases`: each instance's cache
+//!   lease (how far it applied the revocation log, until when, by the
+//!   database's clock).
 
 pub use sea_orm_migration::prelude::*;
 
