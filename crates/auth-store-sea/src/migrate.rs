@@ -4,8 +4,9 @@
 //! before `Migrator::up`: the first applies what is pending, the others wait
 //! and then find nothing to do. The lock is held on a connection of its own,
 //! outside the pool, so it works with any pool size and is released even if
-//! the process dies (the connection closes). SQLite serves one instance, so
-//! it needs no lock.
+//! the process dies (the connection closes). The migrations themselves run
+//! in one transaction (`up_in_one_transaction`). SQLite serves one
+//! instance, so it needs no lock.
 
 use auth_core::StoreError;
 use migration::MigratorTrait as _;
@@ -31,6 +32,18 @@ impl SeaStore {
     }
 }
 
+/// Every pending migration in one transaction (each one's own becomes a
+/// savepoint): one commit, so one WAL flush, instead of one per migration,
+/// which on a slow disk was most of a new instance's start. PostgreSQL's
+/// DDL is transactional and no migration needs to run outside one; a
+/// failure leaves the schema as it was.
+async fn up_in_one_transaction(store: &SeaStore) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::TransactionTrait as _;
+    let txn = store.db.begin().await?;
+    migration::Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
 async fn run(store: &SeaStore) -> Result<(), StoreError> {
     if store.backend != Backend::Postgres {
         return migration::Migrator::up(&store.db, None)
@@ -46,7 +59,7 @@ async fn run(store: &SeaStore) -> Result<(), StoreError> {
         .execute(&mut lock)
         .await
         .map_err(StoreError::unavailable)?;
-    let migrated = migration::Migrator::up(&store.db, None).await;
+    let migrated = up_in_one_transaction(store).await;
     // Closing the connection releases the lock whatever happened above.
     let closed = lock.close().await;
     migrated.map_err(unavailable)?;
