@@ -15,9 +15,10 @@ two-instances, run on a fresh database, checks:
   There is no revocation feed (no LISTEN/NOTIFY) and so no "max stale"
   window: each instance serves a cached session only after a read of the
   revocation log (in the database, written in the logout's transaction)
-  that started after the request arrived. That the session really was
-  cached is checked each round with auth_session_confirmations (/metrics),
-  which moves only when a cache hit is confirmed;
+  that started after the request arrived, or while it holds a cache lease,
+  which the logout waits for (the instance has applied it before the
+  logout answers). That the session really was cached is checked each
+  round with auth_session_cache_hits (/metrics);
 - failed logins spread over both instances add up to one back-off;
 - 20 simultaneous registrations of one name over both: exactly one 201.
 
@@ -58,33 +59,33 @@ from httpc import (
 # ---- two-instances: the instances directly ------------------------------------
 
 
-def confirmations(base: str) -> int:
-    """auth_session_confirmations from /metrics: revocation-log reads that
-    confirmed cached sessions (-1 if unreadable). It moves only when a
-    request found its session in the cache, so it tells a cache hit from a
-    database read."""
+def cache_hits(base: str) -> int:
+    """auth_session_cache_hits from /metrics: session checks answered from
+    the instance's cache (-1 if unreadable), after a revocation-log read or
+    under the instance's cache lease. It tells a cache hit from a database
+    read."""
     r = call(base, "GET", "/metrics")
     for line in r.text.splitlines():
         name, _, value = line.partition(" ")
-        if name in ("auth_session_confirmations", "auth_session_confirmations_total"):
+        if name in ("auth_session_cache_hits", "auth_session_cache_hits_total"):
             return int(float(value.split()[0]))
     return -1
 
 
 def use_until_cached(base: str, token: str, tries: int = 3) -> tuple[list, bool]:
     """Uses the session on `base` until one /protected is served from its
-    cache (the confirmation counter moved during it). The first use reads
+    cache (the hit counter moved during it). The first use reads
     the database and caches the session, so the second is normally a hit;
     the extra tries only absorb an insert undone by a concurrent
     invalidation. Returns every answer and whether the last was a hit."""
     answers = []
     for _ in range(tries + 1):
-        before = confirmations(base)
+        before = cache_hits(base)
         r = call(base, "GET", "/protected", headers=bearer(token))
         answers.append(r)
         if r.status != 200:
             return answers, False
-        if before >= 0 and confirmations(base) > before:
+        if before >= 0 and cache_hits(base) > before:
             return answers, True
     return answers, False
 
@@ -117,16 +118,17 @@ def revocation_across_instances(checks: Checks, a: str, b: str, rounds: int) -> 
 
     There is no revocation feed to wait for or to lag behind: a cached
     session is served only after a read of the revocation log that started
-    after the request arrived, and the logout's log entry committed before
-    its 200. Each round first makes sure the session really is in the
-    first instance's cache (a /protected that a log read confirmed, see
-    `confirmations`), so the check is never met by a plain database read.
+    after the request arrived, or under the instance's lease, and the
+    logout answers only once every leased instance has applied its entry.
+    Each round first makes sure the session really is in the first
+    instance's cache (a /protected counted as a hit, see `cache_hits`), so
+    the check is never met by a plain database read.
     """
     r = call(a, "POST", "/register", {"username": f"revoked.user.{RUN_ID}", "password": PASSWORD})
     if not checks.expect("register revoked.user", r, 201):
         return
-    if confirmations(a) < 0 or confirmations(b) < 0:
-        checks.fail("both instances export auth_session_confirmations in /metrics", call(a, "GET", "/metrics"))
+    if cache_hits(a) < 0 or cache_hits(b) < 0:
+        checks.fail("both instances export auth_session_cache_hits in /metrics", call(a, "GET", "/metrics"))
         return
     for cached_on, revoked_on, name in ((a, b, "A"), (b, a, "B")):
         other = "B" if name == "A" else "A"
@@ -141,7 +143,7 @@ def revocation_across_instances(checks: Checks, a: str, b: str, rounds: int) -> 
             if not cached:
                 checks.fail(
                     f"{name} serves the session from its cache before the logout on {other} "
-                    "(a /protected confirmed by a revocation-log read)",
+                    "(a /protected counted in auth_session_cache_hits)",
                     *warm,
                 )
                 return

@@ -335,6 +335,15 @@ impl Collector for PoolCollector {
                 &confirmations,
                 None,
             )?;
+        let hits = self.cache.hits();
+        encoder
+            .encode_descriptor(
+                "auth_session_cache_hits",
+                "Session checks answered from the in-process cache",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&hits, None)?;
         let leased = i64::from(self.cache.is_leased());
         encoder
             .encode_descriptor(

@@ -88,6 +88,8 @@ struct Inner {
     /// What is kept per user.
     views: Views,
     generation: AtomicU64,
+    /// Sessions served from the cache.
+    hits: AtomicU64,
     /// For a store shared by several processes: hits wait for the log.
     confirmations: Option<Confirmations>,
 }
@@ -168,6 +170,7 @@ impl SessionCache {
                 entries,
                 views,
                 generation: AtomicU64::new(0),
+                hits: AtomicU64::new(0),
                 confirmations,
             })),
             log: None,
@@ -260,6 +263,14 @@ impl SessionCache {
             .map_or(0, Confirmations::rounds)
     }
 
+    /// Session checks answered from the cache so far (a shared cache's
+    /// after their confirmation or under its lease).
+    pub fn hits(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |inner| inner.hits.load(Ordering::Relaxed))
+    }
+
     /// Entries currently held (approximate).
     pub fn len(&self) -> u64 {
         self.inner
@@ -306,6 +317,9 @@ impl SessionCache {
             return Ok(None);
         };
         let hit = inner.confirmed_get(&inner.entries, id, arrival).await?;
+        if hit.is_some() {
+            inner.hits.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(hit.map(|entry| Authenticated {
             arrival,
             ..Authenticated::clone(&entry)
