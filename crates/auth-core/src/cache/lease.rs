@@ -50,7 +50,9 @@ impl Default for LeasePolicy {
     fn default() -> Self {
         Self {
             length: Duration::from_secs(2),
-            poll: Duration::from_millis(5),
+            // Each poll is a query; at 5 ms an idle instance spent 8 % of
+            // a core on them (server and PostgreSQL backend together).
+            poll: Duration::from_millis(20),
         }
     }
 }
