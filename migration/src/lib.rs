@@ -39,6 +39,9 @@
 //! - `m20261207_000014_create_revocation_leases`: each instance's cache
 //!   lease (how far it applied the revocation log, until when, by the
 //!   database's clock).
+//! - `m20261207_000015_add_revocation_kind`: `session_revocations.kind`,
+//!   so that a login or a factor change drops only the session list or the
+//!   factors of that user from other instances' caches, not their sessions.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -56,6 +59,7 @@ mod m20261203_000011_create_second_factors;
 mod m20261203_000012_create_passkeys;
 mod m20261203_000013_add_admin;
 mod m20261207_000014_create_revocation_leases;
+mod m20261207_000015_add_revocation_kind;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -79,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_create_passkeys::Migration),
             Box::new(m20261203_000013_add_admin::Migration),
             Box::new(m20261207_000014_create_revocation_leases::Migration),
+            Box::new(m20261207_000015_add_revocation_kind::Migration),
         ]
     }
 }

@@ -5,8 +5,9 @@
 //! revoking the others, the session cap, deleting a user) also appends one
 //! [`Revocation`] to the log, in the same transaction, at the next
 //! [`LogPosition`]. So does every call that changes what a cache keeps per
-//! user: a new session (a login) and a second factor enabled, removed or
-//! spent (TOTP, recovery codes, passkeys), as [`Revocation::User`]. A touch
+//! user: a new session (a login), as [`Revocation::SessionList`], and a
+//! second factor enabled, removed or spent (TOTP, recovery codes, passkeys),
+//! as [`Revocation::SecondFactors`]. A touch
 //! of a session's last-seen time is not logged (once per interval per
 //! session would make the log as busy as the traffic): another instance's
 //! list may show it up to the cache's time-to-live late. Positions follow commit order: a reader that sees
@@ -59,6 +60,12 @@ impl fmt::Display for LogPosition {
 
 /// What one entry of the log says must no longer be served from a cache.
 ///
+/// The narrow kinds ([`Revocation::SessionList`], [`Revocation::SecondFactors`])
+/// leave a user's cached sessions alone: a login on one instance must not
+/// make every instance read all of that user's other sessions again. A store
+/// may always log [`Revocation::User`] instead of a narrow kind: it covers
+/// them ([`Revocation::covers`]).
+///
 /// ```
 /// use auth_core::{Revocation, SessionId, UserId};
 /// let session = Revocation::Session(SessionId::from_bytes([7; 32]));
@@ -69,11 +76,39 @@ impl fmt::Display for LogPosition {
 pub enum Revocation {
     /// One session was revoked.
     Session(SessionId),
-    /// Sessions of this user were revoked, or the user changed (a new
-    /// session, a second factor enabled, removed or spent): every cached
+    /// Sessions of this user were revoked, or the user changed: every cached
     /// session of theirs, their session list and their factors must be read
     /// again.
     User(UserId),
+    /// A session of this user was created: their session list must be read
+    /// again; their cached sessions and factors stay valid.
+    SessionList(UserId),
+    /// A second factor of this user was enabled, removed or spent: their
+    /// factors must be read again; their sessions and session list stay
+    /// valid.
+    SecondFactors(UserId),
+}
+
+impl Revocation {
+    /// Whether applying `self` drops at least what applying `other` drops:
+    /// what a store may log in place of `other`.
+    ///
+    /// ```
+    /// use auth_core::{Revocation, UserId};
+    /// let alice = UserId::new();
+    /// assert!(Revocation::User(alice).covers(Revocation::SessionList(alice)));
+    /// assert!(Revocation::User(alice).covers(Revocation::SecondFactors(alice)));
+    /// assert!(!Revocation::SessionList(alice).covers(Revocation::User(alice)));
+    /// assert!(!Revocation::User(UserId::new()).covers(Revocation::SessionList(alice)));
+    /// ```
+    pub fn covers(self, other: Revocation) -> bool {
+        match (self, other) {
+            (Self::User(user), Self::SessionList(other) | Self::SecondFactors(other)) => {
+                user == other
+            }
+            _ => self == other,
+        }
+    }
 }
 
 /// One entry of the log, as [`crate::RevocationLog::revocations_after`] returns it.

@@ -288,15 +288,18 @@ pub trait SessionStore: Send + Sync {
 /// session: [`SessionStore::revoke_session`] ([`crate::Revocation::Session`]),
 /// [`SessionStore::revoke_sessions_beyond`], [`SessionStore::revoke_other_sessions`],
 /// [`SessionStore::revoke_all_sessions`] and [`UserRepository::delete_user`]
-/// ([`crate::Revocation::User`]). It MUST also append
-/// [`crate::Revocation::User`], in the same transaction, for every change
-/// to what the cache keeps per user: a new session
+/// ([`crate::Revocation::User`]). It MUST also append, in the same
+/// transaction, an entry for every change to what the cache keeps per
+/// user: [`crate::Revocation::SessionList`] for a new session
 /// ([`SessionStore::insert_session`], a successful
-/// [`SessionStore::insert_session_if_credential`]) and a second factor
-/// changed ([`crate::SecondFactorStore::enable_totp`], `remove_totp`,
+/// [`SessionStore::insert_session_if_credential`]) and
+/// [`crate::Revocation::SecondFactors`] for a second factor changed
+/// ([`crate::SecondFactorStore::enable_totp`], `remove_totp`,
 /// `replace_recovery_codes`, `use_recovery_code`, and
 /// [`crate::PasskeyStore::add_passkey`], `remove_passkey`, each when it
-/// changed something). A last-seen touch needs none. Expired sessions removed by
+/// changed something). [`crate::Revocation::User`] may stand for either
+/// (it covers them, at the price of other instances reading that user's
+/// sessions again). A last-seen touch needs none. Expired sessions removed by
 /// [`SessionStore::purge_expired_sessions`] need none: expiry is checked on
 /// every use. Positions MUST follow commit order: once an entry at `n` can
 /// be read, no entry below `n` may still appear. Entries MUST be kept for at

@@ -56,15 +56,13 @@ pub(crate) async fn append<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("revocation_log_head".to_owned()))?;
     let position: i64 = head.try_get("", "position")?;
-    let (session_id, user_id) = match revocation {
-        Revocation::Session(id) => (Some(id.as_bytes().to_vec()), None),
-        Revocation::User(id) => (None, Some(*id.as_uuid())),
-    };
+    let (session_id, user_id, kind) = session_revocation::columns(revocation);
     session_revocation::Entity::insert(session_revocation::ActiveModel {
         position: Set(position),
         session_id: Set(session_id),
         user_id: Set(user_id),
         revoked_at: Set(stored_instant(Utc::now())),
+        kind: Set(kind),
     })
     .exec_without_returning(txn)
     .await?;

@@ -28,7 +28,7 @@ use crate::{SeaStore, stored_instant};
 /// Logs that `user`'s factors changed, in the change's transaction, so
 /// that every instance's cached summary of them (`GET /me`) is read again.
 pub(crate) async fn changed(txn: &impl ConnectionTrait, user: UserId) -> Result<(), StoreError> {
-    revocations::append(txn, Revocation::User(user))
+    revocations::append(txn, Revocation::SecondFactors(user))
         .await
         .map_err(unavailable)
 }

@@ -44,7 +44,7 @@ impl SessionStore for SeaStore {
                 .await
                 .map_err(unavailable)?;
             // Every instance's cached list of this user's sessions is stale now.
-            revocations::append(&txn, Revocation::User(session.user_id))
+            revocations::append(&txn, Revocation::SessionList(session.user_id))
                 .await
                 .map_err(unavailable)?;
             txn.commit().await.map_err(unavailable)?;
@@ -153,7 +153,7 @@ impl SessionStore for SeaStore {
                 .rows_affected()
                 == 1;
             if inserted {
-                revocations::append(&txn, Revocation::User(session.user_id))
+                revocations::append(&txn, Revocation::SessionList(session.user_id))
                     .await
                     .map_err(unavailable)?;
             }

@@ -127,6 +127,38 @@ async fn a_login_and_a_logout_on_a_are_in_bs_session_list_at_once() {
     drop(db);
 }
 
+/// A login on A is logged as the user's session list only: B reads its
+/// list again but keeps serving the user's other sessions from its cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_on_a_leaves_the_users_other_sessions_cached_on_b() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let a = spawn_app_with(Options::default().on(&db.url)).await;
+    let b = spawn_app_with(Options::default().on(&db.url)).await;
+    let mine = a.logged_in("alice").await;
+    for _ in 0..2 {
+        let reply = b.get_as("/protected", Auth::Bearer(&mine)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let cache = b.app.auth().session_cache();
+    let hits = cache.hits();
+    assert!(hits > 0, "the second check was a hit");
+
+    a.login_again("alice", GOOD_PASSWORD).await;
+    let reply = b.get_as("/protected", Auth::Bearer(&mine)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        cache.hits(),
+        hits + 1,
+        "served from B's cache after A's login"
+    );
+    let listed = b.get_as("/sessions", Auth::Bearer(&mine)).await;
+    assert_eq!(session_count(&listed.body), 2, "{}", listed.body);
+    drop((a, b));
+    drop(db);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn second_factor_changes_on_a_are_in_bs_me_at_once() {
     let Some(db) = TestDatabase::postgres().await else {

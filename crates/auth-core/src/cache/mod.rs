@@ -25,9 +25,10 @@
 //! change this process makes to them (a login, a touch, a revocation; a
 //! factor enabled, removed or a recovery code spent) drops them under the
 //! same generation rule. Another process's changes reach a shared cache
-//! through the log, which has an entry for each of them (a new session or
-//! a factor change is logged as [`Revocation::User`]), so its hits on
-//! these wait for a confirmation too. Only a touch of last-seen is not
+//! through the log, which has an entry for each of them (a new session is
+//! logged as [`Revocation::SessionList`], a factor change as
+//! [`Revocation::SecondFactors`]: neither drops the user's cached sessions),
+//! so its hits on these wait for a confirmation too. Only a touch of last-seen is not
 //! logged: another instance's list may show it up to the time-to-live late.
 
 mod confirm;
@@ -373,8 +374,7 @@ impl SessionCache {
     /// read again (no cached session is affected).
     pub(crate) fn sessions_changed(&self, user: UserId) {
         if let Some(inner) = &self.inner {
-            inner.generation.fetch_add(1, Ordering::SeqCst);
-            inner.views.sessions.invalidate(&user);
+            inner.revoke(Revocation::SessionList(user));
         }
     }
 
@@ -412,8 +412,7 @@ impl SessionCache {
     /// A factor of `user` was enabled, removed or spent: read them again.
     pub(crate) fn factors_changed(&self, user: UserId) {
         if let Some(inner) = &self.inner {
-            inner.generation.fetch_add(1, Ordering::SeqCst);
-            inner.views.factors.invalidate(&user);
+            inner.revoke(Revocation::SecondFactors(user));
         }
     }
 
@@ -488,23 +487,20 @@ impl Inner {
     fn revoke(&self, revocation: Revocation) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let views = &self.views;
-        let dropped = match revocation {
-            Revocation::Session(id) => views
-                .sessions
-                .invalidate_entries_if(move |_, list| list.iter().any(|s| s.id == id))
-                .map(drop),
+        match revocation {
+            Revocation::Session(id) => {
+                self.entries.invalidate(&id);
+                if views
+                    .sessions
+                    .invalidate_entries_if(move |_, list| list.iter().any(|s| s.id == id))
+                    .is_err()
+                {
+                    views.sessions.invalidate_all();
+                }
+            }
             Revocation::User(user_id) => {
                 views.sessions.invalidate(&user_id);
                 views.factors.invalidate(&user_id);
-                Ok(())
-            }
-        };
-        if dropped.is_err() {
-            views.sessions.invalidate_all();
-        }
-        match revocation {
-            Revocation::Session(id) => self.entries.invalidate(&id),
-            Revocation::User(user_id) => {
                 // Only fails when closures are not enabled, which `build`
                 // always does; fall back to dropping everything rather than
                 // keep a revoked session.
@@ -516,6 +512,8 @@ impl Inner {
                     self.entries.invalidate_all();
                 }
             }
+            Revocation::SessionList(user_id) => views.sessions.invalidate(&user_id),
+            Revocation::SecondFactors(user_id) => views.factors.invalidate(&user_id),
         }
     }
 

@@ -67,7 +67,7 @@ impl SecondFactorStore for MemoryStore {
         factor.enabled_at = Some(at);
         factor.last_step = Some(step);
         factors.codes.insert(user, codes.iter().copied().collect());
-        state.log(Revocation::User(user));
+        state.log(Revocation::SecondFactors(user));
         Ok(true)
     }
 
@@ -88,7 +88,7 @@ impl SecondFactorStore for MemoryStore {
         state.factors.codes.remove(&user);
         let removed = state.factors.totp.remove(&user).is_some();
         if removed {
-            state.log(Revocation::User(user));
+            state.log(Revocation::SecondFactors(user));
         }
         Ok(removed)
     }
@@ -105,7 +105,7 @@ impl SecondFactorStore for MemoryStore {
             return Ok(false);
         }
         factors.codes.insert(user, codes.iter().copied().collect());
-        state.log(Revocation::User(user));
+        state.log(Revocation::SecondFactors(user));
         Ok(true)
     }
 
@@ -121,7 +121,7 @@ impl SecondFactorStore for MemoryStore {
             .get_mut(&user)
             .is_some_and(|codes| codes.remove(code));
         if spent {
-            state.log(Revocation::User(user));
+            state.log(Revocation::SecondFactors(user));
         }
         Ok(spent)
     }

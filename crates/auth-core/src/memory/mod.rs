@@ -104,7 +104,7 @@ impl SessionStore for MemoryStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let mut state = self.state();
         state.sessions.insert(session.id, session.clone());
-        state.log(Revocation::User(session.user_id));
+        state.log(Revocation::SessionList(session.user_id));
         Ok(())
     }
 
@@ -148,7 +148,7 @@ impl SessionStore for MemoryStore {
             .is_some_and(|user| user.password_hash.as_str() == credential.as_str());
         if current {
             state.sessions.insert(session.id, session.clone());
-            state.log(Revocation::User(session.user_id));
+            state.log(Revocation::SessionList(session.user_id));
         }
         Ok(current)
     }

@@ -41,7 +41,7 @@ impl PasskeyStore for MemoryStore {
             return Ok(false);
         }
         passkeys.insert(passkey.id, passkey.clone());
-        state.log(Revocation::User(passkey.user_id));
+        state.log(Revocation::SecondFactors(passkey.user_id));
         Ok(true)
     }
 
@@ -114,7 +114,7 @@ impl PasskeyStore for MemoryStore {
             .is_some_and(|passkey| passkey.user_id == user)
         {
             passkeys.remove(&id);
-            state.log(Revocation::User(user));
+            state.log(Revocation::SecondFactors(user));
             return Ok(true);
         }
         Ok(false)

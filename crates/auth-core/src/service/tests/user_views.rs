@@ -179,6 +179,50 @@ async fn a_shared_cache_sees_another_instances_factor_change() {
 }
 
 #[tokio::test]
+async fn another_instances_login_and_factor_change_leave_cached_sessions_alone() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let (here, there) = two_shared(&store, &clock);
+    registered(&here, "alice").await;
+    let login = here
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let cached = here.authenticate(login.token.as_str()).await.unwrap();
+    // A write no log names: a fresh read of the store would show it, a hit not.
+    let later = here.now() + chrono::TimeDelta::minutes(5);
+    assert!(
+        store
+            .touch_session(&login.session.id, later, login.session.idle_expires_at)
+            .await
+            .unwrap()
+    );
+
+    // Another instance logs alice in again and enables TOTP for her.
+    let other = there
+        .login("alice", Password::new(PASSWORD), &Client::default())
+        .await
+        .unwrap();
+    let me = there.authenticate(other.token.as_str()).await.unwrap();
+    totp_enabled(&there, &me).await;
+
+    // Here: the list and the factors are read again, the session is not.
+    assert_eq!(here.list_sessions(cached.user.id).await.unwrap().len(), 2);
+    assert!(here.second_factors(cached.user.id).await.unwrap().totp);
+    let again = here.authenticate(login.token.as_str()).await.unwrap();
+    assert_eq!(
+        again.session.last_seen_at, cached.session.last_seen_at,
+        "still served from the cache"
+    );
+
+    // A revocation of all of hers still drops it.
+    there
+        .logout_everywhere(cached.user.id, &Client::default())
+        .await
+        .unwrap();
+    assert!(here.authenticate(login.token.as_str()).await.is_err());
+}
+
+#[tokio::test]
 async fn a_list_read_before_a_change_is_not_kept_after_it() {
     let cache = SessionCache::new(100, Duration::from_secs(60));
     let user = crate::UserId::new();
