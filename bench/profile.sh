@@ -4,6 +4,8 @@
 #
 #   bench/profile.sh [--postgres] [ROUTE]    ROUTE: protected (default), me, sessions, health,
 #                                            or login-flood (POST /login from 32 connections, ln=15)
+#                                            or login-storm (POST /login from 1,000 connections,
+#                                            ln=17: bench row 6, the refusal storm)
 #
 # Builds the release server (as bench/run.sh), starts it on a fresh SQLite
 # file (or a fresh PostgreSQL database with --postgres), logs one user in,
@@ -18,7 +20,7 @@ backend=sqlite route=protected
 for arg in "$@"; do
   case "$arg" in
     --postgres) backend=postgres ;;
-    protected | me | sessions | health | login-flood) route=$arg ;;
+    protected | me | sessions | health | login-flood | login-storm) route=$arg ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -45,16 +47,28 @@ if [ "$backend" = postgres ]; then
 else
   url="sqlite://$tmp/auth.db"
 fi
-"$tmp/auth-server" --bind "127.0.0.1:$port" --database-url "$url" --log warn --scrypt-log-n 15 > "$tmp/server.log" 2>&1 &
+log_n=15
+extra=()
+if [ "$route" = login-storm ]; then
+  # As bench/run.sh's row 6: ln=17, the session cap out of the way, and
+  # file descriptors for a thousand connections.
+  log_n=17 extra=(--max-sessions-per-user 1000000)
+  ulimit -n 20000
+fi
+"$tmp/auth-server" --bind "127.0.0.1:$port" --database-url "$url" --log warn --scrypt-log-n "$log_n" \
+  "${extra[@]}" > "$tmp/server.log" 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
 body='{"username":"profiled","password":"correct horse battery staple"}'
 curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/register" > /dev/null
 token=$(curl -fs -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/login" |
   sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-if [ "$route" = login-flood ]; then
-  # As bench/run.sh's row 2: one account, the right password, 32 connections.
-  wrk -t2 -c32 -d12s --timeout 60s -s "$root/bench/lua/login.lua" "http://127.0.0.1:$port/login" \
+if [ "$route" = login-flood ] || [ "$route" = login-storm ]; then
+  # As bench/run.sh's rows 2 and 6: one account, the right password, 32 or
+  # 1,000 connections.
+  conns=32
+  [ "$route" = login-storm ] && conns=1000
+  wrk -t2 -c"$conns" -d12s --timeout 60s -s "$root/bench/lua/login.lua" "http://127.0.0.1:$port/login" \
     -- profiled "correct horse battery staple" > "$tmp/wrk.txt" &
 else
   wrk -t2 -c64 -d12s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/$route" > "$tmp/wrk.txt" &
@@ -69,6 +83,7 @@ mkdir -p "$root/bench/results"
 perf script -i "$tmp/perf.data" 2> /dev/null | inferno-collapse-perf > "$folded"
 title="auth-server GET /$route, $backend, wrk -c64"
 [ "$route" = login-flood ] && title="auth-server POST /login flood, $backend, ln=15, wrk -c32"
+[ "$route" = login-storm ] && title="auth-server POST /login storm (bench row 6), $backend, ln=17, wrk -c1000"
 inferno-flamegraph --title "$title ($(date -u +%F))" \
   < "$folded" > "$out.svg"
 grep -E 'Requests/sec' "$tmp/wrk.txt"

@@ -427,7 +427,7 @@ pub struct Config {
     /// lasts. While it holds, cache hits are served without a database
     /// read; in exchange every revocation, login and second-factor change
     /// waits, before it answers, until every instance holding a lease has
-    /// applied it (up to about 20 ms) or that lease has ended: this long at
+    /// applied it (a few milliseconds) or that lease has ended: this long at
     /// most for an instance that died without shutting down. At most 5s;
     /// `0s` turns leases off (every hit then waits for a read of the
     /// revocation log, one per batch).

@@ -106,8 +106,8 @@ pub use password::{Password, PasswordError, PasswordPolicy};
 pub use period::{Period, PeriodError};
 pub use recovery::RecoveryPolicy;
 pub use revocation::{
-    LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE, REVOCATION_LOG_RETENTION,
-    Revocation,
+    AppendNotifier, AppendSignal, LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE,
+    REVOCATION_LOG_RETENTION, Revocation,
 };
 pub use service::{
     AuditSink, AuthError, Authenticated, Authenticator, BackoffState, DEFAULT_EVENT_RETENTION,

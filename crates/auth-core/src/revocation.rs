@@ -159,3 +159,54 @@ impl Default for LeaseHolder {
         Self::new()
     }
 }
+
+/// A store's hint that entries may have been appended to its log since the
+/// last [`AppendSignal::appended`] returned: what lets a lease keeper apply
+/// another process's logout at once instead of at its next poll. Only a
+/// hint: a hint lost (a dropped notification channel) costs time, never
+/// correctness, because the keeper still polls.
+///
+/// ```
+/// use auth_core::AppendSignal;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (notifier, mut signal) = AppendSignal::channel();
+/// notifier.notify();
+/// signal.appended().await; // returns at once: notified since
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AppendSignal(tokio::sync::watch::Receiver<u64>);
+
+/// The store's side of an [`AppendSignal`].
+#[derive(Debug)]
+pub struct AppendNotifier(tokio::sync::watch::Sender<u64>);
+
+impl AppendSignal {
+    /// A notifier and the signal it raises (clone the signal for each
+    /// listener).
+    pub fn channel() -> (AppendNotifier, AppendSignal) {
+        let (sender, receiver) = tokio::sync::watch::channel(0);
+        (AppendNotifier(sender), AppendSignal(receiver))
+    }
+
+    /// Waits until the notifier was notified since this signal last
+    /// returned (or was cloned); never returns once the notifier is gone.
+    pub async fn appended(&mut self) {
+        if self.0.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl AppendNotifier {
+    /// Tells every signal that entries may have been appended.
+    pub fn notify(&self) {
+        self.0.send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// Resolves once every signal is dropped: nobody listens any more.
+    pub async fn unheard(&self) {
+        self.0.closed().await;
+    }
+}

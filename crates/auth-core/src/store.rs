@@ -395,6 +395,16 @@ pub trait RevocationLog: Send + Sync {
         let _ = holder;
         async { Ok(()) }
     }
+
+    /// A hint raised whenever another process may have appended (for
+    /// PostgreSQL, a `LISTEN` channel the appends notify), so that a lease
+    /// keeper applies it at once rather than at its next poll; `None` (the
+    /// default): the keeper only polls. Called from within the runtime the
+    /// keeper runs on. A hint that stops coming (its channel dropped) only
+    /// makes writers wait for the next poll.
+    fn append_signal(&self) -> Option<crate::AppendSignal> {
+        None
+    }
 }
 
 /// Failed logins and the attempts being evaluated, recorded so that

@@ -182,6 +182,7 @@ impl SeaStore {
             db,
             backend,
             operation_timeout: options.operation_timeout,
+            appends: std::sync::Arc::default(),
         })
     }
 

@@ -64,6 +64,7 @@ pub mod import;
 mod limits;
 mod listing;
 mod migrate;
+mod notify;
 mod outbox;
 mod passkeys;
 mod revocations;
@@ -95,6 +96,8 @@ pub struct SeaStore {
     db: DatabaseConnection,
     backend: Backend,
     operation_timeout: Duration,
+    /// The revocation log's append hint, once asked for (`notify.rs`).
+    appends: std::sync::Arc<std::sync::OnceLock<auth_core::AppendSignal>>,
 }
 
 impl fmt::Debug for SeaStore {

@@ -66,6 +66,8 @@ pub(crate) async fn append<C: ConnectionTrait>(
     })
     .exec_without_returning(txn)
     .await?;
+    // Other instances' lease keepers hear of it when this commits.
+    crate::notify::notify(txn).await?;
     // The log trims itself: an indexed range that is empty most of the time.
     let oldest_kept =
         Utc::now() - TimeDelta::from_std(REVOCATION_LOG_RETENTION).unwrap_or(TimeDelta::MAX);
@@ -258,5 +260,9 @@ impl RevocationLog for SeaStore {
             Ok(())
         })
         .await
+    }
+
+    fn append_signal(&self) -> Option<auth_core::AppendSignal> {
+        self.signal()
     }
 }

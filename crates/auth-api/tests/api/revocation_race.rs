@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use poem::http::StatusCode;
-use sea_orm::{ConnectionTrait as _, Database};
+use sea_orm::{ConnectionTrait as _, Database, DbBackend, Statement};
 
 use crate::cli::TestDatabase;
 use crate::helpers::{Options, TestApp, spawn_app_with};
@@ -176,6 +176,62 @@ async fn no_200_after_a_logout_while_every_database_connection_is_killed() {
     // And B serves sessions again once its pool has reconnected.
     let token = a.logged_in("afterwards").await;
     assert_eq!(b.get_protected_bearer(&token).await.status, StatusCode::OK);
+    admin.close().await.unwrap();
+    drop((a, b));
+    drop(db);
+}
+
+/// The notification channel dropping: the instances' `LISTEN` connections
+/// (the lease keepers' append hint) are killed just before each logout, so
+/// B hears of it only at its keeper's next poll. No 200 after the logout
+/// answered, the logout still answers, and B keeps its lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_200_after_a_logout_while_the_notification_channel_is_dropped() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let a = spawn_app_with(Options::default().on(&db.url)).await;
+    let b = Arc::new(spawn_app_with(Options::default().on(&db.url)).await);
+    let admin = Database::connect(&db.url).await.unwrap();
+    let listeners = || async {
+        admin
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            ))
+            .await
+            .unwrap()
+            .len()
+    };
+    // Both keepers asked for the hint at start: two listeners.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listeners().await < 2 {
+        assert!(Instant::now() < deadline, "no LISTEN connections");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drop_channel = || async {
+        admin
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await
+            .unwrap();
+    };
+    for attempt in 0..3 {
+        let seen = round(&a, &b, &format!("deaf{attempt}"), drop_channel()).await;
+        assert_eq!(seen.ok_after.load(Ordering::SeqCst), 0, "{seen:?}");
+        assert!(seen.refused_after.load(Ordering::SeqCst) > 0, "{seen:?}");
+        assert_eq!(seen.other.load(Ordering::SeqCst), 0, "{seen:?}");
+        assert!(b.app.auth().session_cache().is_leased());
+    }
+    // The listeners come back by themselves.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listeners().await < 2 {
+        assert!(Instant::now() < deadline, "the listeners did not reconnect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     admin.close().await.unwrap();
     drop((a, b));
     drop(db);

@@ -52,6 +52,7 @@ pub(super) trait ErasedLog: Send + Sync {
     ) -> Answer<'_, bool>;
     fn behind(&self, position: LogPosition, other_than: Option<LeaseHolder>) -> Answer<'_, bool>;
     fn release(&self, holder: LeaseHolder) -> Answer<'_, ()>;
+    fn signal(&self) -> Option<crate::AppendSignal>;
 }
 
 impl<L: RevocationLog> ErasedLog for L {
@@ -82,6 +83,10 @@ impl<L: RevocationLog> ErasedLog for L {
 
     fn release(&self, holder: LeaseHolder) -> Answer<'_, ()> {
         Box::pin(self.release_lease(holder))
+    }
+
+    fn signal(&self) -> Option<crate::AppendSignal> {
+        self.append_signal()
     }
 }
 

@@ -10,8 +10,8 @@ use crate::REVOCATION_LOG_RETENTION;
 
 use super::{MemoryStore, State};
 use crate::{
-    LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE, Revocation, RevocationLog,
-    Session, StoreError,
+    AppendNotifier, AppendSignal, LeaseHolder, LogPosition, LoggedRevocation, MAX_CACHE_LEASE,
+    Revocation, RevocationLog, Session, StoreError,
 };
 
 #[derive(Debug, Default)]
@@ -21,6 +21,8 @@ pub(super) struct Log {
     last: LogPosition,
     /// Cache leases: how far each holder had applied, and until when.
     leases: HashMap<LeaseHolder, (LogPosition, Instant)>,
+    /// Raised on every append once a keeper asked for it.
+    signal: Option<(AppendNotifier, AppendSignal)>,
 }
 
 impl State {
@@ -54,6 +56,10 @@ impl State {
             },
             now,
         ));
+        // Seen once the lock (the "commit") is released.
+        if let Some((notifier, _)) = &log.signal {
+            notifier.notify();
+        }
     }
 }
 
@@ -122,5 +128,14 @@ impl RevocationLog for MemoryStore {
     async fn release_lease(&self, holder: LeaseHolder) -> Result<(), StoreError> {
         self.state().revocations.leases.remove(&holder);
         Ok(())
+    }
+
+    fn append_signal(&self) -> Option<AppendSignal> {
+        let mut state = self.state();
+        let (_, signal) = state
+            .revocations
+            .signal
+            .get_or_insert_with(AppendSignal::channel);
+        Some(signal.clone())
     }
 }

@@ -23,6 +23,7 @@ async fn keep_lease(
         .lease_keeper(LeasePolicy {
             length,
             poll: Duration::from_millis(2),
+            signalled_poll: Duration::from_millis(2),
         })
         .unwrap();
     let task = tokio::spawn(keeper.run());
@@ -164,4 +165,151 @@ async fn a_released_lease_holds_no_write_back() {
         "waited {:?} for a released lease of 5 s",
         started.elapsed()
     );
+}
+
+/// Starts `auth`'s keeper with polls far apart (`poll` for both kinds) and
+/// waits for its first grant.
+async fn keep_lease_polling_every(
+    auth: &Authenticator<MemoryStore>,
+    length: Duration,
+    poll: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let keeper = auth
+        .session_cache()
+        .lease_keeper(LeasePolicy {
+            length,
+            poll,
+            signalled_poll: poll,
+        })
+        .unwrap();
+    let task = tokio::spawn(keeper.run());
+    while !auth.session_cache().is_leased() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    task
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stores_append_signal_wakes_a_keeper_before_its_poll() {
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let (here, there) = (leased(&store, &clock), leased(&store, &clock));
+    registered(&here, "alice").await;
+    let login = logged_in(&there).await;
+    let (length, poll) = (Duration::from_secs(4), Duration::from_secs(60));
+    let _keeper = keep_lease_polling_every(&here, length, poll).await;
+    here.authenticate(login.token.as_str()).await.unwrap();
+
+    let started = Instant::now();
+    there
+        .logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
+    // Without the signal the logout would wait for here's lease to run out
+    // (about 3.6 s): its keeper sleeps for a minute between polls.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        here.session_cache().is_leased(),
+        "renewed at the new position"
+    );
+    assert!(matches!(
+        here.authenticate(login.token.as_str()).await,
+        Err(AuthError::NotAuthenticated)
+    ));
+}
+
+/// The memory store's log, with an append signal that never comes: a
+/// notification channel that dropped.
+#[derive(Clone)]
+struct Deaf(MemoryStore);
+
+impl crate::RevocationLog for Deaf {
+    async fn revocations_after(
+        &self,
+        after: crate::LogPosition,
+        limit: u32,
+    ) -> Result<Vec<crate::LoggedRevocation>, crate::StoreError> {
+        self.0.revocations_after(after, limit).await
+    }
+
+    async fn last_position(&self) -> Result<crate::LogPosition, crate::StoreError> {
+        self.0.last_position().await
+    }
+
+    fn grants_leases(&self) -> bool {
+        true
+    }
+
+    async fn renew_lease(
+        &self,
+        holder: crate::LeaseHolder,
+        applied: crate::LogPosition,
+        length: Duration,
+    ) -> Result<bool, crate::StoreError> {
+        self.0.renew_lease(holder, applied, length).await
+    }
+
+    async fn leases_behind(
+        &self,
+        position: crate::LogPosition,
+        other_than: Option<crate::LeaseHolder>,
+    ) -> Result<bool, crate::StoreError> {
+        self.0.leases_behind(position, other_than).await
+    }
+
+    async fn release_lease(&self, holder: crate::LeaseHolder) -> Result<(), crate::StoreError> {
+        self.0.release_lease(holder).await
+    }
+
+    fn append_signal(&self) -> Option<crate::AppendSignal> {
+        let (notifier, signal) = crate::AppendSignal::channel();
+        drop(notifier);
+        Some(signal)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_signal_costs_writers_a_poll_never_a_stale_answer() {
+    use crate::RevocationLog as _;
+    let (store, clock) = (MemoryStore::new(), ManualClock::default());
+    let deaf = SessionCache::shared(100, Duration::from_secs(60), Deaf(store.clone()));
+    let here = Authenticator::new(store.clone(), hasher(4), Arc::new(clock.clone()))
+        .with_session_cache(deaf);
+    let there = leased(&store, &clock);
+    registered(&here, "alice").await;
+    let keeper = here
+        .session_cache()
+        .lease_keeper(LeasePolicy {
+            length: Duration::from_secs(2),
+            poll: Duration::from_secs(60),
+            signalled_poll: Duration::from_millis(20),
+        })
+        .unwrap();
+    let _keeper = tokio::spawn(keeper.run());
+    while !here.session_cache().is_leased() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(Deaf(store.clone()).append_signal().is_some());
+    for round in 0..10 {
+        let login = logged_in(&there).await;
+        here.authenticate(login.token.as_str()).await.unwrap();
+        there
+            .logout(login.token.as_str(), &Client::default())
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                here.authenticate(login.token.as_str()).await,
+                Err(AuthError::NotAuthenticated)
+            ),
+            "round {round}: served here after the logout answered there"
+        );
+        assert!(
+            here.session_cache().is_leased(),
+            "round {round}: the polls renew it"
+        );
+    }
 }
