@@ -13,24 +13,12 @@ fn leased(store: &MemoryStore, clock: &ManualClock) -> Authenticator<MemoryStore
     Authenticator::new(store.clone(), hasher(4), Arc::new(clock.clone())).with_session_cache(cache)
 }
 
-/// Starts `auth`'s keeper and waits for its first grant.
+/// Starts `auth`'s keeper (polling every 2 ms) and waits for its first grant.
 async fn keep_lease(
     auth: &Authenticator<MemoryStore>,
     length: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let keeper = auth
-        .session_cache()
-        .lease_keeper(LeasePolicy {
-            length,
-            poll: Duration::from_millis(2),
-            signalled_poll: Duration::from_millis(2),
-        })
-        .unwrap();
-    let task = tokio::spawn(keeper.run());
-    while !auth.session_cache().is_leased() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    task
+    keep_lease_polling_every(auth, length, Duration::from_millis(2)).await
 }
 
 async fn logged_in(auth: &Authenticator<MemoryStore>) -> crate::LoginSuccess {
@@ -167,8 +155,8 @@ async fn a_released_lease_holds_no_write_back() {
     );
 }
 
-/// Starts `auth`'s keeper with polls far apart (`poll` for both kinds) and
-/// waits for its first grant.
+/// Starts `auth`'s keeper polling every `poll` (with or without the
+/// store's signal) and waits for its first grant.
 async fn keep_lease_polling_every(
     auth: &Authenticator<MemoryStore>,
     length: Duration,
