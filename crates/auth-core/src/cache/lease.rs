@@ -60,7 +60,7 @@ impl Default for LeasePolicy {
             // Each poll is a query; at 5 ms an idle instance spent 8 % of
             // a core on them (server and PostgreSQL backend together).
             poll: Duration::from_millis(20),
-            // A tenth of the reads; renewals still come every second.
+            // A fifth of the reads; renewals still come every second.
             signalled_poll: Duration::from_millis(100),
         }
     }
