@@ -1,7 +1,8 @@
 //! The revocation log's append hint on PostgreSQL (`LISTEN`/`NOTIFY`).
 //!
-//! Every append also runs `pg_notify` on [`CHANNEL`], which PostgreSQL
-//! delivers when the appending transaction commits. One listener per store
+//! Every append also notifies [`CHANNEL`] (in the statement that raises the
+//! log's head), which PostgreSQL delivers when the appending transaction
+//! commits. One listener per store
 //! (and its clones), on a connection of its own opened on the first
 //! [`auth_core::RevocationLog::append_signal`] call, raises the
 //! [`AppendSignal`] that lease keepers wait on, so another instance's logout
@@ -18,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{AppendNotifier, AppendSignal};
+use sea_orm::DbBackend;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use crate::{Backend, SeaStore};
 
@@ -29,16 +30,16 @@ pub(crate) const CHANNEL: &str = "auth_revocation_log";
 /// How long the listener waits before connecting again after a failure.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// Notifies [`CHANNEL`] inside `txn` (PostgreSQL only; delivered at commit).
-pub(crate) async fn notify<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT pg_notify('{CHANNEL}', '')"),
-        ))
-        .await?;
+/// The statement that raises the log's head by one and returns the new
+/// position; on PostgreSQL it also notifies [`CHANNEL`] (delivered when the
+/// appending transaction commits), in the same round trip.
+pub(crate) fn raise_head(backend: DbBackend) -> String {
+    let raise = "UPDATE revocation_log_head SET position = position + 1 WHERE id = 1 \
+                 RETURNING position";
+    match backend {
+        DbBackend::Postgres => format!("{raise}, pg_notify('{CHANNEL}', '')"),
+        _ => raise.to_owned(),
     }
-    Ok(())
 }
 
 impl SeaStore {

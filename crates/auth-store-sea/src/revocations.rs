@@ -48,10 +48,11 @@ pub(crate) async fn append<C: ConnectionTrait>(
     txn: &C,
     revocation: Revocation,
 ) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
     let head = txn
         .query_one_raw(Statement::from_string(
-            txn.get_database_backend(),
-            "UPDATE revocation_log_head SET position = position + 1 WHERE id = 1 RETURNING position",
+            backend,
+            crate::notify::raise_head(backend),
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("revocation_log_head".to_owned()))?;
@@ -66,8 +67,6 @@ pub(crate) async fn append<C: ConnectionTrait>(
     })
     .exec_without_returning(txn)
     .await?;
-    // Other instances' lease keepers hear of it when this commits.
-    crate::notify::notify(txn).await?;
     // The log trims itself: an indexed range that is empty most of the time.
     let oldest_kept =
         Utc::now() - TimeDelta::from_std(REVOCATION_LOG_RETENTION).unwrap_or(TimeDelta::MAX);

@@ -217,3 +217,40 @@ async fn tls_is_used_and_verified_as_the_url_asks() {
         eprintln!("not checked: verify-ca with {certificate} (not readable here)");
     }
 }
+
+/// Another store on the same database (another instance) is told of an
+/// append through its append signal (`LISTEN`/`NOTIFY`), and only then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_store_hears_each_append_through_its_append_signal() {
+    use auth_core::conformance::{epoch, session_of, user_named};
+    use auth_core::{RevocationLog as _, SessionStore as _};
+    let Some((store, database)) = fresh_store().await else {
+        return;
+    };
+    let other = SeaStore::connect(database.url(), &StoreOptions::default())
+        .await
+        .unwrap();
+    let mut signal = other.append_signal().expect("PostgreSQL signals appends");
+    // The listener raises the signal once it listens (appends before went unheard).
+    tokio::time::timeout(Duration::from_secs(10), signal.appended())
+        .await
+        .expect("the listener connected");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), signal.appended())
+            .await
+            .is_err(),
+        "nothing appended, nothing heard"
+    );
+
+    let alice = user_named("alice");
+    store.create_user(&alice).await.unwrap();
+    store
+        .insert_session(&session_of(alice.id, epoch()))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), signal.appended())
+        .await
+        .expect("the login's append was heard by the other store");
+    other.close().await;
+    close_store((store, database)).await;
+}

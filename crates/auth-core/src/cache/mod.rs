@@ -27,9 +27,10 @@
 //! same generation rule. Another process's changes reach a shared cache
 //! through the log, which has an entry for each of them (a new session is
 //! logged as [`Revocation::SessionList`], a factor change as
-//! [`Revocation::SecondFactors`]: neither drops the user's cached sessions),
-//! so its hits on these wait for a confirmation too. Only a touch of last-seen is not
-//! logged: another instance's list may show it up to the time-to-live late.
+//! [`Revocation::SecondFactors`]: neither drops the user's cached
+//! sessions), so its hits on these wait for a confirmation too. Only a touch
+//! of last-seen is not logged: another instance's list may show it up to the
+//! time-to-live late.
 
 mod confirm;
 mod lease;

@@ -27,6 +27,26 @@ async fn logged_in(auth: &Authenticator<MemoryStore>) -> crate::LoginSuccess {
         .unwrap()
 }
 
+/// Logs `login` out through `there`; once that answered, `here` refuses it.
+async fn logged_out_there_refused_here(
+    here: &Authenticator<MemoryStore>,
+    there: &Authenticator<MemoryStore>,
+    login: &crate::LoginSuccess,
+    round: usize,
+) {
+    there
+        .logout(login.token.as_str(), &Client::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            here.authenticate(login.token.as_str()).await,
+            Err(AuthError::NotAuthenticated)
+        ),
+        "round {round}: served here after the logout answered there"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leased_cache_serves_hits_without_reading_the_log() {
     let (store, clock) = (MemoryStore::new(), ManualClock::default());
@@ -74,17 +94,7 @@ async fn a_write_answers_only_once_every_leased_instance_has_applied_it() {
         );
         assert!(here.session_cache().is_leased());
 
-        there
-            .logout(login.token.as_str(), &Client::default())
-            .await
-            .unwrap();
-        assert!(
-            matches!(
-                here.authenticate(login.token.as_str()).await,
-                Err(AuthError::NotAuthenticated)
-            ),
-            "round {round}: served here after the logout answered there"
-        );
+        logged_out_there_refused_here(&here, &there, &login, round).await;
         assert!(
             here.list_sessions(user)
                 .await
@@ -284,17 +294,7 @@ async fn a_dropped_signal_costs_writers_a_poll_never_a_stale_answer() {
     for round in 0..10 {
         let login = logged_in(&there).await;
         here.authenticate(login.token.as_str()).await.unwrap();
-        there
-            .logout(login.token.as_str(), &Client::default())
-            .await
-            .unwrap();
-        assert!(
-            matches!(
-                here.authenticate(login.token.as_str()).await,
-                Err(AuthError::NotAuthenticated)
-            ),
-            "round {round}: served here after the logout answered there"
-        );
+        logged_out_there_refused_here(&here, &there, &login, round).await;
         assert!(
             here.session_cache().is_leased(),
             "round {round}: the polls renew it"
